@@ -1,0 +1,1 @@
+"""Measurement data shipped with ecolint (see SOURCES.md)."""

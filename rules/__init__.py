@@ -1,0 +1,1 @@
+"""Rule definitions shipped with ecolint: one YAML file per rule code."""
