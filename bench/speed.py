@@ -43,15 +43,18 @@ from pathlib import Path
 # the cache runs.  Adjust these as the ecolint CLI evolves.
 # ---------------------------------------------------------------------------
 
-ECOLINT_COMMANDS: list[tuple[str, list[str]]] = [
-    # (label, argv template)
-    ("ecolint cold",
+ECOLINT_COMMANDS: list[tuple[str, str, list[str]]] = [
+    # (label, cache mode, argv template)
+    #   cache mode "none": no cache involved;
+    #              "fill": the cache directory is emptied before every run;
+    #              "warm": reuses the cache left by the preceding "fill" run.
+    ("ecolint cold", "none",
      ["{ecolint}", "check", "--no-config", "--no-cache", "--exit-zero",
       "--quiet", "{tree}"]),
-    ("ecolint cache fill",
+    ("ecolint cache fill", "fill",
      ["{ecolint}", "check", "--no-config", "--exit-zero", "--quiet",
       "--cache-dir", "{cache}", "{tree}"]),
-    ("ecolint warm",
+    ("ecolint warm", "warm",
      ["{ecolint}", "check", "--no-config", "--exit-zero", "--quiet",
       "--cache-dir", "{cache}", "{tree}"]),
 ]
@@ -240,18 +243,23 @@ def time_once(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.C
     the wall-clock seconds and the finished process."""
     start = time.perf_counter()
     proc = subprocess.run(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        argv, check=False, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, env=env, cwd=str(REPO_ROOT),
     )
     return time.perf_counter() - start, proc
 
 
 def first_line(data: bytes) -> str:
-    """First non-empty line of a process's stderr, for error reports."""
-    for line in data.decode("utf-8", "replace").splitlines():
-        if line.strip():
-            return line.strip()
-    return "(no stderr)"
+    """First non-empty line of a process's stderr, for error reports.
+
+    When a later line starts with ``Error`` (click prints its usage first and
+    the actual complaint last), that line is appended.
+    """
+    lines = [ln.strip() for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
+    if not lines:
+        return "(no stderr)"
+    errors = [ln for ln in lines[1:] if ln.lower().startswith("error")]
+    return lines[0] + (f" ... {errors[-1]}" if errors else "")
 
 
 def run_timed(
@@ -259,16 +267,15 @@ def run_timed(
     argv: list[str],
     repeat: int,
     env: dict[str, str],
-    check_status: bool = True,
+    ok_codes: tuple[int, ...] = (0,),
     before_each=None,
 ) -> Timing:
     """Time ``argv`` ``repeat`` times.
 
     ``before_each`` (optional) is called before every run, e.g. to empty a
-    cache directory.  With ``check_status`` a non-zero exit marks the timing
-    as failed and prints the first line of stderr; flake8 reports findings
-    through its exit status, so it is timed with ``check_status=False``.
-    A missing executable also marks the timing failed.
+    cache directory.  An exit status outside ``ok_codes`` (or a missing
+    executable) marks the timing as failed and prints the first line of
+    stderr; flake8 reports findings with status 1, so it passes ``(0, 1)``.
     """
     timing = Timing(tool=tool, command=argv)
     for i in range(repeat):
@@ -278,10 +285,10 @@ def run_timed(
             seconds, proc = time_once(argv, env)
         except OSError as exc:
             return _fail(timing, f"cannot start: {exc}")
-        if check_status and proc.returncode != 0:
-            return _fail(timing, f"exit {proc.returncode}: {first_line(proc.stderr)}")
         if proc.returncode < 0:
             return _fail(timing, f"killed by signal {-proc.returncode}")
+        if proc.returncode not in ok_codes:
+            return _fail(timing, f"exit {proc.returncode}: {first_line(proc.stderr)}")
         timing.times.append(seconds)
         print(f"  {tool:<20} run {i + 1}/{repeat}: {seconds:8.2f} s", file=sys.stderr)
     return timing
@@ -297,38 +304,34 @@ def _fail(timing: Timing, note: str) -> Timing:
 
 
 def bench_ecolint(tree: Path, repeat: int, env: dict[str, str]) -> list[Timing]:
-    """Time the ecolint commands of ``ECOLINT_COMMANDS``.
+    """Time the ecolint commands of ``ECOLINT_COMMANDS``, in order.
 
-    A command that uses ``{cache}`` and is labelled as a fill gets an empty
-    cache directory before every run; the other cache commands (the warm
-    re-run) reuse whatever the fill left.
+    A "fill" command gets an empty cache directory before every run; a
+    "warm" command reuses what the last fill left and is skipped when that
+    fill failed.
     """
     cache = WORK_DIR / "ecolint-cache"
-    values = {"ecolint": ecolint_launcher(), "tree": str(tree), "cache": str(cache)}
+    launcher = ecolint_launcher()
+    print(f"ecolint launcher: {' '.join(launcher)}", file=sys.stderr)
+    values = {"ecolint": launcher, "tree": str(tree), "cache": str(cache)}
 
     def empty_cache() -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
-    results = []
-    for label, template in ECOLINT_COMMANDS:
+    results: list[Timing] = []
+    last_fill: Timing | None = None
+    for label, mode, template in ECOLINT_COMMANDS:
         argv = expand(template, values)
-        uses_cache = "{cache}" in template
-        before = empty_cache if uses_cache and "fill" in label else None
-        if not uses_cache:
-            before = None
-        if uses_cache and "fill" not in label and not _cache_filled(results):
-            results.append(Timing(tool=label, command=argv, skipped=True,
-                                  note="cache fill run failed"))
-            print(f"  {label:<20} skipped: cache fill run failed", file=sys.stderr)
+        if mode == "warm" and not (last_fill and last_fill.ok):
+            results.append(_skip(label, "no successful cache fill run before it", argv))
             continue
-        results.append(run_timed(label, argv, repeat, env, before_each=before))
+        timing = run_timed(label, argv, repeat, env,
+                           before_each=empty_cache if mode == "fill" else None)
+        if mode == "fill":
+            last_fill = timing
+        results.append(timing)
+    shutil.rmtree(cache, ignore_errors=True)
     return results
-
-
-def _cache_filled(results: list[Timing]) -> bool:
-    """True when an earlier cache fill run in ``results`` succeeded."""
-    fills = [t for t in results if "fill" in t.tool]
-    return bool(fills) and fills[-1].ok
 
 
 def bench_flake8(tree: Path, repeat: int, env: dict[str, str]) -> Timing:
@@ -337,7 +340,7 @@ def bench_flake8(tree: Path, repeat: int, env: dict[str, str]) -> Timing:
     if exe is None:
         return _skip("flake8", "flake8 is not installed")
     argv = expand(FLAKE8_COMMAND, {"flake8": exe, "tree": str(tree)})
-    return run_timed("flake8", argv, repeat, env, check_status=False)
+    return run_timed("flake8", argv, repeat, env, ok_codes=(0, 1))
 
 
 def bench_ruff(tree: Path, repeat: int, env: dict[str, str]) -> Timing:
@@ -349,10 +352,10 @@ def bench_ruff(tree: Path, repeat: int, env: dict[str, str]) -> Timing:
     return run_timed("ruff (--select ALL)", argv, repeat, env)
 
 
-def _skip(tool: str, note: str) -> Timing:
+def _skip(tool: str, note: str, command: list[str] | None = None) -> Timing:
     """A timing that was not taken, with the reason reported on stderr."""
     print(f"  {tool:<20} skipped: {note}", file=sys.stderr)
-    return Timing(tool=tool, command=[], skipped=True, note=note)
+    return Timing(tool=tool, command=command or [], skipped=True, note=note)
 
 
 # ---------------------------------------------------------------------------
@@ -384,7 +387,8 @@ def markdown_table(stats: TreeStats, timings: list[Timing], repeat: int) -> str:
     for t in timings:
         if not t.ok:
             state = "failed" if t.failed else "skipped"
-            rows.append(f"| {t.tool} | {state} | | | | {t.note} |")
+            note = t.note.replace("|", "\\|")
+            rows.append(f"| {t.tool} | {state} | | | | {note} |")
             continue
         r = ratio(t.best, ref)
         rows.append(

@@ -1,0 +1,328 @@
+"""One pass over a libcst module that builds scopes and records every site the checks may need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from ecolint.analysis.scopes import Binding, Scope, dotted_name, module_path
+from ecolint.analysis.values import ArgparseOption, FunctionInfo, Resolver, last_name
+
+ATTRIBUTE_SETTINGS = frozenset({"use_cache"})
+
+
+@dataclass(eq=False)
+class Unit:
+    """A top-level function (or the module's own statements): the granularity of training markers."""
+
+    node: cst.CSTNode
+    name: str
+    training_markers: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Loop:
+    node: cst.CSTNode
+    kind: str  # "for", "while", "comprehension"
+    iter: cst.BaseExpression | None
+    targets: frozenset[str]
+    scope: Scope
+    order: int
+    calls: list["CallSite"] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class CallSite:
+    node: cst.Call
+    scope: Scope
+    order: int
+    loops: tuple[Loop, ...]
+    unit: Unit
+    function: FunctionInfo | None
+
+
+@dataclass(eq=False)
+class AttributeAssignment:
+    target: cst.Attribute
+    value: cst.BaseExpression
+    scope: Scope
+    order: int
+    unit: Unit
+
+
+class Collector(cst.CSTVisitor):
+    """Builds scopes and records calls, loops and attribute assignments in source order."""
+
+    def __init__(self) -> None:
+        self.resolver = Resolver()
+        self.module_scope = Scope("module", None)
+        self.scope = self.module_scope
+        self.order = 0
+        self.module_unit = Unit(cst.Module(body=[]), "<module>")
+        self.unit = self.module_unit
+        self.units: list[Unit] = [self.module_unit]
+        self.loops: list[Loop] = []
+        self.all_loops: list[Loop] = []
+        self.functions: list[FunctionInfo] = []
+        self.calls: list[CallSite] = []
+        self.attribute_assignments: list[AttributeAssignment] = []
+        self.compile_mentions = 0
+        self._function_stack: list[FunctionInfo] = []
+        self._loop_floor: list[int] = []  # loops do not reach into nested function bodies
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _tick(self) -> int:
+        self.order += 1
+        return self.order
+
+    def _bind(self, name: str, kind: str, **extra) -> None:
+        self.scope.bind(Binding(name, kind, self._tick(), self.scope, **extra))
+
+    def _bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression | None, kind: str = "assign") -> None:
+        if isinstance(target, cst.Name):
+            self._bind(target.value, kind if value is not None else "other", value=value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                inner = element.value
+                if isinstance(inner, cst.StarredElement):
+                    inner = inner.value
+                self._bind_target(inner, None, "other")
+        elif isinstance(target, cst.StarredElement):
+            self._bind_target(target.value, None, "other")
+
+    def _push_scope(self, kind: str, node: cst.CSTNode) -> None:
+        self.scope = Scope(kind, self.scope, node)
+
+    def _pop_scope(self) -> None:
+        assert self.scope.parent is not None
+        self.scope = self.scope.parent
+
+    def _current_loops(self) -> tuple[Loop, ...]:
+        floor = self._loop_floor[-1] if self._loop_floor else 0
+        return tuple(self.loops[floor:])
+
+    # -- imports -----------------------------------------------------------------------------
+    def visit_Import(self, node: cst.Import) -> bool:
+        for alias in node.names:
+            full = module_path(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self._bind(alias.asname.name.value, "import", qualified=full)
+            else:
+                head = full.split(".", 1)[0]
+                self._bind(head, "import", qualified=head)
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        base = module_path(node.module)
+        if node.relative:
+            base = "<relative>" + ("." + base if base else "")
+        if isinstance(node.names, cst.ImportStar):
+            self.scope.star_imports.append(base)
+            return False
+        for alias in node.names:
+            name = module_path(alias.name)
+            local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+            self._bind(local, "import", qualified=f"{base}.{name}")
+        return False
+
+    # -- definitions -------------------------------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self._bind(node.name.value, "function", node=node)
+        if self.unit is self.module_unit:
+            self.unit = Unit(node, node.name.value)
+            self.units.append(self.unit)
+        self._push_scope("function", node)
+        info = FunctionInfo(node, self.scope)
+        self.resolver.functions[id(node)] = info
+        self.functions.append(info)
+        self._function_stack.append(info)
+        self._loop_floor.append(len(self.loops))
+        params = node.params
+        for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
+            self._bind(param.name.value, "param", node=param)
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                self._bind(star.name.value, "param", node=star)
+        return True
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._pop_scope()
+        self._function_stack.pop()
+        self._loop_floor.pop()
+        if self.unit.node is original_node:
+            self.unit = self.module_unit
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        self._push_scope("lambda", node)
+        for param in node.params.params:
+            self._bind(param.name.value, "param", node=param)
+        return True
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self._pop_scope()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self._bind(node.name.value, "class", node=node)
+        self._push_scope("class", node)
+        return True
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._pop_scope()
+
+    def visit_Return(self, node: cst.Return) -> bool:
+        if self._function_stack and node.value is not None:
+            self._function_stack[-1].returns.append((node.value, self._tick()))
+        return True
+
+    # -- assignments -------------------------------------------------------------------------
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        for target in original_node.targets:
+            self._record_attribute_setting(target.target, original_node.value)
+            self._bind_target(target.target, original_node.value)
+
+    def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
+        if original_node.value is not None:
+            self._record_attribute_setting(original_node.target, original_node.value)
+            self._bind_target(original_node.target, original_node.value)
+
+    def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
+        self._bind_target(original_node.target, None, "other")
+
+    def leave_NamedExpr(self, original_node: cst.NamedExpr) -> None:
+        self._bind_target(original_node.target, original_node.value)
+
+    def visit_WithItem(self, node: cst.WithItem) -> bool:
+        return True
+
+    def leave_WithItem(self, original_node: cst.WithItem) -> None:
+        if original_node.asname is not None:
+            self._bind_target(original_node.asname.name, None, "other")
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> bool:
+        if node.name is not None and isinstance(node.name.name, cst.Name):
+            self._bind(node.name.name.value, "other")
+        return True
+
+    def _record_attribute_setting(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Attribute) and target.attr.value in ATTRIBUTE_SETTINGS:
+            self.attribute_assignments.append(AttributeAssignment(target, value, self.scope, self._tick(), self.unit))
+
+    # -- loops -------------------------------------------------------------------------------
+    def visit_For(self, node: cst.For) -> bool:
+        loop = Loop(node, "for", node.iter, _target_names(node.target), self.scope, self._tick())
+        self._bind_target(node.target, None, "other")
+        self.loops.append(loop)
+        self.all_loops.append(loop)
+        return True
+
+    def leave_For(self, original_node: cst.For) -> None:
+        self.loops.pop()
+
+    def visit_While(self, node: cst.While) -> bool:
+        loop = Loop(node, "while", None, frozenset(), self.scope, self._tick())
+        self.loops.append(loop)
+        self.all_loops.append(loop)
+        return True
+
+    def leave_While(self, original_node: cst.While) -> None:
+        self.loops.pop()
+
+    def _visit_comprehension(self, node: cst.CSTNode, for_in: cst.CompFor) -> bool:
+        self._push_scope("comprehension", node)
+        targets: set[str] = set()
+        comp: cst.CompFor | None = for_in
+        while comp is not None:
+            targets |= _target_names(comp.target)
+            self._bind_target(comp.target, None, "other")
+            comp = comp.inner_for_in
+        loop = Loop(node, "comprehension", for_in.iter, frozenset(targets), self.scope, self._tick())
+        self.loops.append(loop)
+        self.all_loops.append(loop)
+        return True
+
+    def _leave_comprehension(self) -> None:
+        self.loops.pop()
+        self._pop_scope()
+
+    def visit_ListComp(self, node: cst.ListComp) -> bool:
+        return self._visit_comprehension(node, node.for_in)
+
+    def leave_ListComp(self, original_node: cst.ListComp) -> None:
+        self._leave_comprehension()
+
+    def visit_SetComp(self, node: cst.SetComp) -> bool:
+        return self._visit_comprehension(node, node.for_in)
+
+    def leave_SetComp(self, original_node: cst.SetComp) -> None:
+        self._leave_comprehension()
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
+        return self._visit_comprehension(node, node.for_in)
+
+    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
+        self._leave_comprehension()
+
+    def visit_DictComp(self, node: cst.DictComp) -> bool:
+        return self._visit_comprehension(node, node.for_in)
+
+    def leave_DictComp(self, original_node: cst.DictComp) -> None:
+        self._leave_comprehension()
+
+    # -- calls -------------------------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> bool:
+        loops = self._current_loops()
+        function = self._function_stack[-1] if self._function_stack else None
+        site = CallSite(node, self.scope, self._tick(), loops, self.unit, function)
+        self.calls.append(site)
+        for loop in loops:
+            loop.calls.append(site)
+        name = last_name(node.func)
+        if name == "add_argument":
+            self._record_argparse(node)
+        return True
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if node.attr.value == "compile" and dotted_name(node.value) not in ("re", "regex"):
+            self.compile_mentions += 1
+        return True
+
+    def _record_argparse(self, node: cst.Call) -> None:
+        flags = [arg.value.evaluated_value for arg in node.args
+                 if arg.keyword is None and isinstance(arg.value, cst.SimpleString)]
+        flags = [flag for flag in flags if isinstance(flag, str)]
+        keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+        dest = None
+        if "dest" in keywords and isinstance(keywords["dest"], cst.SimpleString):
+            dest = keywords["dest"].evaluated_value
+        if dest is None:
+            long_flags = [flag for flag in flags if flag.startswith("--")]
+            chosen = long_flags[0] if long_flags else (flags[0] if flags else None)
+            if chosen is None:
+                return
+            dest = chosen.lstrip("-").replace("-", "_")
+        action = keywords.get("action")
+        action_text = action.evaluated_value if isinstance(action, cst.SimpleString) else None
+        self.resolver.argparse_options[dest] = ArgparseOption(
+            dest, flags[0] if flags else dest, keywords.get("default"), action_text, self.scope, self._tick()
+        )
+
+
+def _target_names(target: cst.BaseExpression) -> frozenset[str]:
+    names: set[str] = set()
+    if isinstance(target, cst.Name):
+        names.add(target.value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            names |= _target_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        names |= _target_names(target.value)
+    return frozenset(names)
+
+
+def receiver(call: cst.Call) -> cst.BaseExpression | None:
+    """``model`` in ``model.generate(...)``."""
+    return call.func.value if isinstance(call.func, cst.Attribute) else None
+
+
+__all__ = ["Collector", "CallSite", "Loop", "Unit", "AttributeAssignment", "receiver", "dotted_name"]

@@ -1,0 +1,280 @@
+"""What a module does with LLMs: model loads, quantization configs, generation calls, settings.
+
+Facts know nothing about energy; the checks turn them into findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from ecolint.analysis.collector import AttributeAssignment, CallSite, Collector, Loop, Unit, receiver
+from ecolint.analysis.scopes import is_library_name, qualify
+from ecolint.analysis.values import Entries, Entry, Resolver, Value, last_name
+
+TRAINER_CLASSES = ("Trainer", "TrainingArguments")
+TRAINING_CALLS = frozenset({"backward", "gradient_checkpointing_enable", "zero_grad", "prepare_model_for_kbit_training"})
+LOAD_KEYWORDS = ("load_in_8bit", "load_in_4bit")
+
+
+@dataclass(eq=False)
+class QuantConfig:
+    """A bitsandbytes request: a ``BitsAndBytesConfig(...)``, a dict, or keywords given directly."""
+
+    anchor: cst.CSTNode  # the config call, the dict, or the from_pretrained call
+    entries: Entries
+    kind: str  # "config", "dict", "direct"
+    unit: Unit
+
+    def entry(self, name: str) -> Entry | None:
+        return self.entries.get(name)
+
+    def requests(self, name: str) -> bool:
+        """Whether ``load_in_8bit``/``load_in_4bit`` may be on (not provably False)."""
+        entry = self.entry(name)
+        return entry is not None and entry.value.maybe_true()
+
+    def bnb_4bit_options(self) -> list[Entry]:
+        return [entry for entry in self.entries.items.values() if entry.name.startswith("bnb_4bit_")]
+
+
+@dataclass(eq=False)
+class ModelLoad:
+    """A ``from_pretrained`` call (or a ``pipeline(...)`` that loads a model)."""
+
+    site: CallSite
+    model_id: Value | None
+    entries: Entries
+    quant: QuantConfig | None
+    direct_load_keywords: list[Entry]
+    dtype: Entry | None
+    via_pipeline: bool = False
+
+    @property
+    def training(self) -> bool:
+        return bool(self.site.unit.training_markers)
+
+
+@dataclass(eq=False)
+class GenerationCall:
+    """A ``.generate(...)`` call or a call of a transformers pipeline object."""
+
+    site: CallSite
+    kind: str  # "generate" or "pipeline"
+    entries: Entries
+
+
+@dataclass(eq=False)
+class DataLoaderSite:
+    site: CallSite
+    batch_size: Value | None  # None when not given (DataLoader's default is 1)
+    batch_size_entry: Entry | None
+    has_sampler: bool
+
+
+@dataclass(eq=False)
+class PipelineCreation:
+    site: CallSite
+    entries: Entries
+
+
+@dataclass(eq=False)
+class ModuleFacts:
+    resolver: Resolver
+    units: list[Unit]
+    loops: list[Loop]
+    quant_configs: list[QuantConfig] = field(default_factory=list)
+    model_loads: list[ModelLoad] = field(default_factory=list)
+    generations: list[GenerationCall] = field(default_factory=list)
+    pipelines: list[PipelineCreation] = field(default_factory=list)
+    dataloaders: list[DataLoaderSite] = field(default_factory=list)
+    cache_settings: list[AttributeAssignment] = field(default_factory=list)
+    input_calls: list[CallSite] = field(default_factory=list)
+    uses_compile: bool = False
+
+    def training_anywhere(self) -> bool:
+        return any(unit.training_markers for unit in self.units)
+
+    def is_training(self, unit: Unit) -> bool:
+        """Training code: the unit has training markers, or it is module-level code of a training script."""
+        if unit.training_markers:
+            return True
+        return unit is self.units[0] and self.training_anywhere()
+
+
+def collect_facts(module: cst.Module) -> ModuleFacts:
+    collector = Collector()
+    module.visit(collector)
+    facts = ModuleFacts(collector.resolver, collector.units, collector.all_loops)
+    _Builder(collector, facts).build()
+    facts.uses_compile = collector.compile_mentions > 0
+    return facts
+
+
+class _Builder:
+    def __init__(self, collector: Collector, facts: ModuleFacts) -> None:
+        self.collector = collector
+        self.facts = facts
+        self.resolver = collector.resolver
+        self._configs: dict[int, QuantConfig] = {}
+
+    def build(self) -> None:
+        for site in self.collector.calls:
+            self._training_marker(site)
+        for site in self.collector.calls:
+            self._classify(site)
+        self.facts.cache_settings = list(self.collector.attribute_assignments)
+
+    def _qualified(self, site: CallSite, node: cst.BaseExpression) -> str | None:
+        return qualify(node, site.scope, site.order)
+
+    def _training_marker(self, site: CallSite) -> None:
+        name = last_name(site.node.func)
+        if name is None:
+            return
+        marker = None
+        if name in TRAINING_CALLS:
+            marker = name
+        elif name == "train" and not site.node.args and isinstance(site.node.func, cst.Attribute):
+            marker = ".train()"
+        elif name == "step" and isinstance(site.node.func, cst.Attribute) and "optim" in (_text(site.node.func.value) or "").lower():
+            marker = "optimizer.step()"
+        elif name.endswith(TRAINER_CLASSES) and name[:1].isupper():
+            qualified = self._qualified(site, site.node.func)
+            if qualified is None or not qualified.startswith("<local>"):
+                marker = name
+        if marker:
+            site.unit.training_markers.append(marker)
+
+    def _classify(self, site: CallSite) -> None:
+        call = site.node
+        name = last_name(call.func)
+        if name is None:
+            return
+        if name == "BitsAndBytesConfig":
+            if is_library_name(self._qualified(site, call.func), "transformers", "BitsAndBytesConfig"):
+                self._config_for(site, call)
+            return
+        if name == "from_pretrained":
+            owner = receiver(call)
+            qualified = self._qualified(site, owner) if owner is not None else None
+            if qualified and qualified.startswith(("transformers.", "peft.")):
+                self._model_load(site, positional=0)
+            return
+        if name == "pipeline":
+            if is_library_name(self._qualified(site, call.func), "transformers", "pipeline"):
+                entries = self.resolver.call_entries(call, site.scope, site.order)
+                self.facts.pipelines.append(PipelineCreation(site, entries))
+                self._model_load(site, positional=1, entries=entries)
+            return
+        if name == "DataLoader":
+            qualified = self._qualified(site, call.func)
+            if qualified and qualified.startswith("torch.") and qualified.endswith(".DataLoader"):
+                entries = self.resolver.call_entries(call, site.scope, site.order)
+                batch = entries.get("batch_size")
+                positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+                value = batch.value if batch else (self.resolver.resolve(positional[1].value, site.scope, site.order) if len(positional) > 1 else None)
+                self.facts.dataloaders.append(DataLoaderSite(site, value, batch, "batch_sampler" in entries.items))
+            return
+        if name == "input" and self._qualified(site, call.func) == "builtins.input":
+            self.facts.input_calls.append(site)
+            return
+        if name == "generate" and isinstance(call.func, cst.Attribute):
+            if not self._is_vllm(site, call.func.value):
+                entries = self.resolver.call_entries(call, site.scope, site.order)
+                self.facts.generations.append(GenerationCall(site, "generate", entries))
+            return
+        if self._is_pipeline_object(site, call.func):
+            entries = self.resolver.call_entries(call, site.scope, site.order)
+            self.facts.generations.append(GenerationCall(site, "pipeline", entries))
+
+    def _creation_of(self, site: CallSite, node: cst.BaseExpression) -> tuple[cst.Call, CallSite] | None:
+        """The call that created the object a name refers to (``pipe = pipeline(...)``)."""
+        if not isinstance(node, cst.Name):
+            return None
+        binding = site.scope.lookup(node.value, site.order)
+        if binding is None and site.function is not None:
+            binding = site.function.scope.lookup(node.value, site.order)
+        if binding is None or binding.kind != "assign" or not isinstance(binding.value, cst.Call):
+            return None
+        fake = CallSite(binding.value, binding.scope, binding.order, (), site.unit, None)
+        return binding.value, fake
+
+    def _is_pipeline_object(self, site: CallSite, func: cst.BaseExpression) -> bool:
+        created = self._creation_of(site, func)
+        if created is None:
+            return False
+        call, where = created
+        return is_library_name(self._qualified(where, call.func), "transformers", "pipeline")
+
+    def _is_vllm(self, site: CallSite, owner: cst.BaseExpression) -> bool:
+        created = self._creation_of(site, owner)
+        if created is None:
+            return False
+        call, where = created
+        qualified = self._qualified(where, call.func)
+        return bool(qualified and qualified.startswith("vllm.") and qualified.endswith(".LLM"))
+
+    def _config_for(self, site: CallSite, call: cst.Call) -> QuantConfig:
+        known = self._configs.get(id(call))
+        if known is None:
+            entries = self.resolver.call_entries(call, site.scope, site.order)
+            known = QuantConfig(call, entries, "config", site.unit)
+            self._configs[id(call)] = known
+            self.facts.quant_configs.append(known)
+        return known
+
+    def _model_load(self, site: CallSite, positional: int, entries: Entries | None = None) -> None:
+        call = site.node
+        if entries is None:
+            entries = self.resolver.call_entries(call, site.scope, site.order)
+        args = [arg for arg in call.args if arg.keyword is None and not arg.star]
+        model_id = None
+        for keyword in ("pretrained_model_name_or_path", "model"):
+            if entries.get(keyword):
+                model_id = entries.get(keyword).value
+                break
+        if model_id is None and len(args) > positional:
+            model_id = self.resolver.resolve(args[positional].value, site.scope, site.order)
+        load_entries = entries
+        if site.node.func and last_name(call.func) == "pipeline":
+            kwargs = entries.get("model_kwargs")
+            load_entries = kwargs.value.entries if kwargs and kwargs.value.entries is not None else Entries()
+        quant = None
+        config_entry = load_entries.get("quantization_config")
+        if config_entry is not None:
+            quant = self._quant_from_value(config_entry.value, site)
+        direct = [load_entries.get(keyword) for keyword in LOAD_KEYWORDS if load_entries.get(keyword)]
+        if direct and quant is None:
+            quant = QuantConfig(call, load_entries, "direct", site.unit)
+            self.facts.quant_configs.append(quant)
+        dtype = entries.get("dtype") or entries.get("torch_dtype") or load_entries.get("torch_dtype") or load_entries.get("dtype")
+        self.facts.model_loads.append(ModelLoad(site, model_id, entries, quant, direct, dtype, via_pipeline=positional == 1))
+
+    def _quant_from_value(self, value: Value, site: CallSite) -> QuantConfig | None:
+        if value.kind == "choice":
+            for option in value.options:
+                found = self._quant_from_value(option, site)
+                if found is not None:
+                    return found
+            return None
+        if value.kind != "mapping" or value.entries is None or value.node is None:
+            return None
+        for known in self.facts.quant_configs:
+            if known.anchor is value.node:
+                return known
+        kind = "config" if value.call_name == "BitsAndBytesConfig" else "dict"
+        config = QuantConfig(value.node, value.entries, kind, site.unit)
+        self._configs[id(value.node)] = config
+        self.facts.quant_configs.append(config)
+        return config
+
+
+def _text(node: cst.CSTNode) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        inner = _text(node.value)
+        return f"{inner}.{node.attr.value}" if inner else node.attr.value
+    return None

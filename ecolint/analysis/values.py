@@ -1,0 +1,265 @@
+"""What an expression is worth at lint time: a constant, a library symbol, a config, or unknown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from ecolint.analysis.scopes import Scope, dotted_name, is_library_name, qualify
+
+MAX_DEPTH = 12
+
+
+@dataclass(eq=False)
+class Value:
+    """A resolved value.
+
+    kind is one of:
+      ``const``   a Python literal in ``value`` (bool, int, float, str, None);
+      ``symbol``  a qualified library name in ``value`` such as ``torch.float32``;
+      ``mapping`` keyword-style entries (a dict literal, ``dict(...)``, a ``BitsAndBytesConfig``
+                  call) in ``entries``; ``call_name`` says which;
+      ``option``  a command-line option (argparse) whose default is ``value`` (a Value or None);
+      ``choice``  one of several values (``a if c else b``) in ``options``;
+      ``unknown`` anything else; ``reason`` says why (``parameter``, ``dynamic``).
+    """
+
+    kind: str
+    value: object = None
+    node: cst.CSTNode | None = None
+    entries: "Entries | None" = None
+    call_name: str | None = None
+    options: list["Value"] = field(default_factory=list)
+    reason: str = ""
+    flag: str = ""
+
+    def maybe_true(self) -> bool:
+        """Not provably false: a path where this is truthy may run."""
+        if self.kind == "const":
+            return bool(self.value)
+        if self.kind == "choice":
+            return any(option.maybe_true() for option in self.options)
+        return True
+
+    def provably_false(self) -> bool:
+        if self.kind == "const":
+            return not self.value
+        if self.kind == "choice":
+            return all(option.provably_false() for option in self.options)
+        return False
+
+    def provably_true(self) -> bool:
+        if self.kind == "const":
+            return bool(self.value)
+        if self.kind == "choice":
+            return all(option.provably_true() for option in self.options)
+        return False
+
+    def is_conditional(self) -> bool:
+        """True when the value depends on something only known at run time."""
+        if self.kind in ("option", "unknown"):
+            return True
+        if self.kind == "choice":
+            return True
+        return False
+
+    def number(self) -> float | None:
+        if self.kind == "const" and isinstance(self.value, (int, float)) and not isinstance(self.value, bool):
+            return float(self.value)
+        return None
+
+    def text(self) -> str | None:
+        if self.kind == "const" and isinstance(self.value, str):
+            return self.value
+        if self.kind == "option" and isinstance(self.value, Value):
+            return self.value.text()
+        return None
+
+
+@dataclass(eq=False)
+class Entry:
+    """One keyword of a call or key of a dict: its value and where the key is written."""
+
+    name: str
+    value: Value
+    key_node: cst.CSTNode
+
+
+@dataclass(eq=False)
+class Entries:
+    """The keywords a call receives, with ``**`` dicts merged in where they can be resolved."""
+
+    items: dict[str, Entry] = field(default_factory=dict)
+    unknown_splat: bool = False
+
+    def get(self, name: str) -> Entry | None:
+        return self.items.get(name)
+
+    def names(self) -> list[str]:
+        return list(self.items)
+
+
+UNKNOWN = Value("unknown", reason="dynamic")
+
+
+@dataclass(eq=False)
+class FunctionInfo:
+    node: cst.FunctionDef
+    scope: Scope
+    returns: list[tuple[cst.BaseExpression, int]] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class ArgparseOption:
+    dest: str
+    flag: str
+    default: cst.BaseExpression | None
+    action: str | None
+    scope: Scope
+    order: int
+
+
+class Resolver:
+    """Resolves expressions of one module to Values, following names, dicts, helpers and argparse."""
+
+    def __init__(self) -> None:
+        self.functions: dict[int, FunctionInfo] = {}
+        self.argparse_options: dict[str, ArgparseOption] = {}
+
+    # -- expressions -------------------------------------------------------------------------
+    def resolve(self, node: cst.BaseExpression, scope: Scope, order: int, depth: int = 0) -> Value:
+        if depth > MAX_DEPTH:
+            return Value("unknown", node=node, reason="dynamic")
+        if isinstance(node, (cst.Integer, cst.Float)):
+            return Value("const", _number(node), node)
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            inner = self.resolve(node.expression, scope, order, depth + 1)
+            if inner.kind == "const" and isinstance(inner.value, (int, float)):
+                return Value("const", -inner.value, node)
+            return Value("unknown", node=node, reason="dynamic")
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            evaluated = node.evaluated_value
+            if isinstance(evaluated, bytes):
+                return Value("const", evaluated, node)
+            return Value("const", evaluated, node) if evaluated is not None else UNKNOWN
+        if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+            return Value("const", {"True": True, "False": False, "None": None}[node.value], node)
+        if isinstance(node, cst.IfExp):
+            options = [self.resolve(node.body, scope, order, depth + 1), self.resolve(node.orelse, scope, order, depth + 1)]
+            return Value("choice", node=node, options=options)
+        if isinstance(node, cst.Dict):
+            return Value("mapping", node=node, entries=self.dict_entries(node, scope, order, depth), call_name="dict")
+        if isinstance(node, cst.Call):
+            return self._resolve_call(node, scope, order, depth)
+        if isinstance(node, cst.Name):
+            return self._resolve_name(node, scope, order, depth)
+        if isinstance(node, cst.Attribute):
+            option = self._argparse_option(node, scope, order, depth)
+            if option is not None:
+                return option
+            qualified = qualify(node, scope, order)
+            if qualified and not qualified.startswith("<local>"):
+                return Value("symbol", qualified, node)
+            return Value("unknown", node=node, reason="dynamic")
+        return Value("unknown", node=node, reason="dynamic")
+
+    def _resolve_name(self, node: cst.Name, scope: Scope, order: int, depth: int) -> Value:
+        binding = scope.lookup(node.value, order)
+        if binding is None:
+            qualified = qualify(node, scope, order)
+            return Value("symbol", qualified, node) if qualified else Value("unknown", node=node, reason="dynamic")
+        if binding.kind == "assign" and binding.value is not None:
+            return self.resolve(binding.value, binding.scope, binding.order, depth + 1)
+        if binding.kind == "import":
+            return Value("symbol", binding.qualified, node)
+        if binding.kind == "param":
+            return Value("unknown", node=node, reason="parameter")
+        return Value("unknown", node=node, reason="dynamic")
+
+    def _resolve_call(self, node: cst.Call, scope: Scope, order: int, depth: int) -> Value:
+        qualified = qualify(node.func, scope, order)
+        if qualified == "builtins.dict":
+            return Value("mapping", node=node, entries=self.call_entries(node, scope, order, depth), call_name="dict")
+        if is_library_name(qualified, "transformers", "BitsAndBytesConfig"):
+            return Value("mapping", node=node, entries=self.call_entries(node, scope, order, depth), call_name="BitsAndBytesConfig")
+        function = self.local_function(node.func, scope, order)
+        if function is not None and function.returns:
+            results = [self.resolve(value, function.scope, at, depth + 1) for value, at in function.returns]
+            return results[0] if len(results) == 1 else Value("choice", node=node, options=results)
+        return Value("unknown", node=node, reason="dynamic")
+
+    def local_function(self, func: cst.BaseExpression, scope: Scope, order: int) -> FunctionInfo | None:
+        if not isinstance(func, cst.Name):
+            return None
+        binding = scope.lookup(func.value, order)
+        if binding is None or binding.kind != "function" or binding.node is None:
+            return None
+        return self.functions.get(id(binding.node))
+
+    def _argparse_option(self, node: cst.Attribute, scope: Scope, order: int, depth: int) -> Value | None:
+        option = self.argparse_options.get(node.attr.value)
+        if option is None or not isinstance(node.value, cst.Name):
+            return None
+        default = None
+        if option.default is not None:
+            default = self.resolve(option.default, option.scope, option.order, depth + 1)
+        elif option.action == "store_true":
+            default = Value("const", False, node)
+        elif option.action == "store_false":
+            default = Value("const", True, node)
+        return Value("option", default, node, flag=option.flag)
+
+    # -- keyword collections -----------------------------------------------------------------
+    def call_entries(self, call: cst.Call, scope: Scope, order: int, depth: int = 0) -> Entries:
+        entries = Entries()
+        for arg in call.args:
+            if arg.keyword is not None:
+                entries.items[arg.keyword.value] = Entry(arg.keyword.value, self.resolve(arg.value, scope, order, depth + 1), arg.keyword)
+            elif arg.star == "**":
+                self._merge_splat(entries, arg.value, scope, order, depth)
+        return entries
+
+    def dict_entries(self, node: cst.Dict, scope: Scope, order: int, depth: int = 0) -> Entries:
+        entries = Entries()
+        for element in node.elements:
+            if isinstance(element, cst.StarredDictElement):
+                self._merge_splat(entries, element.value, scope, order, depth)
+                continue
+            key = self.resolve(element.key, scope, order, depth + 1)
+            if key.kind == "const" and isinstance(key.value, str):
+                entries.items[key.value] = Entry(key.value, self.resolve(element.value, scope, order, depth + 1), element.key)
+            else:
+                entries.unknown_splat = True
+        return entries
+
+    def _merge_splat(self, entries: Entries, node: cst.BaseExpression, scope: Scope, order: int, depth: int) -> None:
+        value = self.resolve(node, scope, order, depth + 1)
+        if value.kind == "mapping" and value.call_name == "dict" and value.entries is not None:
+            entries.items.update(value.entries.items)
+            entries.unknown_splat = entries.unknown_splat or value.entries.unknown_splat
+        else:
+            entries.unknown_splat = True
+
+
+def _number(node: cst.Integer | cst.Float) -> float | int:
+    text = node.value.replace("_", "")
+    if isinstance(node, cst.Integer):
+        try:
+            return int(text, 0)
+        except ValueError:
+            return 0
+    return float(text)
+
+
+def call_name(node: cst.Call) -> str | None:
+    """The syntactic name of a call's callee (``model.generate`` -> ``model.generate``)."""
+    return dotted_name(node.func)
+
+
+def last_name(func: cst.BaseExpression) -> str | None:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None

@@ -1,0 +1,82 @@
+"""Findings (what a check saw) and diagnostics (what ecolint reports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+
+@dataclass(eq=False)
+class Finding:
+    """A check's result: a rule code, the node it concerns, and values for the rule's message."""
+
+    code: str
+    node: cst.CSTNode
+    context: dict[str, Any] = field(default_factory=dict)
+    fix: Any = None  # a fixes.Fix when the rule can repair this finding
+
+
+@dataclass(frozen=True)
+class Location:
+    row: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass
+class Diagnostic:
+    """One reported problem, in the shape every output format starts from."""
+
+    code: str
+    name: str
+    message: str
+    filename: str
+    location: Location
+    end_location: Location
+    severity: str
+    penalty: dict | None = None
+    evidence: list[str] = field(default_factory=list)
+    fix: dict | None = None
+    url: str | None = None
+    cell: int | None = None
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None
+
+    def sort_key(self) -> tuple:
+        return (self.filename, self.location.row, self.location.column, self.code)
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "filename": self.filename,
+            "location": {"row": self.location.row, "column": self.location.column},
+            "end_location": {"row": self.end_location.row, "column": self.end_location.column},
+            "severity": self.severity,
+            "fix": self.fix,
+            "url": self.url,
+            "penalty": self.penalty,
+            "evidence": list(self.evidence),
+            "cell": self.cell,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Diagnostic":
+        return cls(
+            code=data["code"],
+            name=data["name"],
+            message=data["message"],
+            filename=data["filename"],
+            location=Location(**data["location"]),
+            end_location=Location(**data["end_location"]),
+            severity=data["severity"],
+            penalty=data.get("penalty"),
+            evidence=list(data.get("evidence") or []),
+            fix=data.get("fix"),
+            url=data.get("url"),
+            cell=data.get("cell"),
+        )
