@@ -3,31 +3,208 @@
 from __future__ import annotations
 
 import importlib
+import json
+import sys
+from pathlib import Path
 
 import click
 
 from ecolint import __version__
+from ecolint.config import ConfigError, Settings, check_selectors, load_settings, parse_gpu
+from ecolint.diagnostics import Diagnostic
+from ecolint.engine import SourceError, decode_source, lint_text
+from ecolint.reporters import REPORTERS, Summary
+from ecolint.reporters.concise import render_statistics, statistics
+from ecolint.rules import RuleError, all_rules
 
 # Modules that contribute sub-commands: each exposes ``COMMANDS``, a list of click commands.
 COMMAND_MODULES = (
     "ecolint.advisor.cli",
     "ecolint.measure.cli",
 )
+EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 
 
-class DefaultToCheck(click.Group):
-    """A group where ``ecolint PATHS`` and ``ecolint --fix PATHS`` mean ``ecolint check ...``."""
+def fail(message: str) -> "NoReturn":  # noqa: F821
+    click.echo(f"ecolint: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+class EcolintGroup(click.Group):
+    """``ecolint PATHS`` means ``ecolint check PATHS``; errors are one line on stderr, exit 2."""
 
     def parse_args(self, ctx, args):
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            super().main(args, prog_name or "ecolint", complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:
+            click.echo(error.ctx.get_help() if error.ctx else str(error))
+            sys.exit(EXIT_ERROR)
+        except click.ClickException as error:
+            fail(error.format_message())
+        except click.exceptions.Abort:
+            click.echo("ecolint: aborted", err=True)
+            sys.exit(130)
+        except (ConfigError, RuleError) as error:
+            fail(str(error))
+        except KeyboardInterrupt:
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(EXIT_ERROR)
+        except Exception as error:  # a bug: say so in one line, never a traceback
+            fail(f"internal error: {type(error).__name__}: {error} (please report this)")
+        sys.exit(EXIT_CLEAN)
 
-@click.group(cls=DefaultToCheck, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=EcolintGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ecolint")
 def main() -> None:
     """Find and fix energy-wasting patterns in code that runs large language models."""
+
+
+def _selectors(values: tuple[str, ...], flag: str) -> list[str]:
+    items = [item for value in values for item in value.split(",")]
+    return check_selectors(items, flag)
+
+
+def build_settings(paths: tuple[str, ...], config: str | None, no_config: bool, select, extend_select, ignore,
+                   gpu: str | None, stdin_filename: str | None = None) -> Settings:
+    """Settings from the nearest pyproject.toml (or ``--config``), then the command line."""
+    if config is not None and no_config:
+        raise ConfigError("--config and --no-config cannot be used together")
+    anchor = Path(stdin_filename) if stdin_filename else Path(next((p for p in paths if p != "-"), "."))
+    anchor = anchor if anchor.exists() else Path.cwd()
+    settings = load_settings(Path(config) if config else None, anchor, use_config=not no_config)
+    if select:
+        settings.select = _selectors(select, "--select")
+    if extend_select:
+        settings.extend_select = [*settings.extend_select, *_selectors(extend_select, "--extend-select")]
+    if ignore:
+        settings.ignore = [*settings.ignore, *_selectors(ignore, "--ignore")]
+    if gpu:
+        settings.gpu = parse_gpu(gpu, "--gpu")
+    return settings
+
+
+def common_options(function):
+    """Options shared by commands that lint: selection, config and the deployment GPU."""
+    decorators = [
+        click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (comma-separated, ALL)."),
+        click.option("--extend-select", multiple=True, metavar="CODES", help="Add these codes to the selection."),
+        click.option("--ignore", multiple=True, metavar="CODES", help="Turn these codes off."),
+        click.option("--gpu", metavar="NAME", help="The deployment GPU (for ECO103/ECO107), e.g. rtx4090d, a800, h100."),
+        click.option("--config", type=click.Path(dir_okay=False), help="Read settings from this pyproject.toml."),
+        click.option("--no-config", is_flag=True, help="Ignore configuration files."),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@common_options
+@click.option("--output-format", type=click.Choice(sorted(REPORTERS)), default="concise", show_default=True,
+              help="How diagnostics are printed.")
+@click.option("--statistics", "show_statistics", is_flag=True, help="Count diagnostics per rule instead of listing them.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when diagnostics are found.")
+@click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
+@click.option("--stdin-filename", metavar="PATH", help="The file name to report for source read from stdin (-).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Where to keep the cache (default .ecolint_cache).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: one per CPU).")
+def check(paths, select, extend_select, ignore, gpu, config, no_config, output_format, show_statistics, exit_zero,
+          quiet, stdin_filename, no_cache, cache_dir, jobs):
+    """Lint PATHS (files or directories; default '.'; '-' reads stdin)."""
+    paths = paths or (".",)
+    settings = build_settings(paths, config, no_config, select, extend_select, ignore, gpu, stdin_filename)
+    if cache_dir:
+        settings.cache_dir = Path(cache_dir).resolve()
+    diagnostics, files_checked = lint_paths(paths, settings, stdin_filename, use_cache=not no_cache, jobs=jobs)
+    emit(diagnostics, Summary(files_checked=files_checked, quiet=quiet), output_format, show_statistics)
+    sys.exit(EXIT_FOUND if diagnostics and not exit_zero else EXIT_CLEAN)
+
+
+def lint_paths(paths, settings: Settings, stdin_filename: str | None, use_cache: bool, jobs: int | None):
+    from ecolint.runner import _apply_per_file_ignores, lint_options, run
+
+    diagnostics: list[Diagnostic] = []
+    files_checked = 0
+    if "-" in paths:
+        display = stdin_filename or "-"
+        try:
+            source = decode_source(sys.stdin.buffer.read())
+        except SourceError as error:
+            raise ConfigError(f"stdin: {error}") from None
+        found = lint_text(source, display, lint_options(settings), Path(display) if stdin_filename else None)
+        diagnostics.extend(_apply_per_file_ignores(settings, Path(display), found))
+        files_checked += 1
+    disk_paths = [Path(p) for p in paths if p != "-"]
+    if disk_paths:
+        result = run(disk_paths, settings, use_cache=use_cache, jobs=jobs)
+        diagnostics.extend(result.diagnostics)
+        files_checked += result.files_checked
+    diagnostics.sort(key=Diagnostic.sort_key)
+    return diagnostics, files_checked
+
+
+def emit(diagnostics: list[Diagnostic], summary: Summary, output_format: str, show_statistics: bool) -> None:
+    if show_statistics:
+        if output_format == "json":
+            click.echo(json.dumps(statistics(diagnostics), indent=2))
+        elif diagnostics:
+            click.echo(render_statistics(diagnostics))
+        return
+    text = REPORTERS[output_format](diagnostics, summary)
+    if text:
+        click.echo(text)
+
+
+@main.command("rule")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="Print the rule as JSON.")
+def rule_command(code, as_json):
+    """Print the documentation of rule CODE (e.g. ECO101, or its name)."""
+    rules = all_rules()
+    wanted = code.strip()
+    rule = rules.get(wanted.upper()) or next((r for r in rules.values() if r.name == wanted.lower()), None)
+    if rule is None:
+        raise ConfigError(f"unknown rule {code!r}; run 'ecolint rules' for the list")
+    click.echo(json.dumps(rule.to_dict(), indent=2) if as_json else rule.documentation().rstrip())
+
+
+@main.command("rules")
+@click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
+def rules_command(as_json):
+    """List every rule: code, name, default state and fix availability."""
+    rules = list(all_rules().values())
+    if as_json:
+        click.echo(json.dumps([rule.to_dict() for rule in rules], indent=2))
+        return
+    click.echo(f"{'code':<8}{'name':<36}{'default':<9}{'fix':<8}summary")
+    for rule in rules:
+        state = "on" if rule.default_enabled else "off"
+        fix = rule.fix_applicability if rule.fixable else "-"
+        click.echo(f"{rule.code:<8}{rule.name:<36}{state:<9}{fix:<8}{rule.summary}")
+
+
+@main.command("clean")
+@click.option("--config", type=click.Path(dir_okay=False), help="Read settings from this pyproject.toml.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="The cache folder to remove.")
+def clean_command(config, cache_dir):
+    """Remove the cache folder (.ecolint_cache)."""
+    from ecolint.runner import cache_folder, clear_cache
+
+    settings = load_settings(Path(config) if config else None, Path.cwd())
+    folder = Path(cache_dir) if cache_dir else cache_folder(settings)
+    removed = clear_cache(folder)
+    click.echo(f"Removed {folder}" if removed else f"No cache at {folder}")
 
 
 def _register_command_modules() -> None:

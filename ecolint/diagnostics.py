@@ -15,7 +15,7 @@ class Finding:
     code: str
     node: cst.CSTNode
     context: dict[str, Any] = field(default_factory=dict)
-    fix: Any = None  # a fixes.Fix when the rule can repair this finding
+    subject: Any = None  # the fact behind the finding (QuantConfig, ModelLoad, Entry, ...), for fixes
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,11 @@ class _Builder:
         name = last_name(call.func)
         if name is None:
             return
+        if isinstance(call.func, cst.Name):
+            # an alias such as ``BNB`` for ``transformers.BitsAndBytesConfig``
+            qualified = self._qualified(site, call.func)
+            if qualified and not qualified.startswith("<local>"):
+                name = qualified.rsplit(".", 1)[-1]
         if name == "BitsAndBytesConfig":
             if is_library_name(self._qualified(site, call.func), "transformers", "BitsAndBytesConfig"):
                 self._config_for(site, call)

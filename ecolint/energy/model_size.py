@@ -24,7 +24,7 @@ class ModelSize:
     detail: str
 
     def describe(self) -> str:
-        return f"{format_params(self.params_b)} ({self.detail})"
+        return f"{format_params(self.params_b)} parameters, {self.detail}"
 
 
 def format_params(params_b: float) -> str:
@@ -44,11 +44,11 @@ def size_from_name(model_id: str) -> ModelSize | None:
     if moe:
         experts, each, unit = moe.groups()
         total = int(experts) * float(each) * _scale(unit)
-        return ModelSize(total, "name", f"'{moe.group(0).strip('-_/ .')}' in the model id, experts x size")
+        return ModelSize(total, "name", f"read from '{moe.group(0).strip('-_/ .')}' in the model id (experts x size)")
     plain = _PLAIN.search(name)
     if plain:
         number, unit = plain.groups()
-        return ModelSize(float(number) * _scale(unit), "name", f"'{number}{unit}' in the model id")
+        return ModelSize(float(number) * _scale(unit), "name", f"read from '{number}{unit}' in the model id")
     return None
 
 
@@ -70,7 +70,7 @@ def size_from_table(model_id: str) -> ModelSize | None:
         found = known.get(key.split("/", 1)[1])
     if found is None:
         return None
-    return ModelSize(found[0], "table", found[1])
+    return ModelSize(found[0], "table", f"per {found[1]}")
 
 
 def params_from_config(config: dict) -> float | None:

@@ -1,0 +1,181 @@
+"""Batch-size checks: ECO201 (generation once per item) and ECO202 (batch_size=1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from ecolint.analysis.collector import CallSite, Loop
+from ecolint.analysis.facts import DataLoaderSite, GenerationCall, ModuleFacts
+from ecolint.analysis.scopes import dotted_name
+from ecolint.analysis.values import last_name
+from ecolint.checks import CheckContext, check
+from ecolint.checks.common import number
+from ecolint.diagnostics import Finding
+
+BATCH_WORDS = ("batch", "chunk")
+LOOP_WORDS = {"for": "for loop", "while": "while loop", "comprehension": "comprehension"}
+
+
+@dataclass
+class _Verdict:
+    kind: str  # "per_item", "batched", "interactive", "loader_bs1"
+    loader: DataLoaderSite | None = None
+
+
+def _mentions_batch(node: cst.CSTNode | None) -> bool:
+    if node is None:
+        return False
+    if isinstance(node, cst.Call):
+        return _mentions_batch(node.func)
+    text = dotted_name(node) or ""
+    return any(word in text.lower() for word in BATCH_WORDS)
+
+
+def _stepped_range(node: cst.BaseExpression | None) -> bool:
+    if not isinstance(node, cst.Call) or last_name(node.func) != "range":
+        return False
+    positional = [arg for arg in node.args if arg.keyword is None]
+    if len(positional) < 3:
+        return False
+    step = positional[2].value
+    return not (isinstance(step, cst.Integer) and step.value == "1")
+
+
+def _has_slice(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Slice(self, _node: cst.Slice) -> bool:
+            nonlocal found
+            found = True
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _batched_call(site: CallSite) -> bool:
+    """A call inside the loop that works on a batch: padding=, batch_size>1, a slice, a list."""
+    for arg in site.node.args:
+        if arg.keyword is not None and arg.keyword.value == "padding":
+            return True
+        if arg.keyword is not None and arg.keyword.value == "batch_size":
+            literal = arg.value
+            if not (isinstance(literal, cst.Integer) and literal.value == "1"):
+                return True
+        if _has_slice(arg.value):
+            return True
+    return False
+
+
+def _loader_for(facts: ModuleFacts, loop: Loop) -> DataLoaderSite | None:
+    node = loop.iter
+    if isinstance(node, cst.Call) and last_name(node.func) == "enumerate" and node.args:
+        node = node.args[0].value
+    if isinstance(node, cst.Name):
+        binding = loop.scope.lookup(node.value, loop.order)
+        node = binding.value if binding is not None and binding.kind == "assign" else None
+    for loader in facts.dataloaders:
+        if loader.site.node is node:
+            return loader
+    return None
+
+
+def _verdict(facts: ModuleFacts, loop: Loop) -> _Verdict:
+    if any(loop in site.loops for site in facts.input_calls):
+        return _Verdict("interactive")
+    loader = _loader_for(facts, loop)
+    if loader is not None:
+        size = number(loader.batch_size) if loader.batch_size is not None else 1.0
+        if size == 1 and not loader.has_sampler:
+            return _Verdict("loader_bs1", loader)
+        return _Verdict("batched")
+    if _stepped_range(loop.iter) or _mentions_batch(loop.iter) or any(
+        any(word in name.lower() for word in BATCH_WORDS) for name in loop.targets
+    ):
+        return _Verdict("batched")
+    if any(_batched_call(site) for site in loop.calls):
+        return _Verdict("batched")
+    return _Verdict("per_item")
+
+
+def _callee(generation: GenerationCall) -> str:
+    text = dotted_name(generation.site.node.func) or ("generate" if generation.kind == "generate" else "pipeline")
+    return f"{text}()"
+
+
+def _pipeline_batch_one(facts: ModuleFacts) -> Iterator[tuple[cst.CSTNode, str, CallSite]]:
+    for creation in facts.pipelines:
+        entry = creation.entries.get("batch_size")
+        if entry is not None and number(entry.value) == 1:
+            yield entry.key_node, "pipeline(..., batch_size=1)", creation.site
+    for generation in facts.generations:
+        entry = generation.entries.get("batch_size") if generation.kind == "pipeline" else None
+        if entry is not None and number(entry.value) == 1:
+            yield entry.key_node, f"{_callee(generation)} with batch_size=1", generation.site
+
+
+def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
+    if "batching" in ctx.memo:
+        return ctx.memo["batching"]
+    facts = ctx.facts
+    per_item: list[Finding] = []
+    batch_one: list[Finding] = []
+    reported_loops: set[int] = set()
+    for node, where, site in _pipeline_batch_one(facts):
+        batch_one.append(Finding("ECO202", node, {"where": where, "defaulted": ""}))
+        reported_loops.update(id(loop) for loop in site.loops)
+    for generation in facts.generations:
+        loops = generation.site.loops
+        if not loops:
+            continue
+        verdicts = [_verdict(facts, loop) for loop in loops]
+        innermost = loops[-1]
+        if id(innermost) in reported_loops:
+            continue
+        loader_verdicts = [verdict for verdict in verdicts if verdict.kind == "loader_bs1"]
+        if loader_verdicts:
+            loader = loader_verdicts[-1].loader
+            node = loader.batch_size_entry.key_node if loader.batch_size_entry else loader.site.node
+            defaulted = "" if loader.batch_size_entry else " (DataLoader's default batch size)"
+            batch_one.append(Finding("ECO202", node, {"where": "DataLoader feeding generation", "defaulted": defaulted}))
+            reported_loops.update(id(loop) for loop in loops)
+            continue
+        if any(verdict.kind in ("batched", "interactive") for verdict in verdicts):
+            continue
+        if generation.kind == "pipeline" and _pipeline_given_list(generation):
+            continue
+        reported_loops.add(id(innermost))
+        per_item.append(Finding("ECO201", generation.site.node, {
+            "callee": _callee(generation), "loop_kind": LOOP_WORDS[innermost.kind],
+        }))
+    ctx.memo["batching"] = {"ECO201": per_item, "ECO202": _unique(batch_one)}
+    return ctx.memo["batching"]
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen: set[int] = set()
+    unique = []
+    for finding in findings:
+        if id(finding.node) not in seen:
+            seen.add(id(finding.node))
+            unique.append(finding)
+    return unique
+
+
+def _pipeline_given_list(generation: GenerationCall) -> bool:
+    positional = [arg for arg in generation.site.node.args if arg.keyword is None and not arg.star]
+    return bool(positional) and isinstance(positional[0].value, (cst.List, cst.ListComp))
+
+
+@check("ECO201")
+def generate_per_item_loop(ctx: CheckContext) -> list[Finding]:
+    return _analyse(ctx)["ECO201"]
+
+
+@check("ECO202")
+def inference_batch_size_one(ctx: CheckContext) -> list[Finding]:
+    return _analyse(ctx)["ECO202"]

@@ -1,0 +1,41 @@
+"""Generation settings: ECO301 (KV cache off) and ECO302 (no torch.compile)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ecolint.analysis.scopes import dotted_name
+from ecolint.checks import CheckContext, check
+from ecolint.diagnostics import Finding
+
+CONFIG_ATTRIBUTES = ("config", "generation_config")
+
+
+@check("ECO301")
+def kv_cache_disabled(ctx: CheckContext) -> Iterator[Finding]:
+    facts = ctx.facts
+    for generation in facts.generations:
+        entry = generation.entries.get("use_cache")
+        if entry is None or not entry.value.provably_false() or facts.is_training(generation.site.unit):
+            continue
+        yield Finding("ECO301", entry.key_node, {"where": "passed to generation"}, entry)
+    for setting in facts.cache_settings:
+        owner = setting.target.value
+        if not (isinstance(owner, cst.Attribute) and owner.attr.value in CONFIG_ATTRIBUTES):
+            continue
+        value = facts.resolver.resolve(setting.value, setting.scope, setting.order)
+        if not value.provably_false() or facts.is_training(setting.unit):
+            continue
+        yield Finding("ECO301", setting.target, {"where": f"set on {dotted_name(owner) or owner.attr.value}"}, setting)
+
+
+@check("ECO302")
+def generate_without_torch_compile(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.facts.uses_compile:
+        return
+    for generation in ctx.facts.generations:
+        if generation.site.loops:
+            yield Finding("ECO302", generation.site.node)
+            return

@@ -1,0 +1,139 @@
+"""bitsandbytes checks: ECO101-ECO107."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ecolint.analysis.facts import ModelLoad, QuantConfig
+from ecolint.checks import CheckContext, check
+from ecolint.checks.common import condition, model_size, model_text, number
+from ecolint.diagnostics import Finding
+from ecolint.energy.model_size import format_params
+
+
+def _inference_configs(ctx: CheckContext) -> Iterator[QuantConfig]:
+    for config in ctx.facts.quant_configs:
+        if not ctx.facts.is_training(config.unit):
+            yield config
+
+
+@check("ECO101")
+def int8_outlier_threshold(ctx: CheckContext) -> Iterator[Finding]:
+    for config in _inference_configs(ctx):
+        flag = config.entry("load_in_8bit")
+        if flag is None or not flag.value.maybe_true():
+            continue
+        threshold = config.entry("llm_int8_threshold")
+        if threshold is None:
+            if config.entries.unknown_splat:
+                continue  # the threshold may come through **kwargs
+            described = "unset (bitsandbytes default)"
+        else:
+            value = number(threshold.value)
+            if value is None or value == 0:
+                continue
+            described = f"={value:g}"
+        yield Finding("ECO101", flag.key_node, {"threshold": described, "condition": condition(flag.value)}, config)
+
+
+@check("ECO104")
+def conflicting_bits(ctx: CheckContext) -> Iterator[Finding]:
+    for config in ctx.facts.quant_configs:
+        eight, four = config.entry("load_in_8bit"), config.entry("load_in_4bit")
+        if eight and four and eight.value.provably_true() and four.value.provably_true():
+            yield Finding("ECO104", config.anchor, {}, config)
+
+
+@check("ECO105")
+def four_bit_options_without_four_bit(ctx: CheckContext) -> Iterator[Finding]:
+    for config in ctx.facts.quant_configs:
+        options = config.bnb_4bit_options()
+        if not options or config.entries.unknown_splat:
+            continue
+        four = config.entry("load_in_4bit")
+        if four is not None and not four.value.provably_false():
+            continue
+        names = ", ".join(option.name for option in options)
+        yield Finding("ECO105", options[0].key_node, {"options": names, "verb": "have" if len(options) > 1 else "has"},
+                      config)
+
+
+@check("ECO106")
+def removed_load_in_keyword(ctx: CheckContext) -> Iterator[Finding]:
+    for load in ctx.facts.model_loads:
+        callee = "pipeline(model_kwargs=...)" if load.via_pipeline else "from_pretrained"
+        for entry in load.direct_load_keywords:
+            yield Finding("ECO106", entry.key_node, {"keyword": entry.name, "callee": callee}, load)
+
+
+def _four_bit(load: ModelLoad) -> bool:
+    return load.quant is not None and load.quant.requests("load_in_4bit")
+
+
+def _quantized_bits(load: ModelLoad) -> str | None:
+    if load.quant is None:
+        return None
+    if load.quant.requests("load_in_4bit"):
+        return "4-bit"
+    if load.quant.requests("load_in_8bit"):
+        return "8-bit"
+    return None
+
+
+def _inference_loads(ctx: CheckContext) -> Iterator[ModelLoad]:
+    for load in ctx.facts.model_loads:
+        if not ctx.facts.is_training(load.site.unit):
+            yield load
+
+
+@check("ECO102")
+def nf4_small_model(ctx: CheckContext) -> Iterator[Finding]:
+    limit = float(ctx.option("ECO102", "max_params_b"))
+    for load in _inference_loads(ctx):
+        if not _four_bit(load):
+            continue
+        size = model_size(ctx, load)
+        if size is None or size.params_b > limit:
+            continue
+        yield Finding("ECO102", load.site.node, {"model": model_text(load), "size": size.describe()}, load)
+
+
+def _weights_gb(params_b: float) -> float:
+    return params_b * 2  # FP16: two bytes per parameter
+
+
+@check("ECO103")
+def quantized_without_memory_pressure(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.gpu is None:
+        return
+    fraction = float(ctx.option("ECO103", "max_weight_fraction"))
+    for load in _inference_loads(ctx):
+        bits = _quantized_bits(load)
+        size = model_size(ctx, load) if bits else None
+        if size is None or _weights_gb(size.params_b) > fraction * ctx.gpu.vram_gb:
+            continue
+        yield Finding("ECO103", load.site.node, {
+            "bits": bits, "model": model_text(load), "size": format_params(size.params_b),
+            "weights_gb": f"{_weights_gb(size.params_b):.0f}", "gpu": ctx.gpu.key, "vram_gb": f"{ctx.gpu.vram_gb:g}",
+        })
+
+
+@check("ECO107")
+def model_exceeds_gpu_memory(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.gpu is None:
+        return
+    nf4_from = float(ctx.option("ECO107", "nf4_min_params_b"))
+    for load in _inference_loads(ctx):
+        if _quantized_bits(load):
+            continue
+        size = model_size(ctx, load)
+        if size is None or _weights_gb(size.params_b) <= ctx.gpu.vram_gb:
+            continue
+        suggestion = ""
+        if size.params_b >= nf4_from:
+            suggestion = f"; NF4 4-bit fits and measured {ctx.rules['ECO107'].penalty_text()}"
+        yield Finding("ECO107", load.site.node, {
+            "model": model_text(load), "size": format_params(size.params_b),
+            "weights_gb": f"{_weights_gb(size.params_b):.0f}", "gpu": ctx.gpu.key,
+            "vram_gb": f"{ctx.gpu.vram_gb:g}", "suggestion": suggestion,
+        })

@@ -1,0 +1,230 @@
+"""Settings from ``[tool.ecolint]`` in pyproject.toml, merged with the command line."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecolint.energy.dataset import GpuSpec, UnknownGpuError, resolve_gpu
+from ecolint.rules import IO_ERROR, SYNTAX_ERROR, all_rules
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude", "fixable", "unfixable")
+KNOWN_KEYS = frozenset({*LIST_KEYS, "per-file-ignores", "gpu", "options", "unsafe-fixes", "calibration",
+                        "respect-gitignore", "cache-dir"})
+ENGINE_CODES = (SYNTAX_ERROR, IO_ERROR)
+
+
+class ConfigError(Exception):
+    """A configuration or command-line value ecolint cannot use; the message is one line."""
+
+
+@dataclass
+class Settings:
+    """Everything a run needs to know, after the config file and the command line are merged."""
+
+    root: Path
+    config_file: Path | None = None
+    select: list[str] | None = None
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    exclude: list[str] | None = None
+    extend_exclude: list[str] = field(default_factory=list)
+    respect_gitignore: bool = True
+    gpu: GpuSpec | None = None
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fixable: list[str] | None = None
+    unfixable: list[str] = field(default_factory=list)
+    unsafe_fixes: bool = False
+    calibration: Path | None = None
+    cache_dir: Path | None = None
+
+    def enabled_codes(self) -> frozenset[str]:
+        return select_codes(self.select, self.extend_select, self.ignore)
+
+
+def _all_codes() -> list[str]:
+    return [*all_rules(), *ENGINE_CODES]
+
+
+def check_selectors(selectors: list[str], where: str) -> list[str]:
+    """Upper-case code prefixes; an unknown one is an error that names it."""
+    codes = _all_codes()
+    checked = []
+    for raw in selectors:
+        selector = str(raw).strip().upper()
+        if not selector:
+            continue
+        if selector != "ALL" and not any(code.startswith(selector) for code in codes):
+            close = difflib.get_close_matches(selector, codes, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"unknown rule selector {raw!r} in {where}{hint}")
+        checked.append(selector)
+    return checked
+
+
+def _matches(code: str, selectors: list[str]) -> bool:
+    return any(selector == "ALL" or code.startswith(selector) for selector in selectors)
+
+
+def select_codes(select: list[str] | None, extend_select: list[str], ignore: list[str]) -> frozenset[str]:
+    """Enabled codes: ``select`` (or the defaults) plus ``extend-select``, minus ``ignore``.
+
+    As in Ruff, the most specific matching selector decides: ``--select ECO1 --ignore ECO101``
+    turns off only ECO101, and ``--ignore ECO2 --extend-select ECO201`` keeps ECO201. ``E999`` and
+    ``E902`` (files that cannot be parsed or read) stay on unless ignored by name.
+    """
+    rules = all_rules()
+    enabled = set()
+    for code in ENGINE_CODES:
+        if not any(selector != "ALL" and code.startswith(selector) for selector in ignore):
+            enabled.add(code)
+    for code, rule in rules.items():
+        decision = _most_specific(code, [*(select or []), *extend_select], ignore)
+        if decision is None:
+            decision = rule.default_enabled if select is None else False
+        if decision:
+            enabled.add(code)
+    return frozenset(enabled)
+
+
+def _most_specific(code: str, enabling: list[str], disabling: list[str]) -> bool | None:
+    best_length, decision = -1, None
+    for selectors, value in ((enabling, True), (disabling, False)):
+        for selector in selectors:
+            if selector == "ALL" or code.startswith(selector):
+                length = 0 if selector == "ALL" else len(selector)
+                if length > best_length or (length == best_length and not value):
+                    best_length, decision = length, value
+    return decision
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.ecolint] table, from ``start`` upwards."""
+    start = start.resolve()
+    for folder in [start, *start.parents] if start.is_dir() else [start.parent, *start.parent.parents]:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            if "ecolint" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def load_table(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    table = data.get("tool", {}).get("ecolint", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.ecolint] must be a table")
+    return table
+
+
+def _list(table: dict, key: str, where: str) -> list[str]:
+    value = table[key]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: {key} must be a list of strings")
+    return list(value)
+
+
+def settings_from_table(table: dict[str, Any], root: Path, where: str) -> Settings:
+    unknown = sorted(set(table) - KNOWN_KEYS)
+    if unknown:
+        hints = [difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1) for key in unknown]
+        named = ", ".join(f"{key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "") for key, hint in zip(unknown, hints))
+        raise ConfigError(f"{where}: unknown key {named} in [tool.ecolint]")
+    settings = Settings(root=root)
+    if "select" in table:
+        settings.select = check_selectors(_list(table, "select", where), where)
+    for key, attribute in (("extend-select", "extend_select"), ("ignore", "ignore"), ("unfixable", "unfixable")):
+        if key in table:
+            setattr(settings, attribute, check_selectors(_list(table, key, where), where))
+    if "fixable" in table:
+        settings.fixable = check_selectors(_list(table, "fixable", where), where)
+    if "exclude" in table:
+        settings.exclude = _list(table, "exclude", where)
+    if "extend-exclude" in table:
+        settings.extend_exclude = _list(table, "extend-exclude", where)
+    if "per-file-ignores" in table:
+        value = table["per-file-ignores"]
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: per-file-ignores must be a table of pattern = [codes]")
+        settings.per_file_ignores = {
+            pattern: check_selectors(codes if isinstance(codes, list) else [codes], f"{where} per-file-ignores")
+            for pattern, codes in value.items()
+        }
+    if "gpu" in table:
+        settings.gpu = parse_gpu(str(table["gpu"]), where)
+    for key, attribute in (("unsafe-fixes", "unsafe_fixes"), ("respect-gitignore", "respect_gitignore")):
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise ConfigError(f"{where}: {key} must be true or false")
+            setattr(settings, attribute, table[key])
+    if "calibration" in table:
+        settings.calibration = (root / str(table["calibration"])).resolve()
+    if "cache-dir" in table:
+        settings.cache_dir = (root / str(table["cache-dir"])).resolve()
+    if "options" in table:
+        settings.options = parse_rule_options(table["options"], where)
+    return settings
+
+
+def parse_gpu(name: str, where: str) -> GpuSpec:
+    try:
+        return resolve_gpu(name)
+    except UnknownGpuError as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def parse_rule_options(value: Any, where: str) -> dict[str, dict[str, Any]]:
+    """``[tool.ecolint.options.ECO102] max-params-b = 3`` -> {"ECO102": {"max_params_b": 3}}."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: options must be a table of rule code = {{option = value}}")
+    rules = all_rules()
+    parsed: dict[str, dict[str, Any]] = {}
+    for code, options in value.items():
+        rule = rules.get(str(code).upper())
+        if rule is None:
+            raise ConfigError(f"{where}: options for unknown rule {code!r}")
+        if not isinstance(options, dict):
+            raise ConfigError(f"{where}: options.{code} must be a table")
+        for name, option_value in options.items():
+            key = name.replace("-", "_")
+            if key not in rule.options:
+                valid = ", ".join(option.replace("_", "-") for option in rule.options) or "none"
+                raise ConfigError(f"{where}: unknown option {name!r} for {rule.code} (valid: {valid})")
+            default = rule.options[key]
+            if isinstance(default, (int, float)) and (not isinstance(option_value, (int, float)) or isinstance(option_value, bool)):
+                raise ConfigError(f"{where}: option {name!r} of {rule.code} must be a number")
+            parsed.setdefault(rule.code, {})[key] = option_value
+    return parsed
+
+
+def load_settings(config_file: Path | None, search_from: Path, use_config: bool = True) -> Settings:
+    """Settings from an explicit file, the nearest pyproject.toml, or the defaults."""
+    if not use_config:
+        return Settings(root=Path.cwd())
+    if config_file is None:
+        config_file = find_config(search_from)
+    if config_file is None:
+        return Settings(root=Path.cwd())
+    config_file = config_file.resolve()
+    table = load_table(config_file)
+    settings = settings_from_table(table, config_file.parent, str(config_file.name))
+    settings.config_file = config_file
+    return settings

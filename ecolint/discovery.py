@@ -1,0 +1,115 @@
+"""Which files to lint: walk directories, skip what users never want linted, honour .gitignore."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+DEFAULT_EXCLUDE = (
+    ".bzr", ".direnv", ".eggs", ".git", ".hg", ".mypy_cache", ".nox", ".pants.d", ".pytype",
+    ".ruff_cache", ".svn", ".tox", ".venv", ".ecolint_cache", ".pytest_cache", ".ipynb_checkpoints",
+    "__pypackages__", "__pycache__", "_build", "buck-out", "build", "dist", "node_modules",
+    "site-packages", "venv", "*.egg-info",
+)
+SOURCE_SUFFIXES = (".py", ".pyi")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file to lint, or a path that could not be walked (``error`` says why)."""
+
+    path: Path
+    error: str | None = None
+
+
+def _spec(patterns: list[str] | tuple[str, ...]) -> pathspec.PathSpec:
+    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+
+
+class FileFinder:
+    def __init__(self, root: Path, exclude: list[str] | None, extend_exclude: list[str], respect_gitignore: bool,
+                 suffixes: tuple[str, ...] = SOURCE_SUFFIXES) -> None:
+        self.root = root.resolve()
+        self.exclude = _spec([*(DEFAULT_EXCLUDE if exclude is None else exclude), *extend_exclude])
+        self.respect_gitignore = respect_gitignore
+        self.suffixes = suffixes
+        self._gitignores: dict[Path, pathspec.PathSpec | None] = {}
+
+    def excluded(self, path: Path, is_dir: bool) -> bool:
+        """Matched by exclude patterns (relative to the settings root, or by name)."""
+        resolved = path.absolute()
+        candidates = [path.name + ("/" if is_dir else "")]
+        try:
+            relative = resolved.relative_to(self.root).as_posix()
+            candidates.append(relative + ("/" if is_dir else ""))
+        except ValueError:
+            pass
+        return any(self.exclude.match_file(candidate) for candidate in candidates)
+
+    def _gitignore(self, folder: Path) -> pathspec.PathSpec | None:
+        if folder not in self._gitignores:
+            spec = None
+            ignore_file = folder / ".gitignore"
+            try:
+                spec = _spec(ignore_file.read_text(encoding="utf-8", errors="replace").splitlines())
+            except OSError:
+                spec = None
+            self._gitignores[folder] = spec
+        return self._gitignores[folder]
+
+    def ignored_by_git(self, path: Path, is_dir: bool) -> bool:
+        if not self.respect_gitignore:
+            return False
+        absolute = path.absolute()
+        for folder in absolute.parents:
+            spec = self._gitignore(folder)
+            if spec is not None:
+                relative = absolute.relative_to(folder).as_posix() + ("/" if is_dir else "")
+                if spec.match_file(relative):
+                    return True
+            if (folder / ".git").exists():
+                break
+        return False
+
+    def find(self, paths: list[Path]) -> Iterator[Found]:
+        """Files under ``paths``; a path named explicitly is linted even if excluded."""
+        for path in paths:
+            if path.is_dir():
+                yield from self._walk(path, set())
+            elif path.exists() or path.is_symlink():
+                yield Found(path)
+            else:
+                yield Found(path, "no such file or directory")
+
+    def _walk(self, folder: Path, seen: set[str]) -> Iterator[Found]:
+        real = os.path.realpath(folder)
+        if real in seen:
+            yield Found(folder, "directory loops back through a symbolic link; skipped")
+            return
+        seen = seen | {real}
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError as error:
+            yield Found(folder, f"cannot read directory: {error.strerror}")
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if self.excluded(path, True) or (path / "pyvenv.cfg").exists() or self.ignored_by_git(path, True):
+                    continue
+                yield from self._walk(path, seen)
+            elif entry.name.endswith(self.suffixes):
+                if entry.is_symlink() and not path.exists():
+                    yield Found(path, "broken symbolic link")
+                    continue
+                if self.excluded(path, False) or self.ignored_by_git(path, False):
+                    continue
+                yield Found(path)

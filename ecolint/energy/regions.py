@@ -1,0 +1,49 @@
+"""Grid carbon intensity and electricity price per region, read from ``data/grid_and_prices.csv``.
+
+``data/regions.csv`` maps each region code to rows of that table; a region without a price row has
+no price (the caller must be given one).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str
+    name: str
+    gco2_per_kwh: float
+    grid_source: str
+    usd_per_kwh: float | None
+    price_source: str | None
+    note: str
+
+
+def _table(name: str) -> list[dict]:
+    with resources.files("ecolint.energy.data").joinpath(name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@lru_cache(maxsize=None)
+def regions() -> dict[str, Region]:
+    """Every supported region by code (``us``, ``cn``, ``eu``, ``fr``, ``no``, ``in``)."""
+    grid = {row["region"]: row for row in _table("grid_and_prices.csv") if row["gco2_per_kwh"]}
+    price = {row["region"]: row for row in _table("grid_and_prices.csv") if row["usd_per_kwh"]}
+    found: dict[str, Region] = {}
+    for row in _table("regions.csv"):
+        g = grid[row["grid_row"]]
+        p = price.get(row["price_row"]) if row["price_row"] else None
+        found[row["region"]] = Region(
+            code=row["region"],
+            name=row["name"],
+            gco2_per_kwh=float(g["gco2_per_kwh"]),
+            grid_source=f"{g['source']} ({g['source_file']})",
+            usd_per_kwh=float(p["usd_per_kwh"]) if p else None,
+            price_source=f"{p['source']} ({p['source_file']})" if p else None,
+            note=row["note"],
+        )
+    return found

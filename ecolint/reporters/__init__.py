@@ -1,0 +1,34 @@
+"""Output formats. Each reporter turns the run's diagnostics into text for one audience."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ecolint.diagnostics import Diagnostic
+
+
+@dataclass
+class Summary:
+    """What a reporter may say besides the diagnostics themselves."""
+
+    files_checked: int = 0
+    fixed: int = 0
+    unsafe_fixable: int = 0
+    quiet: bool = False
+    fix_mode: bool = False
+
+
+Reporter = Callable[[list[Diagnostic], Summary], str]
+REPORTERS: dict[str, Reporter] = {}
+
+
+def reporter(name: str) -> Callable[[Reporter], Reporter]:
+    def register(function: Reporter) -> Reporter:
+        REPORTERS[name] = function
+        return function
+
+    return register
+
+
+from ecolint.reporters import concise, json_output  # noqa: E402,F401
