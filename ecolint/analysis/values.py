@@ -84,6 +84,7 @@ class Entry:
     name: str
     value: Value
     key_node: cst.CSTNode
+    owner: cst.CSTNode | None = None  # the call or dict where the key is written
 
 
 @dataclass(eq=False)
@@ -215,7 +216,8 @@ class Resolver:
         entries = Entries()
         for arg in call.args:
             if arg.keyword is not None:
-                entries.items[arg.keyword.value] = Entry(arg.keyword.value, self.resolve(arg.value, scope, order, depth + 1), arg.keyword)
+                entries.items[arg.keyword.value] = Entry(
+                    arg.keyword.value, self.resolve(arg.value, scope, order, depth + 1), arg.keyword, call)
             elif arg.star == "**":
                 self._merge_splat(entries, arg.value, scope, order, depth)
         return entries
@@ -228,7 +230,8 @@ class Resolver:
                 continue
             key = self.resolve(element.key, scope, order, depth + 1)
             if key.kind == "const" and isinstance(key.value, str):
-                entries.items[key.value] = Entry(key.value, self.resolve(element.value, scope, order, depth + 1), element.key)
+                entries.items[key.value] = Entry(
+                    key.value, self.resolve(element.value, scope, order, depth + 1), element.key, node)
             else:
                 entries.unknown_splat = True
         return entries

@@ -44,21 +44,32 @@ def _stepped_range(node: cst.BaseExpression | None) -> bool:
     return not (isinstance(step, cst.Integer) and step.value == "1")
 
 
-def _has_slice(node: cst.CSTNode) -> bool:
+def _slices_by_loop_index(node: cst.CSTNode, targets: frozenset[str]) -> bool:
+    """A slice whose bounds use the loop variable, as in ``texts[i:i + batch_size]``."""
     found = False
 
     class Finder(cst.CSTVisitor):
-        def visit_Slice(self, _node: cst.Slice) -> bool:
+        def visit_Slice(self, slice_node: cst.Slice) -> bool:
             nonlocal found
-            found = True
+            names: set[str] = set()
+
+            class Names(cst.CSTVisitor):
+                def visit_Name(self, name: cst.Name) -> bool:
+                    names.add(name.value)
+                    return False
+
+            for bound in (slice_node.lower, slice_node.upper):
+                if bound is not None:
+                    bound.visit(Names())
+            found = found or bool(names & targets)
             return False
 
     node.visit(Finder())
     return found
 
 
-def _batched_call(site: CallSite) -> bool:
-    """A call inside the loop that works on a batch: padding=, batch_size>1, a slice, a list."""
+def _batched_call(site: CallSite, loop: Loop) -> bool:
+    """A call inside the loop that works on a batch: padding=, batch_size>1, a slice by the loop index."""
     for arg in site.node.args:
         if arg.keyword is not None and arg.keyword.value == "padding":
             return True
@@ -66,7 +77,7 @@ def _batched_call(site: CallSite) -> bool:
             literal = arg.value
             if not (isinstance(literal, cst.Integer) and literal.value == "1"):
                 return True
-        if _has_slice(arg.value):
+        if loop.targets and _slices_by_loop_index(arg.value, loop.targets):
             return True
     return False
 
@@ -97,7 +108,7 @@ def _verdict(facts: ModuleFacts, loop: Loop) -> _Verdict:
         any(word in name.lower() for word in BATCH_WORDS) for name in loop.targets
     ):
         return _Verdict("batched")
-    if any(_batched_call(site) for site in loop.calls):
+    if any(_batched_call(site, loop) for site in loop.calls):
         return _Verdict("batched")
     return _Verdict("per_item")
 

@@ -17,7 +17,7 @@ def _is_float32(value) -> bool:
     if value.kind == "const":
         return value.value in ("float32", "float", "fp32")
     if value.kind == "option" and value.value is not None:
-        return False
+        return _is_float32(value.value)  # the option's default loads in float32
     return False
 
 

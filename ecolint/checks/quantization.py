@@ -41,7 +41,8 @@ def conflicting_bits(ctx: CheckContext) -> Iterator[Finding]:
     for config in ctx.facts.quant_configs:
         eight, four = config.entry("load_in_8bit"), config.entry("load_in_4bit")
         if eight and four and eight.value.provably_true() and four.value.provably_true():
-            yield Finding("ECO104", config.anchor, {}, config)
+            where = config.anchor if config.kind == "config" else (eight.owner or config.anchor)
+            yield Finding("ECO104", where, {}, config)
 
 
 @check("ECO105")
