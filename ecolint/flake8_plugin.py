@@ -1,0 +1,105 @@
+"""flake8 plugin: ecolint's rules as flake8 ``ECO`` codes.
+
+flake8 hands plugins an ``ast`` tree; ecolint's checks work on a libcst tree, so the checker
+ignores the ``ast`` tree and lints the file's lines through the same engine as ``ecolint check``.
+flake8 then applies its own ``--select``/``--ignore``/``--per-file-ignores`` and ``# noqa``.
+
+Rules that are off by default in ecolint are added to flake8's default ignore list: a plain
+``flake8`` run reports what ``ecolint check`` reports, and ``--select ECO`` or
+``--extend-select ECO302`` turn them on, as ``ecolint check --select ECO`` does.
+
+Options (command line or the ``[flake8]`` section of setup.cfg, tox.ini or .flake8):
+
+``--eco-gpu NAME`` / ``eco-gpu = NAME``
+    The deployment GPU, for the rules that compare a model with the GPU's memory.
+``--eco-config PATH`` / ``eco-config = PATH``
+    A pyproject.toml whose ``[tool.ecolint]`` table gives the rule options and the GPU. Without
+    it, the nearest pyproject.toml with such a table above each file is used. Selection keys of
+    that table are not read: flake8's own selection decides which codes are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ecolint import __version__
+from ecolint.config import ConfigError, find_config, load_settings, parse_gpu
+from ecolint.energy.dataset import GpuSpec
+from ecolint.engine import LintOptions, lint_text
+from ecolint.rules import IO_ERROR, SYNTAX_ERROR, all_rules
+
+ENGINE_CODES = (SYNTAX_ERROR, IO_ERROR)  # flake8 reports unparsable files itself (E999, E902)
+
+
+@lru_cache(maxsize=64)
+def _config_values(config_file: str | None) -> tuple[tuple, GpuSpec | None]:
+    """Rule options and GPU of one ``[tool.ecolint]`` table (none: the defaults)."""
+    if config_file is None:
+        return (), None
+    settings = load_settings(Path(config_file), Path(config_file).parent)
+    options = tuple(sorted((code, tuple(sorted(values.items()))) for code, values in settings.options.items()))
+    return options, settings.gpu
+
+
+class EcolintChecker:
+    """The flake8 checker: one instance per file."""
+
+    name = "ecolint"
+    version = __version__
+
+    gpu: GpuSpec | None = None
+    config_file: str | None = None
+
+    def __init__(self, tree: Any, lines: list[str], filename: str) -> None:
+        self.lines = lines
+        self.filename = filename
+
+    @classmethod
+    def add_options(cls, parser: Any) -> None:
+        parser.add_option(
+            "--eco-gpu", metavar="NAME", default=None, parse_from_config=True,
+            help="ecolint: the deployment GPU (for ECO103/ECO107), e.g. rtx4090d, a800, h100.",
+        )
+        parser.add_option(
+            "--eco-config", metavar="PATH", default=None, parse_from_config=True,
+            help="ecolint: read rule options and the GPU from this pyproject.toml "
+                 "(default: the nearest one with a [tool.ecolint] table).",
+        )
+        parser.extend_default_ignore(sorted(code for code, rule in all_rules().items() if not rule.default_enabled))
+
+    @classmethod
+    def parse_options(cls, options: argparse.Namespace) -> None:
+        gpu = getattr(options, "eco_gpu", None)
+        try:
+            cls.gpu = parse_gpu(gpu, "eco-gpu") if gpu else None
+        except ConfigError as error:
+            raise ValueError(str(error)) from None
+        config = getattr(options, "eco_config", None)
+        if config:
+            path = Path(config).resolve()
+            if not path.is_file():
+                raise ValueError(f"eco-config: no such file: {config}")
+            cls.config_file = str(path)
+        else:
+            cls.config_file = None
+
+    def _options(self) -> LintOptions:
+        config = self.config_file
+        if config is None and self.filename not in ("stdin", "-"):
+            found = find_config(Path(self.filename).absolute())
+            config = str(found) if found else None
+        rule_options, config_gpu = _config_values(config)
+        return LintOptions(frozenset(all_rules()), rule_options, self.gpu or config_gpu)
+
+    def run(self) -> Iterator[tuple[int, int, str, type]]:
+        source = "".join(self.lines)
+        path = None if self.filename in ("stdin", "-") else Path(self.filename)
+        for diagnostic in lint_text(source, self.filename, self._options(), path):
+            if diagnostic.code in ENGINE_CODES:
+                continue  # libcst could not parse the file; flake8's own E999 says why
+            yield (diagnostic.location.row, diagnostic.location.column - 1,
+                   f"{diagnostic.code} {diagnostic.message}", type(self))

@@ -1,0 +1,1 @@
+"""The ecolint language server (``ecolint lsp``); needs the ``lsp`` extra (pygls)."""
