@@ -46,7 +46,7 @@ class Diagnostic:
         return self.fix is not None
 
     def sort_key(self) -> tuple:
-        return (self.filename, self.location.row, self.location.column, self.code)
+        return (self.filename, self.cell or 0, self.location.row, self.location.column, self.code)
 
     def to_dict(self) -> dict:
         return {

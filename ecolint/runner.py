@@ -19,8 +19,9 @@ import pathspec
 from ecolint import __version__
 from ecolint.config import Settings
 from ecolint.diagnostics import Diagnostic
-from ecolint.discovery import FileFinder
+from ecolint.discovery import SOURCE_SUFFIXES, FileFinder
 from ecolint.engine import LintOptions, SourceError, decode_source, file_error, lint_text
+from ecolint.notebooks import NOTEBOOK_SUFFIX, lint_notebook
 
 PARALLEL_THRESHOLD = 8  # below this many files to lint, worker start-up costs more than it saves
 CACHE_DIR_NAME = ".ecolint_cache"
@@ -48,6 +49,8 @@ def display_path(path: Path) -> str:
 
 def lint_file(path: Path, display: str, options: LintOptions) -> list[Diagnostic]:
     """Diagnostics for one file on disk; unreadable files give one E902 diagnostic."""
+    if path.suffix == NOTEBOOK_SUFFIX:
+        return lint_notebook(path, display, options)
     try:
         data = path.read_bytes()
     except IsADirectoryError:
@@ -167,7 +170,8 @@ def _apply_per_file_ignores(settings: Settings, path: Path, diagnostics: list[Di
 
 def run(paths: list[Path], settings: Settings, use_cache: bool = True, jobs: int | None = None) -> RunResult:
     options = lint_options(settings)
-    finder = FileFinder(settings.root, settings.exclude, settings.extend_exclude, settings.respect_gitignore)
+    finder = FileFinder(settings.root, settings.exclude, settings.extend_exclude, settings.respect_gitignore,
+                        suffixes=(*SOURCE_SUFFIXES, NOTEBOOK_SUFFIX))
     result = RunResult()
     cache = Cache(cache_folder(settings), options) if use_cache else None
     pending: list[tuple[Path, str]] = []

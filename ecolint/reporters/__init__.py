@@ -32,3 +32,4 @@ def reporter(name: str) -> Callable[[Reporter], Reporter]:
 
 
 from ecolint.reporters import concise, json_output  # noqa: E402,F401
+from ecolint.reporters import audit, full, github, json_lines, junit, sarif  # noqa: E402,F401
