@@ -57,7 +57,10 @@ class Architecture:
     def linear_params(self) -> float:
         if self.estimated:
             return (self.estimated_params_b or 0.0) * 1e9
-        attention = self.hidden * self.heads * self.head_dim * 2 + self.hidden * self.kv_heads * self.head_dim * 2
+        attention = (
+            self.hidden * self.heads * self.head_dim * 2
+            + self.hidden * self.kv_heads * self.head_dim * 2
+        )
         return float(self.layers * (attention + 3 * self.hidden * self.intermediate))
 
     @property
@@ -90,13 +93,19 @@ class Architecture:
     def weight_bytes_read(self, quantization: str) -> float:
         """Bytes of weights read from memory per decode step: every linear layer plus the output head."""
         head_bytes = UNQUANTIZED_BYTES.get(quantization, 2.0)
-        return self.linear_params * LINEAR_BYTES_PER_WEIGHT[quantization] + self.embedding_params * head_bytes
+        return (
+            self.linear_params * LINEAR_BYTES_PER_WEIGHT[quantization]
+            + self.embedding_params * head_bytes
+        )
 
     def weight_bytes_resident(self, quantization: str) -> float:
         """Bytes the weights occupy in GPU memory (input embedding and, when untied, output head)."""
         head_bytes = UNQUANTIZED_BYTES.get(quantization, 2.0)
         tables = 1 if self.tied_embeddings or self.estimated else 2
-        return self.linear_params * LINEAR_BYTES_PER_WEIGHT[quantization] + tables * self.embedding_params * head_bytes
+        return (
+            self.linear_params * LINEAR_BYTES_PER_WEIGHT[quantization]
+            + tables * self.embedding_params * head_bytes
+        )
 
 
 def _bool(text: str) -> bool:
@@ -122,7 +131,9 @@ def architectures() -> dict[str, Architecture]:
                 intermediate=int(row["intermediate_size"]),
                 vocab=int(row["vocab_size"]),
                 tied_embeddings=_bool(row["tie_word_embeddings"]),
-                context=int(row["max_position_embeddings"]) if row["max_position_embeddings"] else None,
+                context=int(row["max_position_embeddings"])
+                if row["max_position_embeddings"]
+                else None,
                 source=row["source"],
             )
     return found
@@ -144,7 +155,9 @@ def find_architecture(name: str) -> Architecture | None:
         return exact
     wanted = name.strip().lower().rsplit("/", 1)[-1]
     for arch in architectures().values():
-        candidates = [n.lower() for n in arch.names] + [mid.lower().rsplit("/", 1)[-1] for mid in arch.model_ids]
+        candidates = [n.lower() for n in arch.names] + [
+            mid.lower().rsplit("/", 1)[-1] for mid in arch.model_ids
+        ]
         if wanted in candidates:
             return arch
     return None
@@ -206,7 +219,9 @@ def fit_shapes(known: list[Architecture]) -> ShapeFit:
     return ShapeFit(math.exp(mean_y - slope * mean_x), slope, kv, len(known))
 
 
-def estimated_architecture(params_b: float, label: str, known: list[Architecture] | None = None) -> Architecture:
+def estimated_architecture(
+    params_b: float, label: str, known: list[Architecture] | None = None
+) -> Architecture:
     """A shape for a model the data lacks, from its parameter count alone (see ``fit_shapes``)."""
     fit = fit_shapes(known if known is not None else list(architectures().values()))
     layers = fit.layers(params_b)

@@ -38,7 +38,9 @@ def load_calibration(path: str | Path) -> list[Measurement]:
     try:
         handle = path.open(encoding="utf-8", newline="")
     except OSError as error:
-        raise CalibrationError(f"cannot read calibration file {path}: {error.strerror or error}") from None
+        raise CalibrationError(
+            f"cannot read calibration file {path}: {error.strerror or error}"
+        ) from None
     rows: list[Measurement] = []
     with handle:
         reader = csv.DictReader(handle)
@@ -53,7 +55,9 @@ def load_calibration(path: str | Path) -> list[Measurement]:
                 raise CalibrationError(f"{where}: {error}") from None
             precision = record["precision"].strip().lower()
             if precision not in PRECISIONS:
-                raise CalibrationError(f"{where}: precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+                raise CalibrationError(
+                    f"{where}: precision {precision!r} is not one of {', '.join(PRECISIONS)}"
+                )
             throughput = _number(record, "throughput_tok_s", where, required=True)
             batch = _number(record, "batch_size", where, required=True)
             power = _number(record, "power_w", where)
@@ -87,7 +91,8 @@ def load_calibration(path: str | Path) -> list[Measurement]:
                     source_file=str(path),
                     source_table="calibration",
                     notes=(record.get("notes") or "").strip(),
-                    experiment=(record.get("experiment") or "").strip() or f"calibration:{path.name}",
+                    experiment=(record.get("experiment") or "").strip()
+                    or f"calibration:{path.name}",
                     raw=dict(record),
                 )
             )

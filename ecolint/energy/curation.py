@@ -75,7 +75,9 @@ def curated_rows() -> dict[str, CuratedRow]:
                 raise ValueError(f"curation.csv names unknown row {row_id}")
             if record["status"] not in STATUSES:
                 raise ValueError(f"curation.csv: {row_id} has unknown status {record['status']!r}")
-            curated[row_id] = CuratedRow(rows[row_id], record["status"], record["energy_basis"], record["reason"])
+            curated[row_id] = CuratedRow(
+                rows[row_id], record["status"], record["energy_basis"], record["reason"]
+            )
     missing = sorted(set(rows) - set(curated))
     if missing:
         raise ValueError(f"curation.csv has no decision for rows {', '.join(missing)}")
@@ -93,11 +95,17 @@ def alternatives_for(row_id: str) -> list[CuratedRow]:
     found = []
     for row in curated_rows().values():
         m = row.measurement
-        if row.status == "alternative" and row.row_id != row_id and (
-            m.gpu,
-            m.precision,
-            m.batch_size,
-        ) == (target.gpu, target.precision, target.batch_size) and _same_family(m.model_id, target.model_id):
+        if (
+            row.status == "alternative"
+            and row.row_id != row_id
+            and (
+                m.gpu,
+                m.precision,
+                m.batch_size,
+            )
+            == (target.gpu, target.precision, target.batch_size)
+            and _same_family(m.model_id, target.model_id)
+        ):
             found.append(row)
     return found
 

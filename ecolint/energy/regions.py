@@ -24,7 +24,11 @@ class Region:
 
 
 def _table(name: str) -> list[dict]:
-    with resources.files("ecolint.energy.data").joinpath(name).open(encoding="utf-8", newline="") as handle:
+    with (
+        resources.files("ecolint.energy.data")
+        .joinpath(name)
+        .open(encoding="utf-8", newline="") as handle
+    ):
         return list(csv.DictReader(handle))
 
 
