@@ -142,7 +142,10 @@ def lint_paths(paths, settings: Settings, stdin_filename: str | None, use_cache:
             source = decode_source(sys.stdin.buffer.read())
         except SourceError as error:
             raise ConfigError(f"stdin: {error}") from None
-        found = lint_text(source, display, lint_options(settings), Path(display) if stdin_filename else None)
+        lint = lint_text
+        if display.endswith(".ipynb"):  # a notebook on stdin
+            from ecolint.notebooks import lint_notebook_text as lint
+        found = lint(source, display, lint_options(settings), Path(display) if stdin_filename else None)
         diagnostics.extend(_apply_per_file_ignores(settings, Path(display), found))
         files_checked += 1
     disk_paths = [Path(p) for p in paths if p != "-"]
@@ -205,6 +208,18 @@ def clean_command(config, cache_dir):
     folder = Path(cache_dir) if cache_dir else cache_folder(settings)
     removed = clear_cache(folder)
     click.echo(f"Removed {folder}" if removed else f"No cache at {folder}")
+
+
+@main.command("lsp")
+def lsp_command():
+    """Run the language server on stdin/stdout (for editors; needs 'ecolint[lsp]')."""
+    try:
+        from ecolint.lsp.server import serve
+    except ModuleNotFoundError as error:
+        if error.name and error.name.split(".")[0] in ("pygls", "lsprotocol"):
+            fail("the language server needs pygls: pip install 'ecolint[lsp]'")
+        raise
+    serve()
 
 
 def _register_command_modules() -> None:

@@ -1,0 +1,195 @@
+"""``ecolint lsp`` driven over stdio by a real LSP client (pytest-lsp)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest_lsp = pytest.importorskip("pytest_lsp")
+from lsprotocol import types  # noqa: E402
+from pytest_lsp import ClientServerConfig, LanguageClient  # noqa: E402
+
+from ecolint.engine import LintOptions, lint_text  # noqa: E402
+from ecolint.rules import all_rules  # noqa: E402
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+SOURCE = '''\
+import torch
+from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+config = BitsAndBytesConfig(load_in_8bit=True)
+model = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", quantization_config=config)
+draft = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2-1.5B", load_in_4bit=True)
+'''
+PYPROJECT = '[tool.ecolint]\nignore = ["ECO106"]\n'
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("workspace")
+    (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (root / "pkg").mkdir()
+    return root
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "ecolint", "lsp"]), scope="module")
+async def client(lsp_client: LanguageClient, workspace: Path):
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=types.ClientCapabilities(),
+        root_uri=workspace.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="workspace")],
+    ))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def diagnostics_after(client: LanguageClient, uri: str, action) -> list[types.Diagnostic]:
+    """Run ``action`` and wait for the next diagnostics published for ``uri``."""
+    client.diagnostics.pop(uri, None)
+    action()
+    for _ in range(100):
+        if uri in client.diagnostics:
+            return client.diagnostics[uri]
+        await asyncio.wait_for(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), timeout=20)
+    raise AssertionError(f"no diagnostics for {uri}")
+
+
+def open_document(client: LanguageClient, path: Path, text: str, version: int = 1) -> None:
+    path.write_text(text, encoding="utf-8")
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+        uri=path.as_uri(), language_id="python", version=version, text=text)))
+
+
+def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def offset(position: types.Position) -> int:
+        if position.line >= len(lines):
+            return len(text)
+        return offsets[position.line] + position.character
+
+    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        text = text[:offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
+    return text
+
+
+def expected(source: str, ignore: set[str]) -> list[tuple[str, int, int, int, int]]:
+    codes = frozenset(code for code, rule in all_rules().items() if rule.default_enabled) - ignore
+    return [(d.code, d.location.row - 1, d.location.column - 1, d.end_location.row - 1, d.end_location.column - 1)
+            for d in lint_text(source, "x.py", LintOptions(codes))]
+
+
+def seen(diagnostics: list[types.Diagnostic]) -> list[tuple[str, int, int, int, int]]:
+    return sorted((d.code, d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character)
+                  for d in diagnostics)
+
+
+async def test_open_publishes_the_engine_diagnostics_with_workspace_settings(client: LanguageClient, workspace):
+    path = workspace / "pkg" / "serve.py"
+    found = await diagnostics_after(client, path.as_uri(), lambda: open_document(client, path, SOURCE))
+    want = expected(SOURCE, ignore={"ECO106"})
+    assert seen(found) == sorted(want)
+    assert {d.code for d in found} >= {"ECO101", "ECO102"}
+    assert "ECO106" not in {d.code for d in found}  # ignored by the workspace's pyproject.toml
+    assert all(d.source == "ecolint" for d in found)
+    assert {d.severity for d in found} == {types.DiagnosticSeverity.Warning}
+
+
+async def test_changes_are_linted_after_a_pause(client: LanguageClient, workspace):
+    path = workspace / "pkg" / "typing.py"
+    uri = path.as_uri()
+    await diagnostics_after(client, uri, lambda: open_document(client, path, SOURCE))
+    fixed = SOURCE.replace("load_in_8bit=True)", "load_in_8bit=True, llm_int8_threshold=0.0)")
+
+    def type_quickly():
+        for version, text in enumerate([SOURCE + "\n", SOURCE + "\n\n", fixed], start=2):
+            client.text_document_did_change(types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                [types.TextDocumentContentChangeWholeDocument(text=text)]))
+
+    found = await diagnostics_after(client, uri, type_quickly)
+    assert [d.code for d in found] == ["ECO102"]
+    assert client.diagnostics[uri] is found
+    await asyncio.sleep(0.6)  # the earlier changes were folded into one publish
+    assert client.diagnostics[uri] is found
+
+
+async def test_save_publishes(client: LanguageClient, workspace):
+    path = workspace / "pkg" / "saved.py"
+    uri = path.as_uri()
+    await diagnostics_after(client, uri, lambda: open_document(client, path, SOURCE))
+    found = await diagnostics_after(client, uri, lambda: client.text_document_did_save(
+        types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri=uri))))
+    assert {d.code for d in found} == {"ECO101", "ECO102"}
+
+
+async def test_disable_for_this_line_adds_noqa_and_silences_the_diagnostic(client: LanguageClient, workspace):
+    path = workspace / "pkg" / "noqa.py"
+    uri = path.as_uri()
+    found = await diagnostics_after(client, uri, lambda: open_document(client, path, SOURCE))
+    target = next(d for d in found if d.code == "ECO101")
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
+        context=types.CodeActionContext(diagnostics=[target])))
+    titles = [action.title for action in actions]
+    disable = next(action for action in actions if action.title == "ecolint: Disable ECO101 for this line")
+    assert disable.kind == types.CodeActionKind.QuickFix, titles
+    new_text = apply_edits(SOURCE, disable.edit.changes[uri])
+    assert new_text.splitlines()[3] == "config = BitsAndBytesConfig(load_in_8bit=True)  # noqa: ECO101"
+    found = await diagnostics_after(client, uri, lambda: client.text_document_did_change(
+        types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                                          [types.TextDocumentContentChangeWholeDocument(text=new_text)])))
+    assert [d.code for d in found] == ["ECO102"]
+
+    # a second code on a line that already has a noqa list is appended to it
+    draft = next(d for d in found if d.code == "ECO102")
+    line = new_text.splitlines()[draft.range.start.line] + "  # noqa: E501"
+    with_list = "\n".join([*new_text.splitlines()[:draft.range.start.line], line]) + "\n"
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        types.VersionedTextDocumentIdentifier(uri=uri, version=3),
+        [types.TextDocumentContentChangeWholeDocument(text=with_list)]))
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=draft.range,
+        context=types.CodeActionContext(diagnostics=[draft])))
+    disable = next(action for action in actions if action.title == "ecolint: Disable ECO102 for this line")
+    assert apply_edits(with_list, disable.edit.changes[uri]).splitlines()[-1].endswith("# noqa: E501, ECO102")
+
+
+def _has_fixes() -> bool:
+    try:
+        from ecolint.fixes import fix_source  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_fixes(), reason="needs ecolint.fixes (the fix engine), not in this build")
+async def test_quick_fix_and_fix_all(client: LanguageClient, workspace):
+    source = ("from transformers import BitsAndBytesConfig\n"
+              "config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0, bnb_4bit_quant_type=\"nf4\")\n")
+    path = workspace / "pkg" / "fixable.py"
+    uri = path.as_uri()
+    found = await diagnostics_after(client, uri, lambda: open_document(client, path, source))
+    target = next(d for d in found if d.code == "ECO105")
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
+        context=types.CodeActionContext(diagnostics=[target])))
+    quick = [a for a in actions if a.kind == types.CodeActionKind.QuickFix and "(ECO105)" in a.title]
+    assert quick, [a.title for a in actions]
+    fixed = apply_edits(source, quick[0].edit.changes[uri])
+    assert "bnb_4bit_quant_type" not in fixed
+    assert not [d for d in lint_text(fixed, "x.py", LintOptions(frozenset({"ECO105"})))]
+
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+        context=types.CodeActionContext(diagnostics=[], only=["source.fixAll"])))
+    fix_all = [a for a in actions if a.kind == "source.fixAll.ecolint"]
+    assert len(fix_all) == 1 and fix_all[0].title == "ecolint: Fix all safe problems"
+    assert "bnb_4bit_quant_type" not in apply_edits(source, fix_all[0].edit.changes[uri])
