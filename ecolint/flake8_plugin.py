@@ -4,6 +4,9 @@ flake8 hands plugins an ``ast`` tree; ecolint's checks work on a libcst tree, so
 ignores the ``ast`` tree and lints the file's lines through the same engine as ``ecolint check``.
 flake8 then applies its own ``--select``/``--ignore``/``--per-file-ignores`` and ``# noqa``.
 
+ecolint reads ``# noqa`` comments itself too, so flake8's ``--disable-noqa`` does not bring back
+ECO codes silenced by one.
+
 Rules that are off by default in ecolint are added to flake8's default ignore list: a plain
 ``flake8`` run reports what ``ecolint check`` reports, and ``--select ECO`` or
 ``--extend-select ECO302`` turn them on, as ``ecolint check --select ECO`` does.
