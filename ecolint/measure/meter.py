@@ -140,7 +140,11 @@ class Window:
 
     @property
     def tokens_per_s(self) -> float | None:
-        return self.tokens / self.duration_s if self.tokens is not None and self.duration_s > 0 else None
+        return (
+            self.tokens / self.duration_s
+            if self.tokens is not None and self.duration_s > 0
+            else None
+        )
 
     def as_dict(self) -> dict:
         return {
@@ -202,7 +206,14 @@ class Mark:
 class Meter:
     """Measures windows on a fixed set of GPUs with one sampler running throughout."""
 
-    def __init__(self, nvml: Nvml, gpus: list[Gpu], interval: float = 0.1, clock=time.monotonic, sleep=time.sleep):
+    def __init__(
+        self,
+        nvml: Nvml,
+        gpus: list[Gpu],
+        interval: float = 0.1,
+        clock=time.monotonic,
+        sleep=time.sleep,
+    ):
         self.nvml = nvml
         self.gpus = list(gpus)
         self.clock = clock

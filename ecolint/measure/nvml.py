@@ -33,7 +33,15 @@ FI_DEV_POWER_AVERAGE = 185
 FI_DEV_POWER_INSTANT = 186
 
 # c_nvmlValue_t member for each NVML value type.
-_VALUE_MEMBERS = {0: "dVal", 1: "uiVal", 2: "ulVal", 3: "ullVal", 4: "sllVal", 5: "siVal", 6: "usVal"}
+_VALUE_MEMBERS = {
+    0: "dVal",
+    1: "uiVal",
+    2: "ulVal",
+    3: "ullVal",
+    4: "sllVal",
+    5: "siVal",
+    6: "usVal",
+}
 
 # Where a power reading came from.
 POWER_INSTANT = "instant"  # NVML_FI_DEV_POWER_INSTANT
@@ -166,8 +174,13 @@ class Nvml:
         env = os.environ if environ is None else environ
         spec = env.get("CUDA_VISIBLE_DEVICES")
         uuids = None
-        if spec is not None and any(not part.strip().isdigit() for part in spec.split(",") if part.strip()):
-            uuids = [self._call("nvmlDeviceGetUUID", self.nv.nvmlDeviceGetHandleByIndex(i), default="") for i in range(count)]
+        if spec is not None and any(
+            not part.strip().isdigit() for part in spec.split(",") if part.strip()
+        ):
+            uuids = [
+                self._call("nvmlDeviceGetUUID", self.nv.nvmlDeviceGetHandleByIndex(i), default="")
+                for i in range(count)
+            ]
             uuids = [_text(u) for u in uuids]
         indices = parse_visible_devices(spec, count, uuids)
         if not indices:
@@ -243,7 +256,9 @@ class Nvml:
         }
 
 
-def parse_visible_devices(spec: str | None, count: int, uuids: list[str] | None = None) -> list[int]:
+def parse_visible_devices(
+    spec: str | None, count: int, uuids: list[str] | None = None
+) -> list[int]:
     """NVML indices named by a ``CUDA_VISIBLE_DEVICES`` value, in order.
 
     Like CUDA: unset means all devices; entries are indices or (prefixes of) ``GPU-`` UUIDs;
@@ -263,7 +278,11 @@ def parse_visible_devices(spec: str | None, count: int, uuids: list[str] | None 
             if index < 0 or index >= count:
                 break
         else:
-            matches = [i for i, u in enumerate(uuids or []) if u and u.startswith(entry if entry.startswith("GPU-") else "GPU-" + entry)]
+            matches = [
+                i
+                for i, u in enumerate(uuids or [])
+                if u and u.startswith(entry if entry.startswith("GPU-") else "GPU-" + entry)
+            ]
             if len(matches) != 1:
                 break
             index = matches[0]

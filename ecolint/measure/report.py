@@ -69,7 +69,9 @@ def summary(runs: list[Window]) -> dict:
     return result
 
 
-def result_document(*, command, started_at, env, idle_seconds, idle_w, runs, timeline=None, settings=None) -> dict:
+def result_document(
+    *, command, started_at, env, idle_seconds, idle_w, runs, timeline=None, settings=None
+) -> dict:
     warnings = []
     for number, run in enumerate(runs, 1):
         for text in run.warnings:
@@ -153,7 +155,9 @@ def format_text(document: dict) -> str:
                 f"{_fmt(run['tokens_per_j'], '{:.3f}', 'tokens/J')}, {_fmt(run['tokens_per_s'], '{:.1f}', 'tok/s')}"
             )
         else:
-            lines.append(f"{indent}tokens          unknown (pass --tokens N or print ECOLINT_TOKENS=<n>)")
+            lines.append(
+                f"{indent}tokens          unknown (pass --tokens N or print ECOLINT_TOKENS=<n>)"
+            )
         if run["exit_code"]:
             lines.append(f"{indent}command exited with status {run['exit_code']}")
     else:
@@ -167,10 +171,14 @@ def format_text(document: dict) -> str:
             if stats is None:
                 continue
             low, high = stats["ci95_low"], stats["ci95_high"]
-            interval = f"{pattern.format(low)} .. {pattern.format(high)}" if low is not None else "n/a"
+            interval = (
+                f"{pattern.format(low)} .. {pattern.format(high)}" if low is not None else "n/a"
+            )
             cv = f"{stats['cv_pct']:.1f}%" if stats["cv_pct"] is not None else "n/a"
             std = pattern.format(stats["std"]) if stats["std"] is not None else "n/a"
-            lines.append(f"  {label + ' (' + unit + ')':<30} {pattern.format(stats['mean']):>10} {std:>9} {interval:>23} {cv:>7}")
+            lines.append(
+                f"  {label + ' (' + unit + ')':<30} {pattern.format(stats['mean']):>10} {std:>9} {interval:>23} {cv:>7}"
+            )
         failed = [str(i) for i, run in enumerate(runs, 1) if run["exit_code"]]
         if failed:
             lines.append(f"  command failed in run(s) {', '.join(failed)}")
@@ -185,8 +193,12 @@ def _gpu_lines(gpu_result, idle_seconds, indent) -> list[str]:
         f"{indent}energy (gross)  {_fmt(gpu_result['energy_j'], '{:.1f}', 'J')}   ({_source_text(gpu_result)})",
     ]
     if gpu_result["idle_w"] is not None:
-        lines.append(f"{indent}idle power      {gpu_result['idle_w']:.1f} W   (measured for {idle_seconds:g} s before the run)")
-        lines.append(f"{indent}energy (net)    {_fmt(gpu_result['net_j'], '{:.1f}', 'J')}   (gross - idle x duration)")
+        lines.append(
+            f"{indent}idle power      {gpu_result['idle_w']:.1f} W   (measured for {idle_seconds:g} s before the run)"
+        )
+        lines.append(
+            f"{indent}energy (net)    {_fmt(gpu_result['net_j'], '{:.1f}', 'J')}   (gross - idle x duration)"
+        )
     else:
         lines.append(f"{indent}idle power      not measured (--idle-seconds 0): no net energy")
     power = f"{indent}mean power      {_fmt(gpu_result['mean_w'], '{:.1f}', 'W')}   peak {_fmt(gpu_result['peak_w'], '{:.1f}', 'W')}"

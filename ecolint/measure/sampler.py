@@ -84,7 +84,11 @@ class PowerSampler:
 
 def window(samples, gpu_position: int, t0: float, t1: float) -> list[tuple[float, float]]:
     """(time, watts) points of one GPU inside [t0, t1], skipping missing readings."""
-    return [(s.t, s.watts[gpu_position]) for s in samples if t0 <= s.t <= t1 and s.watts[gpu_position] is not None]
+    return [
+        (s.t, s.watts[gpu_position])
+        for s in samples
+        if t0 <= s.t <= t1 and s.watts[gpu_position] is not None
+    ]
 
 
 def integrate(points: list[tuple[float, float]], t0: float, t1: float) -> float | None:

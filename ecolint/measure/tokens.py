@@ -31,7 +31,9 @@ def parse_tokens_line(line) -> int | None:
 
 
 def _check(count) -> int:
-    if isinstance(count, bool) or not isinstance(count, int):
+    if isinstance(count, bool):
+        raise ValueError(f"token count must be a whole number, not {count!r}")
+    if not isinstance(count, int):
         try:
             if float(count) != int(count):
                 raise ValueError
