@@ -481,7 +481,7 @@ def ranking_check(rows: list[TrainingRow], summary: ErrorSummary) -> dict:
     for r in rows:
         key = (r.workload.gpu.key, r.workload.arch.key, r.workload.batch_size)
         groups.setdefault(key, []).append(r)
-    preserved, total, pairs_ok, pairs = 0, 0, 0, 0
+    preserved, total, pairs_ok, pairs, best = 0, 0, 0, 0, 0
     broken = []
     for key, members in sorted(groups.items()):
         members = [m for m in members if m.row_id in by_id]
@@ -490,6 +490,7 @@ def ranking_check(rows: list[TrainingRow], summary: ErrorSummary) -> dict:
         total += 1
         measured = sorted(members, key=lambda m: m.energy)
         predicted = sorted(members, key=lambda m: by_id[m.row_id].predicted[2])
+        best += measured[0].row_id == predicted[0].row_id
         if [m.row_id for m in measured] == [m.row_id for m in predicted]:
             preserved += 1
         else:
@@ -512,6 +513,7 @@ def ranking_check(rows: list[TrainingRow], summary: ErrorSummary) -> dict:
     return {
         "groups": total,
         "preserved": preserved,
+        "best_preserved": best,
         "pairs": pairs,
         "pairs_in_order": pairs_ok,
         "broken": broken,
