@@ -264,10 +264,7 @@ def limitation_lines(estimator: Estimator, estimates: list[Estimate], inputs: In
                 f"tokens, n={m.n_runs}); protocol differences between experiments are of this size."
             )
     if inputs.calibration and estimator.skipped_calibration:
-        lines.append(
-            f"Calibration rows not usable (no power/throughput or unknown model size): "
-            f"{', '.join(estimator.skipped_calibration)}."
-        )
+        lines.append(f"Calibration rows not used: {'; '.join(estimator.skipped_calibration)}.")
     return list(dict.fromkeys(lines))
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from ecolint.energy.dataset import Measurement, UnknownGpuError, resolve_gpu
 
 PRECISIONS = ("fp16", "bf16", "fp32", "nf4", "int8_default", "int8_pure")
+# Written by ``ecolint calibrate`` but outside what the estimator models: loaded, then reported unused.
+OTHER_PRECISIONS = ("fp16_no_kv_cache",)
 REQUIRED = ("gpu", "model_id", "precision", "batch_size", "throughput_tok_s")
 
 
@@ -33,6 +35,9 @@ def load_calibration(path: str | Path) -> list[Measurement]:
     Required columns: gpu, model_id, precision, batch_size, throughput_tok_s, and power_w or
     energy_j_per_1k (the missing one is computed from the other). Every other column of
     ``measurements.csv`` is optional. Row ids default to ``c001``, ``c002``, ...
+
+    A GPU that is not in ``gpus.csv`` keeps its name as written, and the ``fp16_no_kv_cache``
+    precision is kept as is: such rows are loaded, and the estimator reports them as unused.
     """
     path = Path(path)
     try:
@@ -51,12 +56,15 @@ def load_calibration(path: str | Path) -> list[Measurement]:
             where = f"{path}:{number + 1}"
             try:
                 gpu = resolve_gpu(record["gpu"]).key
-            except UnknownGpuError as error:
-                raise CalibrationError(f"{where}: {error}") from None
+            except UnknownGpuError:
+                gpu = record["gpu"].strip()
+            if not gpu:
+                raise CalibrationError(f"{where}: column 'gpu' is empty")
             precision = record["precision"].strip().lower()
-            if precision not in PRECISIONS:
+            if precision not in PRECISIONS + OTHER_PRECISIONS:
                 raise CalibrationError(
-                    f"{where}: precision {precision!r} is not one of {', '.join(PRECISIONS)}"
+                    f"{where}: precision {precision!r} is not one of "
+                    f"{', '.join(PRECISIONS + OTHER_PRECISIONS)}"
                 )
             throughput = _number(record, "throughput_tok_s", where, required=True)
             batch = _number(record, "batch_size", where, required=True)

@@ -140,6 +140,17 @@ def training_row(m: Measurement, calibration: bool = False) -> TrainingRow | Non
     return TrainingRow(m.row_id, workload, m.throughput_tok_s, m.power_w, energy, m, calibration)
 
 
+def _unusable(m: Measurement) -> str:
+    """Why a measurement cannot join the model."""
+    if m.gpu not in gpus():
+        return f"GPU {m.gpu!r} has no specification in gpus.csv"
+    if m.precision not in KERNEL_FAMILY:
+        return f"precision {m.precision!r} is not modelled"
+    if not (m.power_w and m.throughput_tok_s and m.batch_size):
+        return "no power, throughput or batch size"
+    return "model size unknown"
+
+
 def dataset_training_rows() -> list[TrainingRow]:
     rows = [training_row(r.measurement) for r in canonical_rows()]
     return [r for r in rows if r is not None]
@@ -635,10 +646,9 @@ class Estimator:
         self.calibration_rows = [
             r for r in (training_row(m, calibration=True) for m in calibration) if r
         ]
+        used = {r.row_id for r in self.calibration_rows}
         self.skipped_calibration = [
-            m.row_id
-            for m in calibration
-            if m.row_id not in {r.row_id for r in self.calibration_rows}
+            f"{m.row_id} ({_unusable(m)})" for m in calibration if m.row_id not in used
         ]
         self.dataset_rows = dataset_training_rows()
         self.rows = self.calibration_rows + self.dataset_rows

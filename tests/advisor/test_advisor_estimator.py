@@ -131,8 +131,8 @@ def test_calibration_rows_take_precedence(tmp_path):
             "power_w or energy_j_per_1k",
         ),
         (
-            "gpu,model_id,precision,batch_size,throughput_tok_s,power_w\ngtx1080,m-7B,fp16,1,30,100\n",
-            "gtx1080",
+            "gpu,model_id,precision,batch_size,throughput_tok_s,power_w\nrtx4090d,m-7B,fp16,1,fast,100\n",
+            "not a number",
         ),
         (
             "gpu,model_id,precision,batch_size,throughput_tok_s,power_w\nrtx4090d,m-7B,int4,1,30,100\n",
@@ -172,3 +172,19 @@ def test_vram_model_is_weights_plus_kv_cache_below_the_measured_peak():
     for batch, peak in peaks.items():
         modelled = Workload(gpus()["a800"], arch, "int8_pure", batch, 256, 256).vram_bytes() / 1e9
         assert MEMORY_HEADROOM * peak <= modelled <= peak
+
+
+def test_calibration_rows_the_model_cannot_use_are_reported(tmp_path):
+    path = tmp_path / "calibrate.csv"
+    path.write_text(
+        "row_id,gpu,model_id,precision,batch_size,throughput_tok_s,energy_j_per_1k\n"
+        "k1,NVIDIA L40S,Qwen/Qwen2-7B,fp16,1,50,4000\n"
+        "k2,rtx4090d,Qwen/Qwen2-7B,fp16_no_kv_cache,1,20,9000\n"
+        "k3,rtx4090d,Qwen/Qwen2-7B,fp16,1,40,5000\n"
+    )
+    rows = load_calibration(path)
+    assert [r.gpu for r in rows] == ["NVIDIA L40S", "rtx4090d", "rtx4090d"]
+    calibrated = Estimator(rows)
+    assert [r.row_id for r in calibrated.calibration_rows] == ["k3"]
+    assert calibrated.skipped_calibration[0].startswith("k1 (GPU 'NVIDIA L40S'")
+    assert "not modelled" in calibrated.skipped_calibration[1]
