@@ -44,7 +44,12 @@ def build(inputs: Inputs) -> Report:
         "Performance",
         Bullets(
             [
-                f"Throughput: {figure_text(current.throughput)} (all {inputs.batch_size} sequences together)",
+                f"Throughput: {figure_text(current.throughput)}"
+                + (
+                    f" (all {inputs.batch_size} sequences together)"
+                    if inputs.batch_size > 1
+                    else ""
+                ),
                 f"Latency: {figure_text(current.latency_ms(), 0)} per request of {inputs.generation_length} tokens",
                 f"Power: {figure_text(current.power)} board average",
             ]

@@ -159,15 +159,22 @@ def insights(rec: Recommendation, inputs: Inputs) -> list[str]:
             f"against the default threshold."
         )
     current = rec.at(inputs.quantization, inputs.batch_size)
-    if current and current is not best:
+    if current and current is not best and current.quantization != best.quantization:
         items.append(
             f"Against your current {quantization_label(inputs.quantization, True)} at batch "
             f"{inputs.batch_size}: {_change(best.energy, current.energy)} energy per token."
         )
     for c in rec.close_calls():
+        fig = c.estimate.energy_per_1k
+        basis = (
+            f"measured {', '.join(fig.rows)}"
+            if c.estimate.basis != "extrapolated"
+            else "extrapolated"
+        )
         items.append(
-            f"{quantization_label(c.quantization, True)} at batch {c.batch_size} is within "
-            f"{(c.energy / best.energy - 1) * 100:.1f}% — inside the model's uncertainty; choose on memory or simplicity."
+            f"{quantization_label(c.quantization, True)} at batch {c.batch_size} ({num(c.energy)} J/1k, {basis}) "
+            f"is {(c.energy / best.energy - 1) * 100:+.1f}% from the recommendation, inside its uncertainty: "
+            f"measure both, or choose on memory and simplicity."
         )
     return items
 
@@ -277,7 +284,16 @@ def build(inputs: Inputs) -> Report:
         [
             [quantization_label(q, True)]
             + [
-                (num(c.energy) + ("" if c.fits else " (no fit)") + ("*" if c is rec.best else ""))
+                (
+                    num(c.energy)
+                    + (
+                        f" ({', '.join(c.estimate.energy_per_1k.rows)})"
+                        if c.estimate.basis != "extrapolated"
+                        else ""
+                    )
+                    + ("" if c.fits else " (no fit)")
+                    + ("*" if c is rec.best else "")
+                )
                 for c in sorted(
                     (c for c in rec.candidates if c.quantization == q), key=lambda c: c.batch_size
                 )
@@ -285,7 +301,10 @@ def build(inputs: Inputs) -> Report:
             for q in COMPARED
         ],
     )
-    report.section("All candidates (J/1k tokens; * = recommended)", table)
+    report.section(
+        "All candidates (J/1k tokens; row id = measured, otherwise extrapolated; * = recommended)",
+        table,
+    )
 
     report.data = base_payload("optimize", inputs)
     report.data.update(

@@ -57,11 +57,13 @@ class Recommendation:
         return None
 
     def close_calls(self) -> list[Candidate]:
-        return [
-            c
-            for c in self.candidates
-            if c.fits and c is not self.best and c.energy <= self.best.energy * (1 + CLOSE_CALL)
-        ]
+        """Other fitting candidates within 5% of the best, or inside the best's extrapolation range."""
+        best = self.best.estimate.energy_per_1k
+        limit = self.best.energy * (1 + CLOSE_CALL)
+        if best.basis == "extrapolated" and best.high is not None:
+            limit = max(limit, best.high)
+        found = [c for c in self.candidates if c.fits and c is not self.best and c.energy <= limit]
+        return sorted(found, key=lambda c: c.energy)[:2]
 
 
 def batch_sizes(cap: int) -> list[int]:

@@ -516,7 +516,8 @@ def _collect_warnings(inputs: Inputs) -> None:
         inputs.warn(
             "extrapolated-gpu",
             f"{gpu.key} ({gpu.name}) has no measurements: its figures are extrapolated from the measured "
-            f"GPUs (rtx5090, rtx4090d, a800) by the decode model; see the range given with each figure.",
+            f"GPUs ({', '.join(k for k, g in gpus().items() if g.measured)}) by the decode model; "
+            f"see the range given with each figure.",
         )
     if choice.shape_source == "estimated":
         inputs.warn(
@@ -578,7 +579,7 @@ def _collect_warnings(inputs: Inputs) -> None:
         inputs.warn(
             "int8-default",
             f"INT8 default (load_in_8bit=True, threshold 6.0) splits every linear layer into INT8 and FP16 parts: "
-            f"measured energy per token is {ev.span()} above FP16 on the same GPU and model (rows {ev.row_ids}). "
+            f"measured energy per token is {ev.span()} above FP16 on the same GPU, model and batch size (rows {ev.row_ids}). "
             f"Set llm_int8_threshold=0.0 or use FP16/NF4.",
         )
 
