@@ -26,6 +26,10 @@ def _saving(current: float | None, optimized: float | None) -> str:
     return f"{(optimized / current - 1) * 100:+.1f}%"
 
 
+def _money_change(value: float) -> str:
+    return f"{'-' if value < 0 else '+'}${num(abs(value), 2)}"
+
+
 def build(inputs: Inputs) -> Report:
     estimator = estimator_for(inputs)
     use_case = inputs.use_case or "api"
@@ -106,7 +110,7 @@ def build(inputs: Inputs) -> Report:
                 "Cost ($/month)",
                 money(now.cost),
                 money(opt.cost),
-                "n/a" if now.cost is None else f"${num(opt.cost - now.cost, 2)}",
+                "n/a" if now.cost is None else _money_change(opt.cost - now.cost),
             ],
             [
                 "Carbon (kgCO2/month)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from ecolint.advisor import evidence
@@ -525,6 +526,15 @@ def _collect_warnings(inputs: Inputs) -> None:
             f"{choice.text} ({format_params(choice.params_b)}, {choice.size.detail}) is not a model the data "
             f"knows: its shape is estimated from the parameter count and its figures are extrapolated.",
         )
+    elif choice.arch.key not in _measured_shapes() | {
+        find_architecture(m.model_id).key if find_architecture(m.model_id) else m.model_id
+        for m in inputs.calibration
+    }:
+        inputs.warn(
+            "extrapolated-model",
+            f"{choice.text} was never measured: its shape comes from {choice.arch.source}, and its "
+            f"figures are extrapolated from the measured models.",
+        )
     b = inputs.batch_size
     if b & (b - 1):
         lower = 1 << (b.bit_length() - 1)
@@ -582,6 +592,15 @@ def _collect_warnings(inputs: Inputs) -> None:
             f"measured energy per token is {ev.span()} above FP16 on the same GPU, model and batch size (rows {ev.row_ids}). "
             f"Set llm_int8_threshold=0.0 or use FP16/NF4.",
         )
+
+
+@lru_cache(maxsize=None)
+def _measured_shapes() -> frozenset[str]:
+    """Shape keys of the models in the canonical rows."""
+    from ecolint.energy.curation import canonical_rows
+
+    found = (find_architecture(r.measurement.model_id) for r in canonical_rows())
+    return frozenset(a.key for a in found if a is not None)
 
 
 def warn_batch_one(inputs: Inputs, context: str) -> None:

@@ -148,3 +148,11 @@ def test_precision_conflicts_are_warnings():
     assert "precision-conflict" not in codes(
         validate(model="7B", quantization="fp32", precision="tf32", gpu="a100")
     )
+
+
+def test_a_known_shape_that_was_never_measured_is_still_extrapolated():
+    warning = next(
+        w for w in validate(model="Llama-3-8B").warnings if w.code == "extrapolated-model"
+    )
+    assert "never measured" in warning.message and "config.json" in warning.message
+    assert "extrapolated-model" not in codes(validate(model="Qwen/Qwen2.5-7B-Instruct"))
