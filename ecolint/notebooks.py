@@ -3,8 +3,8 @@
 The code cells of a notebook share one namespace, so they are linted together: a config built
 in one cell and used in a later one is followed like in a script. The cells are joined into one
 source text, with a marker comment between two cells, and each diagnostic is mapped back to its
-cell. If that text cannot be parsed (a cell with a syntax error), every cell is linted on its own
-so that one broken cell does not hide the others' findings.
+cell. If that text cannot be parsed, each cell with a syntax error is found by parsing it alone
+so that one broken cell does not hide the others' findings: it is reported and left out.
 
 IPython syntax is not Python: cell magics (``%%bash``) leave their cell out, and line magics,
 shell escapes (``!pip install``) and help queries (``obj?``) are replaced by ``pass`` while
@@ -181,10 +181,25 @@ def lint_notebook_text(text: str, filename: str, options: LintOptions, path: Pat
     diagnostics = lint_text(source, filename, options, path)
     if not any(d.code == SYNTAX_ERROR for d in diagnostics):
         return sorted((_map(d, spans) for d in diagnostics), key=_cell_order)
+    # a cell that cannot be parsed: report it, and lint the others with it left out
+    import libcst as cst
+
     found: list[Diagnostic] = []
-    for cell in notebook.cells:  # one broken cell: lint each cell on its own
-        for diagnostic in lint_text(cell.python, filename, options, path):
-            found.append(replace(diagnostic, cell=cell.number))
+    for cell in notebook.cells:
+        try:
+            cst.parse_module(cell.python)
+        except cst.ParserSyntaxError as error:
+            found.append(replace(file_error(filename, f"SyntaxError: {error.message}", error.raw_line,
+                                            error.raw_column + 1, SYNTAX_ERROR), cell=cell.number))
+            cell.python = "\n" * cell.python.count("\n")
+        except RecursionError:
+            found.append(replace(file_error(filename, "SyntaxError: too deeply nested to parse", 1, 1, SYNTAX_ERROR),
+                                 cell=cell.number))
+            cell.python = "\n" * cell.python.count("\n")
+    if not found:  # only the joined cells fail (a cell ending inside brackets): report where
+        return sorted((_map(d, spans) for d in diagnostics), key=_cell_order)
+    source, spans = notebook.virtual_source()
+    found += [_map(d, spans) for d in lint_text(source, filename, options, path) if d.code != SYNTAX_ERROR]
     return sorted(found, key=_cell_order)
 
 
@@ -326,15 +341,23 @@ def _stored_source(original, text: str):
 
 
 def fix_notebook_text(text: str, filename: str, options: LintOptions, unsafe: bool = False,
-                      path: Path | None = None) -> NotebookFix:
-    """Apply ecolint's fixes to the code cells; outputs, metadata and layout stay as they were."""
+                      path: Path | None = None, fixable=None, unfixable=()) -> NotebookFix:
+    """Apply ecolint's fixes to the code cells; outputs, metadata and layout stay as they were.
+
+    ``fixable`` and ``unfixable`` are the settings' code selectors, as for ``fix_source``.
+    """
     from ecolint.fixes import fix_source  # the fix engine; imported only when fixing
 
     notebook = parse_notebook(text)
     if not notebook.cells or not is_python_notebook(notebook):
         return NotebookFix(text, 0, [], False)
     source, spans = notebook.virtual_source()
-    result = fix_source(source, filename, options, unsafe)
+    if fixable is None and not unfixable:
+        result = fix_source(source, filename, options, unsafe)
+    else:
+        result = fix_source(source, filename, options, unsafe, fixable=fixable, unfixable=tuple(unfixable))
+    if getattr(result, "error", None):
+        raise NotebookError(f"not fixed: {result.error}")
     remaining = [_map(d, spans) for d in result.remaining]
     if not result.fixed or result.source == source:
         return NotebookFix(text, 0, sorted(remaining, key=_cell_order), False)
@@ -362,10 +385,11 @@ def fix_notebook_text(text: str, filename: str, options: LintOptions, unsafe: bo
     return NotebookFix(new_text, fixed, remaining, new_text != text)
 
 
-def fix_notebook(path: Path, display: str, options: LintOptions, unsafe: bool = False) -> NotebookFix:
+def fix_notebook(path: Path, display: str, options: LintOptions, unsafe: bool = False, fixable=None,
+                 unfixable=()) -> NotebookFix:
     """Fix a notebook file in place (written only when something changed)."""
     text = read_text(path)
-    outcome = fix_notebook_text(text, display, options, unsafe, path)
+    outcome = fix_notebook_text(text, display, options, unsafe, path, fixable, unfixable)
     if outcome.changed:
         path.write_bytes(outcome.text.encode("utf-8"))
     return outcome

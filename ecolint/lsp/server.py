@@ -251,7 +251,9 @@ class EcolintLanguageServer(LanguageServer):
         path = self.document_path(document)
         config = self.config_for(path)
         source = document.source
-        result = fix_source(source, str(path or document.uri), config.options, False)
+        settings = config.settings
+        result = fix_source(source, str(path or document.uri), config.options, False, fixable=settings.fixable,
+                            unfixable=tuple(settings.unfixable), path=path)
         if not result.fixed or result.source == source:
             return None
         lines = document.lines
