@@ -27,7 +27,7 @@ class Found:
 
 
 def _spec(patterns: list[str] | tuple[str, ...]) -> pathspec.PathSpec:
-    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 class FileFinder:
@@ -61,7 +61,8 @@ class FileFinder:
             self._gitignores[folder] = spec
         return self._gitignores[folder]
 
-    def ignored_by_git(self, path: Path, is_dir: bool) -> bool:
+    def ignored_by_git(self, path: Path, is_dir: bool, stop: Path | None = None) -> bool:
+        """Matched by a .gitignore of an enclosing folder (up to the repository root, or ``stop``)."""
         if not self.respect_gitignore:
             return False
         absolute = path.absolute()
@@ -71,21 +72,24 @@ class FileFinder:
                 relative = absolute.relative_to(folder).as_posix() + ("/" if is_dir else "")
                 if spec.match_file(relative):
                     return True
-            if (folder / ".git").exists():
+            if folder == stop or (folder / ".git").exists():
                 break
         return False
 
     def find(self, paths: list[Path]) -> Iterator[Found]:
-        """Files under ``paths``; a path named explicitly is linted even if excluded."""
+        """Files under ``paths``; a path named explicitly is linted even if excluded or git-ignored."""
         for path in paths:
             if path.is_dir():
-                yield from self._walk(path, set())
+                # a folder named on the command line is wanted even if git ignores it: then only
+                # the .gitignore files inside it apply
+                stop = path.absolute() if self.ignored_by_git(path, True) else None
+                yield from self._walk(path, set(), stop)
             elif path.exists() or path.is_symlink():
                 yield Found(path)
             else:
                 yield Found(path, "no such file or directory")
 
-    def _walk(self, folder: Path, seen: set[str]) -> Iterator[Found]:
+    def _walk(self, folder: Path, seen: set[str], stop: Path | None = None) -> Iterator[Found]:
         real = os.path.realpath(folder)
         if real in seen:
             yield Found(folder, "directory loops back through a symbolic link; skipped")
@@ -103,13 +107,13 @@ class FileFinder:
             except OSError:
                 is_dir = False
             if is_dir:
-                if self.excluded(path, True) or (path / "pyvenv.cfg").exists() or self.ignored_by_git(path, True):
+                if self.excluded(path, True) or (path / "pyvenv.cfg").exists() or self.ignored_by_git(path, True, stop):
                     continue
-                yield from self._walk(path, seen)
+                yield from self._walk(path, seen, stop)
             elif entry.name.endswith(self.suffixes):
                 if entry.is_symlink() and not path.exists():
                     yield Found(path, "broken symbolic link")
                     continue
-                if self.excluded(path, False) or self.ignored_by_git(path, False):
+                if self.excluded(path, False) or self.ignored_by_git(path, False, stop):
                     continue
                 yield Found(path)

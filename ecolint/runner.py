@@ -155,7 +155,7 @@ def _ignored_codes(settings: Settings, path: Path) -> list[str]:
         relative = path.as_posix()
     codes: list[str] = []
     for pattern, selectors in settings.per_file_ignores.items():
-        spec = pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
+        spec = pathspec.GitIgnoreSpec.from_lines([pattern])
         if spec.match_file(relative) or spec.match_file(path.name):
             codes.extend(selectors)
     return codes

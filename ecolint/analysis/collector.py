@@ -51,7 +51,7 @@ class AttributeAssignment:
     unit: Unit
 
 
-class Collector(cst.CSTVisitor):
+class Collector:
     """Builds scopes and records calls, loops and attribute assignments in source order."""
 
     def __init__(self) -> None:
@@ -146,7 +146,7 @@ class Collector(cst.CSTVisitor):
                 self._bind(star.name.value, "param", node=star)
         return True
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:  # noqa: D401
         self._pop_scope()
         self._function_stack.pop()
         self._loop_floor.pop()

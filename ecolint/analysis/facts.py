@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from ecolint.analysis.walk import walk
 from ecolint.analysis.collector import AttributeAssignment, CallSite, Collector, Loop, Unit, receiver
 from ecolint.analysis.scopes import is_library_name, qualify
 from ecolint.analysis.values import Entries, Entry, Resolver, Value, last_name
@@ -105,7 +106,7 @@ class ModuleFacts:
 
 def collect_facts(module: cst.Module) -> ModuleFacts:
     collector = Collector()
-    module.visit(collector)
+    walk(module, collector)
     facts = ModuleFacts(collector.resolver, collector.units, collector.all_loops)
     _Builder(collector, facts).build()
     facts.uses_compile = collector.compile_mentions > 0

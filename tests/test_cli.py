@@ -1,0 +1,355 @@
+"""The command line: exit codes, selection, config files, noqa, stdin, output and error paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import FIXTURES, run_cli
+
+EIGHT_BIT = "from transformers import BitsAndBytesConfig\ncfg = BitsAndBytesConfig(load_in_8bit=True)\n"
+CLEAN = "from transformers import BitsAndBytesConfig\ncfg = BitsAndBytesConfig(load_in_4bit=True)\n"
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+# -- exit codes and output ---------------------------------------------------------------------
+def test_findings_exit_1_with_flake8_style_lines_and_summary(project):
+    write(project, "a.py", EIGHT_BIT)
+    result = run_cli("check", "a.py")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("a.py:2:26: ECO101 8-bit bitsandbytes loading")
+    assert "+17% to +147%" in lines[0]
+    assert "Found 1 diagnostic in 1 file checked." in lines
+
+
+def test_clean_file_exits_0(project):
+    write(project, "a.py", CLEAN)
+    result = run_cli("check", "a.py")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "All checks passed (1 file checked)."
+
+
+def test_shorthand_without_check_and_exit_zero_and_quiet(project):
+    write(project, "a.py", EIGHT_BIT)
+    result = run_cli("a.py", "--exit-zero", "--quiet")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [line for line in result.stdout.splitlines() if "ECO101" in line]
+
+
+def test_default_path_is_the_current_directory(project):
+    write(project, "pkg/a.py", EIGHT_BIT)
+    assert run_cli().exit_code == 1
+
+
+def test_json_output_has_ruff_field_names_and_measured_penalty(project):
+    write(project, "a.py", EIGHT_BIT)
+    result = run_cli("check", "a.py", "--output-format", "json")
+    [item] = json.loads(result.stdout)
+    assert {"code", "message", "filename", "location", "end_location", "fix", "url", "name", "severity",
+            "penalty", "evidence"} <= set(item)
+    assert item["location"] == {"row": 2, "column": 26}
+    assert item["name"] == "bnb-int8-outlier-threshold"
+    group = item["penalty"]["groups"][0]
+    assert (group["min_pct"], group["max_pct"]) == (17.4, 147.1)
+    assert "m048" in item["evidence"] and "m047" in item["evidence"]
+    assert item["penalty"]["measured_on"] == ["RTX 4090D", "A800"]
+
+
+def test_not_measured_penalty_says_so(project):
+    write(project, "a.py", "out = model.generate(ids, use_cache=False)\n")
+    [item] = json.loads(run_cli("check", "a.py", "--output-format", "json").stdout)
+    assert item["penalty"] == {"measured": False, "note": item["penalty"]["note"]}
+    assert "not measured" in item["message"]
+
+
+def test_statistics_counts_per_rule(project):
+    write(project, "a.py", EIGHT_BIT + "cfg2 = BitsAndBytesConfig(load_in_8bit=True)\n")
+    result = run_cli("check", "a.py", "--statistics")
+    assert result.stdout.split() == ["2", "ECO101", "bnb-int8-outlier-threshold"] or "2\tECO101" in result.stdout
+    stats = json.loads(run_cli("check", "a.py", "--statistics", "--output-format", "json").stdout)
+    assert stats == [{"code": "ECO101", "name": "bnb-int8-outlier-threshold", "count": 2, "fixable": stats[0]["fixable"]}]
+
+
+def test_sorted_by_file_line_column(project):
+    write(project, "b.py", EIGHT_BIT)
+    write(project, "a.py", "x = 1\n" + EIGHT_BIT + "y = model.generate(ids, use_cache=False)\n")
+    found = [line.split(": ")[0] for line in run_cli("check", ".", "-q").stdout.splitlines()]
+    assert found == ["a.py:3:26", "a.py:4:25", "b.py:2:26"]
+
+
+# -- selection -----------------------------------------------------------------------------
+def test_select_ignore_extend_select_and_all(project):
+    write(project, "a.py", EIGHT_BIT + "for p in prompts:\n    model.generate(p)\n")
+    codes = lambda *args: {line.split(": ")[1].split()[0] for line in run_cli("check", "a.py", "-q", *args).stdout.splitlines()}
+    assert codes() == {"ECO101", "ECO201"}
+    assert codes("--select", "ECO2") == {"ECO201"}
+    assert codes("--ignore", "ECO101") == {"ECO201"}
+    assert codes("--extend-select", "ECO302") == {"ECO101", "ECO201", "ECO302"}
+    assert codes("--select", "ALL") == {"ECO101", "ECO201", "ECO302"}
+    assert codes("--select", "ECO1,ECO2", "--ignore", "ECO101") == {"ECO201"}
+
+
+def test_unknown_selector_is_a_one_line_error(project):
+    write(project, "a.py", CLEAN)
+    result = run_cli("check", "a.py", "--select", "ECO999")
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "unknown rule selector 'ECO999'" in result.stderr
+
+
+def test_unknown_gpu_is_an_error_with_the_valid_names(project):
+    write(project, "a.py", CLEAN)
+    result = run_cli("check", "a.py", "--gpu", "gtx1080")
+    assert result.exit_code == 2
+    assert "unknown GPU 'gtx1080'" in result.stderr and "rtx4090d" in result.stderr
+
+
+def test_gpu_enables_size_rules_when_selected(project):
+    write(project, "a.py", """\
+        from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+        m = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", quantization_config=BitsAndBytesConfig(load_in_4bit=True))
+        """)
+    assert run_cli("check", "a.py", "--select", "ECO103").exit_code == 0  # no GPU: no finding
+    result = run_cli("check", "a.py", "--select", "ECO103", "--gpu", "A800")
+    assert "ECO103 4-bit quantization of mistralai/Mistral-7B-v0.1 (7B, about 14 GB in FP16) on a800 (80 GB)" in result.stdout
+
+
+# -- configuration -------------------------------------------------------------------------
+def test_pyproject_settings_apply_and_flags_win(project):
+    write(project, "pyproject.toml", """\
+        [tool.ecolint]
+        extend-select = ["ECO302"]
+        ignore = ["ECO101"]
+        """)
+    write(project, "a.py", EIGHT_BIT + "for p in prompts:\n    model.generate(p)\n")
+    assert "ECO101" not in run_cli("check", "a.py").stdout
+    assert "ECO302" in run_cli("check", "a.py").stdout
+    assert run_cli("check", "a.py", "--no-config", "-q").stdout.count("ECO302") == 0
+    assert "ECO101" in run_cli("check", "a.py", "--select", "ECO101").stdout
+
+
+def test_config_found_from_a_subdirectory(project):
+    write(project, "pyproject.toml", '[tool.ecolint]\nignore = ["ECO1"]\n')
+    write(project, "src/pkg/a.py", EIGHT_BIT)
+    assert run_cli("check", "src/pkg/a.py").exit_code == 0
+
+
+def test_explicit_config_file(project):
+    write(project, "conf/custom.toml", '[tool.ecolint]\nignore = ["ECO101"]\n')
+    write(project, "a.py", EIGHT_BIT)
+    assert run_cli("check", "a.py", "--config", "conf/custom.toml").exit_code == 0
+    assert "cannot be used together" in run_cli("check", "a.py", "--config", "conf/custom.toml", "--no-config").stderr
+
+
+@pytest.mark.parametrize("table, message", [
+    ('selekt = ["ECO1"]', "unknown key 'selekt' (did you mean 'select'?)"),
+    ('select = ["ECO1", "XYZ9"]', "unknown rule selector 'XYZ9'"),
+    ('gpu = "gtx1080"', "unknown GPU 'gtx1080'"),
+    ('select = "ECO1"', "select must be a list of strings"),
+    ("[tool.ecolint.options.ECO102]\nmax-param = 3", "unknown option 'max-param' for ECO102 (valid: max-params-b)"),
+    ("[tool.ecolint.options.ECO102]\nmax-params-b = \"3B\"", "must be a number"),
+    ("[tool.ecolint.options.ECO999]\nx = 1", "options for unknown rule 'ECO999'"),
+    ("select = [", "is not valid TOML"),
+])
+def test_bad_config_is_a_one_line_error_naming_the_problem(project, table, message):
+    write(project, "pyproject.toml", "[tool.ecolint]\n" + table + "\n")
+    write(project, "a.py", CLEAN)
+    result = run_cli("check", "a.py")
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_rule_options_change_thresholds(project):
+    write(project, "a.py", """\
+        from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+        q = BitsAndBytesConfig(load_in_4bit=True)
+        m = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2.5-7B", quantization_config=q)
+        """)
+    assert run_cli("check", "a.py").exit_code == 0
+    write(project, "pyproject.toml", "[tool.ecolint.options.ECO102]\nmax-params-b = 8\n")
+    assert "ECO102" in run_cli("check", "a.py").stdout
+
+
+def test_per_file_ignores(project):
+    write(project, "pyproject.toml", '[tool.ecolint.per-file-ignores]\n"scripts/*.py" = ["ECO101"]\n')
+    write(project, "scripts/a.py", EIGHT_BIT)
+    write(project, "src/a.py", EIGHT_BIT)
+    out = run_cli("check", ".", "-q").stdout
+    assert "src/a.py" in out and "scripts/a.py" not in out
+
+
+def test_exclude_extend_exclude_gitignore_and_default_skips(project):
+    write(project, "pyproject.toml", '[tool.ecolint]\nextend-exclude = ["generated/"]\n')
+    write(project, ".gitignore", "ignored_by_git.py\n")
+    for name in ["keep.py", "generated/a.py", "ignored_by_git.py", ".venv/lib/a.py", "build/a.py",
+                 "node_modules/x/a.py", "__pycache__/a.py", "env/lib/a.py"]:
+        write(project, name, EIGHT_BIT)
+    write(project, "env/pyvenv.cfg", "home = /usr\n")
+    out = run_cli("check", ".", "-q").stdout
+    assert [line.split(":")[0] for line in out.splitlines()] == ["keep.py"]
+    # a path named explicitly is linted even when excluded
+    assert "generated/a.py" in run_cli("check", "generated/a.py", "-q").stdout
+
+
+def test_exclude_replaces_the_default_list(project):
+    write(project, "pyproject.toml", '[tool.ecolint]\nexclude = ["other"]\n')
+    write(project, "build/a.py", EIGHT_BIT)
+    assert "build/a.py" in run_cli("check", ".", "-q").stdout
+
+
+# -- noqa ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("comment, reported", [
+    ("# noqa", False),
+    ("# noqa: ECO101", False),
+    ("# NOQA:ECO101,ECO201", False),
+    ("# noqa: ECO201", True),
+    ("# a comment", True),
+])
+def test_line_noqa(project, comment, reported):
+    write(project, "a.py", f"from transformers import BitsAndBytesConfig\ncfg = BitsAndBytesConfig(load_in_8bit=True)  {comment}\n")
+    assert ("ECO101" in run_cli("check", "a.py").stdout) == reported
+
+
+def test_file_level_noqa(project):
+    write(project, "a.py", "# ecolint: noqa\n" + EIGHT_BIT)
+    write(project, "b.py", "# ecolint: noqa: ECO201\n" + EIGHT_BIT)
+    out = run_cli("check", ".", "-q").stdout
+    assert "a.py" not in out.replace("b.py", "") and "b.py" in out
+
+
+# -- stdin ---------------------------------------------------------------------------------
+def test_stdin_with_filename(project):
+    result = run_cli("check", "-", "--stdin-filename", "pkg/model.py", stdin=EIGHT_BIT)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("pkg/model.py:2:26: ECO101")
+
+
+def test_stdin_honours_per_file_ignores_of_the_given_name(project):
+    write(project, "pyproject.toml", '[tool.ecolint.per-file-ignores]\n"tests/*" = ["ECO1"]\n')
+    assert run_cli("check", "-", "--stdin-filename", "tests/t.py", stdin=EIGHT_BIT).exit_code == 0
+
+
+# -- bad files never stop the run ----------------------------------------------------------
+def test_syntax_error_is_e999_and_other_files_still_linted(project):
+    write(project, "broken.py", "def f(:\n    pass\n")
+    write(project, "ok.py", EIGHT_BIT)
+    result = run_cli("check", ".", "-q")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("broken.py:1:") and " E999 SyntaxError" in lines[0]
+    assert lines[1].startswith("ok.py:2:26: ECO101")
+
+
+def test_unreadable_inputs_get_one_clear_diagnostic_each(project):
+    (project / "latin1.py").write_bytes("x = 'caf\xe9'\nload_in_8bit = 1\n".encode("latin-1"))
+    (project / "declared.py").write_bytes("# -*- coding: latin-1 -*-\nx = 'caf\xe9'\n".encode("latin-1") + EIGHT_BIT.encode())
+    (project / "binary.py").write_bytes(b"\x00\x01\x02load_in_8bit")
+    (project / "dangling.py").symlink_to(project / "missing-target.py")
+    (project / "loop").mkdir()
+    (project / "loop" / "again").symlink_to(project / "loop")
+    result = run_cli("check", ".", "-q")
+    out = result.stdout
+    assert "latin1.py:1:1: E902 cannot decode as utf-8: the file is not UTF-8" in out
+    assert "declared.py:4:26: ECO101" in out  # a coding declaration is honoured
+    assert "binary.py:1:1: E902 binary file" in out
+    assert "dangling.py:1:1: E902 broken symbolic link" in out
+    assert "loops back through a symbolic link" in out
+    assert "Traceback" not in out + result.stderr
+
+
+def test_missing_path_is_reported(project):
+    result = run_cli("check", "nope.py")
+    assert "nope.py:1:1: E902 no such file or directory" in result.stdout
+    assert result.exit_code == 1
+
+
+def test_comments_strings_and_docstrings_never_count(project):
+    write(project, "a.py", '''\
+        """BitsAndBytesConfig(load_in_8bit=True) in a docstring."""
+        # cfg = BitsAndBytesConfig(load_in_8bit=True)
+        text = "model.generate(use_cache=False)"
+        ''')
+    assert run_cli("check", "a.py", "--select", "ALL").exit_code == 0
+
+
+# -- rules and docs --------------------------------------------------------------------------
+def test_rule_prints_documentation_with_ruff_headings_and_measured_rows():
+    result = run_cli("rule", "ECO101")
+    for heading in ("# bnb-int8-outlier-threshold (ECO101)", "## What it does", "## Why is this bad?",
+                    "## Example", "## Fix safety"):
+        assert heading in result.stdout
+    assert "| m048 | m047 | A800 |" in result.stdout
+    assert run_cli("rule", "nf4-small-model").stdout.startswith("# nf4-small-model (ECO102)")
+    assert json.loads(run_cli("rule", "ECO201", "--json").stdout)["default_enabled"] is True
+
+
+def test_rule_unknown_code_is_an_error():
+    result = run_cli("rule", "ECO999")
+    assert result.exit_code == 2 and "unknown rule 'ECO999'" in result.stderr
+
+
+def test_rules_lists_every_rule_with_default_and_fix():
+    table = run_cli("rules").stdout.splitlines()
+    assert table[0].split() == ["code", "name", "default", "fix", "summary"]
+    assert any(line.startswith("ECO103  quantized-without-memory-pressure   off") for line in table)
+    listed = json.loads(run_cli("rules", "--json").stdout)
+    assert [rule["code"] for rule in listed] == sorted(rule["code"] for rule in listed)
+    assert len(listed) == 12
+
+
+# -- cache ---------------------------------------------------------------------------------
+def test_cache_reuses_results_until_the_file_changes(project, monkeypatch):
+    from ecolint import runner
+
+    write(project, "a.py", EIGHT_BIT)
+    first = runner.run([Path(".")], runner.Settings(root=project))
+    again = runner.run([Path(".")], runner.Settings(root=project))
+    assert (first.files_from_cache, again.files_from_cache) == (0, 1)
+    assert [d.to_dict() for d in again.diagnostics] == [d.to_dict() for d in first.diagnostics]
+    assert (project / ".ecolint_cache" / ".gitignore").exists()
+    write(project, "a.py", CLEAN + "\n")
+    changed = runner.run([Path(".")], runner.Settings(root=project))
+    assert changed.files_from_cache == 0 and changed.diagnostics == []
+    assert "Removed" in run_cli("clean").stdout
+    assert not (project / ".ecolint_cache").exists()
+
+
+def test_parallel_run_matches_serial_run(project):
+    from ecolint import runner
+
+    for index in range(runner.PARALLEL_THRESHOLD + 4):
+        write(project, f"m{index}.py", EIGHT_BIT if index % 2 else CLEAN)
+    serial = runner.run([Path(".")], runner.Settings(root=project), use_cache=False, jobs=1)
+    parallel = runner.run([Path(".")], runner.Settings(root=project), use_cache=False, jobs=2)
+    assert [d.to_dict() for d in parallel.diagnostics] == [d.to_dict() for d in serial.diagnostics]
+    assert len(serial.diagnostics) == (runner.PARALLEL_THRESHOLD + 4) // 2
+
+
+def test_console_script_runs_as_a_process(project):
+    write(project, "a.py", EIGHT_BIT)
+    exe = Path(sys.executable).with_name("ecolint")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "ecolint"]
+    done = subprocess.run([*command, "a.py", "--no-cache"], capture_output=True, text=True)
+    assert done.returncode == 1 and "ECO101" in done.stdout
+    done = subprocess.run([*command, "a.py", "--select", "NOPE"], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.startswith("ecolint: error:") and "Traceback" not in done.stderr
