@@ -81,8 +81,9 @@ def build_settings(paths: tuple[str, ...], config: str | None, no_config: bool, 
     anchor = Path(stdin_filename) if stdin_filename else Path(next((p for p in paths if p != "-"), "."))
     anchor = anchor if anchor.exists() else Path.cwd()
     settings = load_settings(Path(config) if config else None, anchor, use_config=not no_config)
-    if select:
+    if select:  # as in Ruff, a command-line selection starts afresh: the config's ignores no longer apply
         settings.select = _selectors(select, "--select")
+        settings.extend_select, settings.ignore = [], []
     if extend_select:
         settings.extend_select = [*settings.extend_select, *_selectors(extend_select, "--extend-select")]
     if ignore:
@@ -119,15 +120,29 @@ def common_options(function):
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Where to keep the cache (default .ecolint_cache).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: one per CPU).")
+@click.option("--fix/--no-fix", default=False, help="Apply safe fixes (with '-', print the fixed source).")
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None,
+              help="Also apply and show unsafe fixes (default: the unsafe-fixes setting).")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a diff of what --fix would change; write nothing.")
+@click.option("--show-fixes", is_flag=True, help="List the fixes that were applied.")
 def check(paths, select, extend_select, ignore, gpu, config, no_config, output_format, show_statistics, exit_zero,
-          quiet, stdin_filename, no_cache, cache_dir, jobs):
+          quiet, stdin_filename, no_cache, cache_dir, jobs, fix, unsafe_fixes, show_diff, show_fixes):
     """Lint PATHS (files or directories; default '.'; '-' reads stdin)."""
+    from ecolint.fixes.command import fix_command, policy_for, show_available
+
     paths = paths or (".",)
     settings = build_settings(paths, config, no_config, select, extend_select, ignore, gpu, stdin_filename)
     if cache_dir:
         settings.cache_dir = Path(cache_dir).resolve()
+    if fix or show_diff:
+        sys.exit(fix_command(paths, settings, unsafe_fixes=unsafe_fixes, diff=show_diff, show_fixes=show_fixes,
+                             stdin_filename=stdin_filename, use_cache=not no_cache, jobs=jobs,
+                             output_format=output_format, show_statistics=show_statistics, quiet=quiet,
+                             exit_zero=exit_zero, emit=emit))
     diagnostics, files_checked = lint_paths(paths, settings, stdin_filename, use_cache=not no_cache, jobs=jobs)
-    emit(diagnostics, Summary(files_checked=files_checked, quiet=quiet), output_format, show_statistics)
+    unsafe_fixable = show_available(diagnostics, policy_for(settings, unsafe_fixes))
+    emit(diagnostics, Summary(files_checked=files_checked, quiet=quiet, unsafe_fixable=unsafe_fixable), output_format,
+         show_statistics)
     sys.exit(EXIT_FOUND if diagnostics and not exit_zero else EXIT_CLEAN)
 
 
