@@ -146,8 +146,9 @@ def _map(diagnostic: Diagnostic, spans: list[tuple[int, int, int]]) -> Diagnosti
 
     cell, row = where(diagnostic.location.row)
     end_cell, end_row = where(diagnostic.end_location.row)
-    end = Location(end_row, diagnostic.end_location.column) if end_cell == cell else Location(row, diagnostic.location.column)
-    return replace(diagnostic, location=Location(row, diagnostic.location.column), end_location=end, cell=cell,
+    start = Location(row, diagnostic.location.column)
+    end = Location(end_row, diagnostic.end_location.column) if end_cell == cell else start
+    return replace(diagnostic, location=start, end_location=end, cell=cell,
                    fix=_map_fix(diagnostic.fix, spans, where, cell))
 
 

@@ -196,14 +196,15 @@ class EcolintLanguageServer(LanguageServer):
             self._linted[document.uri] = linted
         return linted.diagnostics
 
-    def quick_fix(self, document: TextDocument, diagnostic: Diagnostic, lsp: types.Diagnostic) -> types.CodeAction | None:
+    def quick_fix(self, document: TextDocument, diagnostic: Diagnostic,
+                  lsp: types.Diagnostic) -> types.CodeAction | None:
         fix = diagnostic.fix
         if not fix or not fix.get("edits"):
             return None
         if fix.get("applicability") not in ("safe", "unsafe"):
             return None
-        edits = [types.TextEdit(self.range_of(document, edit["location"], edit["end_location"]), edit.get("content") or "")
-                 for edit in fix["edits"]]
+        edits = [types.TextEdit(self.range_of(document, edit["location"], edit["end_location"]),
+                                edit.get("content") or "") for edit in fix["edits"]]
         title = fix.get("message") or "Apply the fix"
         suffix = " (unsafe)" if fix.get("applicability") == "unsafe" else ""
         return types.CodeAction(
@@ -214,7 +215,8 @@ class EcolintLanguageServer(LanguageServer):
             edit=types.WorkspaceEdit(changes={document.uri: edits}),
         )
 
-    def noqa_action(self, document: TextDocument, diagnostic: Diagnostic, lsp: types.Diagnostic) -> types.CodeAction | None:
+    def noqa_action(self, document: TextDocument, diagnostic: Diagnostic,
+                    lsp: types.Diagnostic) -> types.CodeAction | None:
         line_index = diagnostic.location.row - 1
         if not 0 <= line_index < len(document.lines):
             return None

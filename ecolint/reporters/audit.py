@@ -328,7 +328,7 @@ def recommended_changes(diagnostics: list[Diagnostic]) -> list[str]:
     for number, code in enumerate(sorted(groups, key=lambda c: _priority(c, groups[c])), start=1):
         items = groups[code]
         rule = rules.get(code)
-        title = (rule.fix_title or rule.summary).rstrip(".") if rule else "Fix the file so that it can be read and parsed"
+        title = (rule.fix_title or rule.summary).rstrip(".") if rule else "Make the file readable and parsable"
         places = ", ".join(_where(d) for d in items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
         lines.append(f"{number}. **{title}** ({code}{', ' + rule.name if rule else ''}; {places})")
         lines.append(f"   - Expected impact: {impact(rule, items[0])}.")

@@ -117,7 +117,8 @@ def test_options_from_the_flake8_config_file(tmp_path, monkeypatch):
 
 
 def test_rule_options_come_from_the_ecolint_table(tmp_path, monkeypatch):
-    source = 'from transformers import AutoModelForCausalLM\nm = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2-7B", load_in_4bit=True)\n'
+    source = ('from transformers import AutoModelForCausalLM\n'
+              'm = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2-7B", load_in_4bit=True)\n')
     (tmp_path / "small.py").write_text(source, encoding="utf-8")
     assert "ECO102" not in {code for *_, code, _ in flake8("--select", "ECO", "small.py", cwd=tmp_path)}
     option = next(name for name in all_rules()["ECO102"].options)

@@ -188,7 +188,8 @@ async def test_quick_fix_and_fix_all(client: LanguageClient, workspace):
     assert not [d for d in lint_text(fixed, "x.py", LintOptions(frozenset({"ECO105"})))]
 
     actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(types.Position(0, 0), types.Position(0, 0)),
         context=types.CodeActionContext(diagnostics=[], only=["source.fixAll"])))
     fix_all = [a for a in actions if a.kind == "source.fixAll.ecolint"]
     assert len(fix_all) == 1 and fix_all[0].title == "ecolint: Fix all safe problems"

@@ -35,7 +35,8 @@ def notebook(*cells: str, language: str = "python", indent: int = 1) -> str:
 
 
 def found(text: str, options: LintOptions = DEFAULTS) -> list[str]:
-    return [f"cell {d.cell}:{d.location.row}:{d.location.column}: {d.code}" for d in lint_notebook_text(text, "nb.ipynb", options)]
+    return [f"cell {d.cell}:{d.location.row}:{d.location.column}: {d.code}"
+            for d in lint_notebook_text(text, "nb.ipynb", options)]
 
 
 def check(*args: str) -> tuple[int, str]:
@@ -69,7 +70,8 @@ def test_ipython_syntax_is_not_a_syntax_error():
     text = notebook(
         "%load_ext autoreload\n!pip install bitsandbytes\nfiles = !ls\nfrom transformers import BitsAndBytesConfig\n",
         "%%bash\necho load_in_8bit=True\n",
-        "BitsAndBytesConfig?\nif True:\n    %time config = BitsAndBytesConfig(load_in_8bit=True)\nconfig = BitsAndBytesConfig(load_in_8bit=True)\n",
+        "BitsAndBytesConfig?\nif True:\n    %time config = BitsAndBytesConfig(load_in_8bit=True)\n"
+        "config = BitsAndBytesConfig(load_in_8bit=True)\n",
     )
     assert found(text) == ["cell 3:4:29: ECO101"]
 
@@ -86,7 +88,8 @@ def test_a_broken_cell_does_not_hide_the_others():
 
 
 def test_noqa_works_inside_a_cell():
-    text = notebook("from transformers import BitsAndBytesConfig\nconfig = BitsAndBytesConfig(load_in_8bit=True)  # noqa: ECO101\n")
+    text = notebook("from transformers import BitsAndBytesConfig\n"
+                    "config = BitsAndBytesConfig(load_in_8bit=True)  # noqa: ECO101\n")
     assert found(text) == []
 
 
