@@ -57,3 +57,16 @@ def test_demo_scripts_trigger_every_default_rule_with_a_pattern_in_them():
     codes = {line.split(": ")[1].split()[0] for line in result.found()}
     assert {"ECO101", "ECO102", "ECO104", "ECO105", "ECO106", "ECO201", "ECO202", "ECO301", "ECO303"} <= codes
     assert "train_sft.py" not in result.stdout and "vllm_offline.py" not in result.stdout
+
+
+def test_rule_docs_pages_are_generated_from_the_rule_files():
+    """docs/rules/*.md must match the rule files: run scripts/generate_rule_docs.py after editing rules/."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate_rule_docs", ROOT / "scripts" / "generate_rule_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, text in module.rendered().items():
+        assert (ROOT / "docs" / "rules" / name).read_text(encoding="utf-8") == text, name
+    for code, rule in all_rules().items():
+        assert (ROOT / rule.url).is_file()
