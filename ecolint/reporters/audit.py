@@ -273,7 +273,9 @@ def use_instead(rule: Rule) -> tuple[list[str], str | None]:
 
 
 def fix_diff(diagnostic: Diagnostic) -> str | None:
-    """A before/after of the lines a fix touches, when the fix and the source are at hand."""
+    """The fix as a unified diff of the lines it changes, when the fix and the source are at hand."""
+    import difflib
+
     from ecolint.reporters.full import source_lines
 
     fix = diagnostic.fix
@@ -282,25 +284,27 @@ def fix_diff(diagnostic: Diagnostic) -> str | None:
     lines = source_lines(diagnostic)
     if lines is None:
         return None
-    edits = sorted(fix["edits"], key=lambda e: (e["location"]["row"], e["location"]["column"]))
-    first = edits[0]["location"]["row"]
-    last = max(e["end_location"]["row"] for e in edits)
-    if first < 1 or last > len(lines) or last - first > 8:
-        return None
-    before = "\n".join(lines[first - 1:last])
+    before = "\n".join(lines) + "\n"
     offsets = [0]
-    for line in lines[first - 1:last]:
+    for line in lines:
         offsets.append(offsets[-1] + len(line) + 1)
 
-    def offset(location: dict) -> int:
-        return offsets[location["row"] - first] + location["column"] - 1
+    def offset(location: dict) -> int | None:
+        row, column = location["row"], location["column"]
+        if not 1 <= row <= len(lines) + 1:
+            return None
+        return offsets[row - 1] + column - 1
 
     after = before
-    for edit in reversed(edits):
-        after = after[:offset(edit["location"])] + (edit.get("content") or "") + after[offset(edit["end_location"]):]
-    minus = "\n".join(f"-{line}" for line in before.splitlines())
-    plus = "\n".join(f"+{line}" for line in after.splitlines())
-    return f"{minus}\n{plus}" if plus else minus
+    for edit in sorted(fix["edits"], key=lambda e: (e["location"]["row"], e["location"]["column"]), reverse=True):
+        start, end = offset(edit["location"]), offset(edit["end_location"])
+        if start is None or end is None:
+            return None
+        after = after[:start] + (edit.get("content") or "") + after[end:]
+    where = diagnostic.filename + (f" (cell {diagnostic.cell})" if diagnostic.cell is not None else "")
+    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), f"a/{where}", f"b/{where}",
+                                     lineterm="", n=0))
+    return "\n".join(diff) if diff else None
 
 
 def _where(diagnostic: Diagnostic) -> str:

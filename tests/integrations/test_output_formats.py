@@ -265,3 +265,24 @@ def test_audit_of_clean_code(project):
     assert parts["Critical Issues"].strip().endswith("None found.")
     assert parts["Recommended Changes"].strip() == "Nothing to change."
     assert "pipeline batch_size=16" in parts["Good Practices"]
+
+
+def _has_fixes() -> bool:
+    try:
+        from ecolint.fixes import fix_source  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_fixes(), reason="needs ecolint.fixes (the fix engine), not in this build")
+def test_audit_shows_the_fix_as_a_diff(project):
+    Path("quant.py").write_text(
+        "import torch\nfrom transformers import BitsAndBytesConfig\n\n"
+        "config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0, bnb_4bit_compute_dtype=torch.float16)\n",
+        encoding="utf-8")
+    changes = sections(check("--output-format", "audit", "quant.py")[1])["Recommended Changes"]
+    assert "Automatic fix: 1 of 1 with `ecolint check --fix` (safe)" in changes
+    assert ("   --- a/quant.py\n   +++ b/quant.py\n   @@ -4 +4 @@\n"
+            "   -config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0, bnb_4bit_compute_dtype=torch.float16)\n"
+            "   +config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0)\n") in changes
