@@ -1,0 +1,153 @@
+"""What a fixer works with: the parsed module, its exact source text, and node positions as offsets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ParentNodeProvider
+
+from ecolint.fixes.edits import EditError, LineIndex
+
+_BLANK = re.compile(r"[ \t\f]*")
+_LINE_INDENT = re.compile(r"(?:\r\n|\r|\n)[ \t\f]*")
+
+
+class NoFix(Exception):
+    """A fixer (or a helper) found that no fix can be offered without risk; the reason is the message."""
+
+
+@dataclass
+class Proposal:
+    """What a fixer returns: edits of the original source, optionally a lower applicability."""
+
+    edits: list
+    applicability: str | None = None  # None: the rule's
+    message: str | None = None  # None: the rule's fix title
+
+
+def _bare(node: cst.CSTNode) -> cst.CSTNode:
+    """The node without the parts libcst's positions leave out (own parentheses, comma, semicolon)."""
+    changes: dict = {}
+    if isinstance(getattr(node, "lpar", None), (list, tuple)) and node.lpar:
+        changes["lpar"] = []
+        changes["rpar"] = []
+    if isinstance(node, (cst.Arg, cst.DictElement, cst.StarredDictElement, cst.ImportAlias, cst.Element,
+                         cst.StarredElement)) and not isinstance(getattr(node, "comma", None), cst.MaybeSentinel):
+        changes["comma"] = cst.MaybeSentinel.DEFAULT
+    if isinstance(node, cst.Arg):
+        changes["whitespace_after_arg"] = cst.SimpleWhitespace("")
+    if isinstance(getattr(node, "semicolon", None), cst.Semicolon):
+        changes["semicolon"] = cst.MaybeSentinel.DEFAULT
+    return node.with_changes(**changes) if changes else node
+
+
+class FixContext:
+    """One module being fixed: maps nodes to exact offsets in ``source`` and checks that they agree."""
+
+    def __init__(self, module: cst.Module, source: str, positions) -> None:
+        self.module = module
+        self.source = source
+        self.positions = positions
+        self._index: LineIndex | None = None
+        self._parents = None
+        self._comments: list[tuple[int, int, str]] | None = None
+
+    # -- text and positions ----------------------------------------------------------------
+    @property
+    def index(self) -> LineIndex:
+        if self._index is None:
+            self._index = LineIndex(self.source)
+        return self._index
+
+    def span(self, node: cst.CSTNode) -> tuple[int, int]:
+        """Offsets of ``node`` in the source, checked against the node's own code."""
+        try:
+            position = self.positions[node]
+        except KeyError:
+            raise NoFix("node has no position") from None
+        try:
+            start = self.index.offset(position.start.line, position.start.column + 1)
+            end = self.index.offset(position.end.line, position.end.column + 1)
+        except EditError:
+            raise NoFix("position outside the source") from None
+        try:
+            expected = self.module.code_for_node(_bare(node))
+        except Exception:  # some nodes (annotations, parameters) only render inside their parent
+            raise NoFix("node cannot be rendered on its own") from None
+        if _LINE_INDENT.sub("\n", self.source[start:end]) != _LINE_INDENT.sub("\n", expected):
+            # libcst renders a nested node without its block's indentation, so compare line by line
+            raise NoFix("position does not match the source text")
+        return start, end
+
+    def text(self, node: cst.CSTNode) -> str:
+        start, end = self.span(node)
+        return self.source[start:end]
+
+    def code(self, node: cst.CSTNode) -> str:
+        """The node's exact source, its own parentheses included."""
+        return self.module.code_for_node(node)
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        if self._parents is None:
+            self._parents = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(ParentNodeProvider)
+        return self._parents.get(node)
+
+    @property
+    def newline(self) -> str:
+        match = re.search(r"\r\n|\r|\n", self.source)
+        return match.group() if match else self.module.default_newline
+
+    @property
+    def indent_unit(self) -> str:
+        return self.module.default_indent
+
+    def line_start(self, offset: int) -> int:
+        return self.index.line_start(offset)
+
+    def line_end(self, offset: int) -> int:
+        """Offset of the newline that ends the line holding ``offset`` (or the end of the source)."""
+        match = re.compile(r"\r\n|\r|\n").search(self.source, offset)
+        return match.start() if match else len(self.source)
+
+    def after_line(self, offset: int) -> int:
+        """Offset of the start of the next line (after the newline)."""
+        end = self.line_end(offset)
+        if self.source.startswith("\r\n", end):
+            return end + 2
+        return min(end + 1, len(self.source))
+
+    def indentation(self, offset: int) -> str:
+        start = self.line_start(offset)
+        return _BLANK.match(self.source, start).group()
+
+    def starts_line(self, offset: int) -> bool:
+        """Only blanks precede ``offset`` on its line."""
+        start = self.line_start(offset)
+        return _BLANK.match(self.source, start).end() >= offset
+
+    # -- comments --------------------------------------------------------------------------
+    def comments(self) -> list[tuple[int, int, str]]:
+        if self._comments is None:
+            found: list[tuple[int, int, str]] = []
+            context = self
+
+            class Comments(cst.CSTVisitor):
+                def visit_Comment(self, node: cst.Comment) -> None:
+                    start, end = context.span(node)
+                    found.append((start, end, node.value))
+
+            self.module.visit(Comments())
+            self._comments = found
+        return self._comments
+
+    def comments_within(self, start: int, end: int) -> list[str]:
+        """Comments wholly inside ``[start, end)``; a comment cut by the range is an error."""
+        inside = []
+        for first, last, value in self.comments():
+            if first >= start and last <= end:
+                inside.append(value)
+            elif first < end and last > start:
+                raise NoFix("an edit would cut a comment")
+        return inside

@@ -1,0 +1,241 @@
+"""Fixes for the bitsandbytes rules: ECO106 (safe), ECO105 (safe), ECO101 and ECO102 (unsafe)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ecolint.analysis.facts import LOAD_KEYWORDS, ModelLoad, QuantConfig
+from ecolint.analysis.values import Entries, Entry
+from ecolint.diagnostics import Finding
+from ecolint.fixes import imports
+from ecolint.fixes.context import FixContext, NoFix, Proposal
+from ecolint.fixes.edits import Edit
+from ecolint.fixes.layout import (Sequence, as_keyword, container_sequence, element_name, element_of, quote_of,
+                                  value_text)
+from ecolint.fixes.registry import fixer
+
+BNB_PREFIXES = ("bnb_4bit_", "llm_int8_")
+HALF = {"torch.float16": "float16", "torch.half": "float16", "torch.bfloat16": "bfloat16",
+        "float16": "float16", "half": "float16", "bfloat16": "bfloat16"}
+
+
+def is_bnb_keyword(name: str | None) -> bool:
+    return name is not None and (name in LOAD_KEYWORDS or name.startswith(BNB_PREFIXES))
+
+
+def load_entries(load: ModelLoad) -> Entries:
+    """The keywords that reach the model: a pipeline's ``model_kwargs``, else the call's own."""
+    if load.via_pipeline:
+        kwargs = load.entries.get("model_kwargs")
+        if kwargs is None or kwargs.value.entries is None:
+            raise NoFix("model_kwargs cannot be resolved")
+        return kwargs.value.entries
+    return load.entries
+
+
+def _inline(ctx: FixContext, owner: cst.CSTNode, call: cst.Call) -> bool:
+    """The container is the call itself or written inside it (``**{...}``, ``model_kwargs={...}``)."""
+    if owner is call:
+        return True
+    parent = ctx.parent(owner)
+    return isinstance(parent, cst.Arg) and parent.value is owner and ctx.parent(parent) is call
+
+
+def _simple_reference(node: cst.BaseExpression) -> bool:
+    """A name or attribute chain: reading it twice is the same as reading it once."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)
+
+
+# -- ECO106 ---------------------------------------------------------------------------------
+@fixer("ECO106")
+def move_into_quantization_config(ctx: FixContext, finding: Finding) -> Proposal:
+    load: ModelLoad = finding.subject
+    call = load.site.node
+    entries = load_entries(load)
+    if entries.unknown_splat or load.entries.unknown_splat:
+        raise NoFix("a **kwargs dict may already hold a quantization_config")
+    if entries.get("quantization_config") or load.entries.get("quantization_config"):
+        raise NoFix("a quantization_config is already passed")
+    flags = list(load.direct_load_keywords)
+    bnb = [entry for name, entry in entries.items.items() if is_bnb_keyword(name)]
+    owners = {id(entry.owner) for entry in bnb}
+    if not flags or len(owners) != 1 or flags[0].owner is None:
+        raise NoFix("the bitsandbytes keywords are written in more than one place")
+    owner = flags[0].owner
+    sequence = container_sequence(ctx, owner)
+    elements = [element_of(ctx, entry.key_node) for entry in bnb]
+    indexes = sorted(sequence.index_of(element) for element in elements)
+    by_index = {sequence.index_of(element_of(ctx, entry.key_node)): entry for entry in bnb}
+    flag_entries = [by_index[index] for index in indexes if by_index[index].name in LOAD_KEYWORDS]
+
+    if all(entry.value.provably_false() for entry in flag_entries):
+        # load_in_8bit=False asks for nothing: transformers ignored it, so it is simply removed
+        flag_indexes = {index for index in indexes if by_index[index].name in LOAD_KEYWORDS}
+        edits, _ = sequence.remove(flag_indexes)
+        names = ", ".join(f"{entry.name}={ctx.code(element_of(ctx, entry.key_node).value)}" for entry in flag_entries)
+        return Proposal(edits, message=f"Remove {names}, which requests no quantization")
+
+    condition = None
+    keywords = [as_keyword(ctx, sequence.elements[index].node) for index in indexes]
+    if not any(entry.value.provably_true() for entry in flag_entries):
+        # quantization only when a run-time value is true: keep it that way (None is the default)
+        dynamic = [element_of(ctx, entry.key_node) for entry in flag_entries if not entry.value.provably_false()]
+        if len(dynamic) == 1:
+            # the value is read once, as the condition; inside the config the flag is then True
+            position = indexes.index(sequence.index_of(dynamic[0]))
+            keywords[position] = f"{element_name(dynamic[0])}=True"
+            condition = _condition_text(ctx, dynamic[0])
+        elif all(_simple_reference(element.value) for element in dynamic):
+            condition = " or ".join(value_text(ctx, element) for element in dynamic)
+        else:
+            raise NoFix("the flags' values would be evaluated twice")
+
+    used_at = None if _inline(ctx, owner, call) else ctx.span(owner)[0]
+    reference = imports.bnb_config(ctx, load.site.scope, load.site.order, call.func, used_at)
+    is_dict = isinstance(owner, cst.Dict)
+    first = indexes[0]
+    multiline = len(indexes) > 1 and all(sequence.alone(index) for index in indexes)
+    edits: list[Edit] = []
+    if multiline:
+        removed, carried = sequence.remove(set(indexes[1:]), carry=True)
+        edits.extend(removed)
+        first_comment = sequence.trailing_comment(first)
+        if first_comment is not None:
+            carried[first] = first_comment[1]
+        indent = ctx.indentation(sequence.elements[first].start)
+        inner_indent = indent + ctx.indent_unit
+        newline = ctx.newline
+        lines = [f"{reference.text}("]
+        for index, keyword in zip(indexes, keywords):
+            comment = f"  {carried[index]}" if index in carried else ""
+            lines.append(f"{inner_indent}{keyword},{comment}")
+        lines.append(f"{indent})")
+        config = newline.join(lines)
+        element = sequence.elements[first]
+        end = first_comment[0] + len(first_comment[1]) if first_comment else (
+            element.comma + 1 if element.comma is not None else element.end)
+        trailing = "," if element.comma is not None else ""
+        value = f"{config} if {condition} else None" if condition else config
+        edits.append(Edit(element.start, end, _entry(is_dict, owner, sequence, first, value) + trailing))
+    else:
+        removed, _ = sequence.remove(set(indexes[1:]))
+        edits.extend(removed)
+        config = f"{reference.text}({', '.join(keywords)})"
+        value = f"{config} if {condition} else None" if condition else config
+        element = sequence.elements[first]
+        edits.append(Edit(element.start, element.end, _entry(is_dict, owner, sequence, first, value)))
+    edits.extend(reference.edits)
+    return Proposal(edits, applicability=None if used_at is None else "unsafe")
+
+
+def _condition_text(ctx: FixContext, element: cst.CSTNode) -> str:
+    text = value_text(ctx, element)
+    value = element.value
+    if isinstance(value, (cst.IfExp, cst.Lambda, cst.NamedExpr, cst.Yield)) and not value.lpar:
+        return f"({text})"  # a conditional expression's condition cannot be one of these unparenthesized
+    return text
+
+
+def _entry(is_dict: bool, owner: cst.CSTNode, sequence: Sequence, index: int, value: str) -> str:
+    if is_dict:
+        quote = quote_of(sequence.elements[index].node)
+        return f"{quote}quantization_config{quote}: {value}"
+    return f"quantization_config={value}"
+
+
+# -- ECO101 ---------------------------------------------------------------------------------
+def _replace_value(ctx: FixContext, entry: Entry, text: str) -> list[Edit]:
+    element = element_of(ctx, entry.key_node)
+    old = value_text(ctx, element)
+    _, end = ctx.span(element)
+    return [Edit(end - len(old), end, text)]
+
+
+def _new_entry(ctx: FixContext, anchor: cst.CSTNode, sequence: Sequence, name: str, value: str) -> str:
+    if isinstance(anchor, cst.Dict):
+        quote = next((quote_of(e.node) for e in sequence.elements if isinstance(e.node, cst.DictElement)), '"')
+        return f"{quote}{name}{quote}: {value}"
+    return f"{name}={value}"
+
+
+@fixer("ECO101")
+def zero_outlier_threshold(ctx: FixContext, finding: Finding) -> Proposal:
+    config: QuantConfig = finding.subject
+    if config.kind == "direct":
+        raise NoFix("the keywords are moved into a BitsAndBytesConfig first (ECO106)")
+    threshold = config.entry("llm_int8_threshold")
+    if threshold is not None:
+        return Proposal(_replace_value(ctx, threshold, "0.0"))
+    if config.entries.unknown_splat:
+        raise NoFix("the threshold may come through **kwargs")
+    sequence = container_sequence(ctx, config.anchor)
+    return Proposal(sequence.append(_new_entry(ctx, config.anchor, sequence, "llm_int8_threshold", "0.0")))
+
+
+# -- ECO105 ---------------------------------------------------------------------------------
+@fixer("ECO105")
+def remove_unused_4bit_options(ctx: FixContext, finding: Finding) -> Proposal:
+    config: QuantConfig = finding.subject
+    options = config.bnb_4bit_options()
+    if not options or any(option.owner is not config.anchor for option in options):
+        raise NoFix("some options are written elsewhere (a shared dict)")
+    sequence = container_sequence(ctx, config.anchor)
+    indexes = {sequence.index_of(element_of(ctx, option.key_node)) for option in options}
+    edits, _ = sequence.remove(indexes)
+    eight = config.entry("load_in_8bit")
+    four = config.entry("load_in_4bit")
+    certain = eight is not None and eight.value.provably_true() and (four is None or four.value.provably_false())
+    # with neither flag on, the options may be a forgotten load_in_4bit=True: removing them is a choice
+    return Proposal(edits, applicability=None if certain else "unsafe")
+
+
+# -- ECO102 ---------------------------------------------------------------------------------
+def _compute_dtype(config: QuantConfig) -> str:
+    entry = config.entry("bnb_4bit_compute_dtype")
+    if entry is None:
+        return "float16"
+    value = entry.value
+    key = value.value if value.kind in ("symbol", "const") and isinstance(value.value, str) else None
+    return HALF.get(key, "float16")
+
+
+@fixer("ECO102")
+def load_in_half_precision(ctx: FixContext, finding: Finding) -> Proposal:
+    load: ModelLoad = finding.subject
+    call = load.site.node
+    config = load.quant
+    four = config.entry("load_in_4bit") if config is not None else None
+    if four is None or not four.value.provably_true() or load.via_pipeline:
+        raise NoFix("4-bit loading is not certain, or it is configured through a pipeline")
+    sequence = container_sequence(ctx, call)
+    if config.kind == "direct":
+        # load_in_4bit=True and its companions written in the call: all of them give way to the dtype
+        entries = [entry for name, entry in load.entries.items.items() if is_bnb_keyword(name)]
+        if any(entry.owner is not call for entry in entries):
+            raise NoFix("some bitsandbytes keywords come through **kwargs")
+        indexes = sorted(sequence.index_of(element_of(ctx, entry.key_node)) for entry in entries)
+    else:
+        entry = load.entries.get("quantization_config")
+        if entry is None or entry.owner is not call:
+            raise NoFix("the quantization_config is not written in the call")
+        indexes = [sequence.index_of(element_of(ctx, entry.key_node))]
+    if load.dtype is not None:
+        edits, _ = sequence.remove(set(indexes))
+        return Proposal(edits, message="Remove the 4-bit quantization (the dtype is already given)")
+    torch = imports.torch_module(ctx, load.site.scope, load.site.order, call.func)
+    keyword = "torch_dtype" if _uses_torch_dtype(ctx) else "dtype"
+    element = sequence.elements[indexes[0]]
+    edits, _ = sequence.remove(set(indexes[1:]))
+    edits += [Edit(element.start, element.end, f"{keyword}={torch.text}.{_compute_dtype(config)}"), *torch.edits]
+    if config.kind != "direct":
+        edits += imports.unused_after_removal(ctx, element.node.value)
+    return Proposal(edits)
+
+
+def _uses_torch_dtype(ctx: FixContext) -> bool:
+    """Code written for transformers before ``dtype=`` existed keeps its ``torch_dtype=`` spelling."""
+    import re
+
+    return re.search(r"\btorch_dtype\b", ctx.source) is not None

@@ -1,0 +1,105 @@
+"""The fixers, keyed by rule code, and the checks every proposed fix must pass before it is offered.
+
+A fixer gets the fix context and a finding, and returns a ``Proposal`` (edits of the original
+source) or raises ``NoFix``. Before a fix is attached to a diagnostic it must:
+
+* consist of edits that do not overlap and stay inside the text;
+* change the text, and leave text that Python parses;
+* keep every comment it touches (each removed comment reappears in the inserted text).
+
+The fix's applicability is the rule's (``rules/*.yaml``), or lower when the fixer says so for a
+particular case; never higher.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from collections.abc import Callable
+
+import libcst as cst
+
+from ecolint.diagnostics import Finding
+from ecolint.fixes.context import FixContext, NoFix, Proposal
+from ecolint.fixes.edits import APPLICABILITIES, EditError, apply_edits, edits_to_dicts, normalize
+from ecolint.rules import all_rules
+
+Fixer = Callable[[FixContext, Finding], Proposal]
+FIXERS: dict[str, Fixer] = {}
+
+# Tests set this to see a fixer's unexpected exceptions instead of getting "no fix".
+STRICT = False
+
+
+def fixer(code: str) -> Callable[[Fixer], Fixer]:
+    def register(function: Fixer) -> Fixer:
+        FIXERS[code] = function
+        return function
+
+    return register
+
+
+def parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def check_edits(ctx: FixContext, edits: list) -> list:
+    """The edits, normalized, if they pass the checks above; else ``NoFix``."""
+    try:
+        edits = normalize(edits)
+    except EditError as error:
+        raise NoFix(str(error)) from None
+    if not edits or edits[0].start < 0 or edits[-1].end > len(ctx.source):
+        raise NoFix("edits outside the text")
+    removed: Counter[str] = Counter()
+    for edit in edits:
+        removed.update(ctx.comments_within(edit.start, edit.end))
+    inserted = "".join(edit.content for edit in edits)
+    for comment, count in removed.items():
+        if inserted.count(comment) < count:
+            raise NoFix(f"the fix would drop the comment {comment!r}")
+    new = apply_edits(ctx.source, edits)
+    if new == ctx.source:
+        raise NoFix("the fix changes nothing")
+    if not parses(new):
+        raise NoFix("the fixed code would not parse")
+    return edits
+
+
+def propose(ctx: FixContext, finding: Finding) -> dict | None:
+    """The Ruff-shaped fix dict for a finding, or None when its rule has no fix or none is safe to offer."""
+    function = FIXERS.get(finding.code)
+    rule = all_rules().get(finding.code)
+    if function is None or rule is None or rule.fix_applicability not in APPLICABILITIES:
+        return None
+    try:
+        proposal = function(ctx, finding)
+        edits = check_edits(ctx, proposal.edits)
+    except NoFix:
+        return None
+    except Exception:
+        if STRICT:
+            raise
+        return None  # a fixer bug must never stop linting; the finding is reported without a fix
+    applicability = rule.fix_applicability
+    if proposal.applicability == "unsafe":
+        applicability = "unsafe"
+    return {
+        "applicability": applicability,
+        "message": proposal.message or rule.fix_title,
+        "edits": edits_to_dicts(edits, ctx.index),
+    }
+
+
+def fixes_for(module: cst.Module, source: str, positions) -> Callable[[Finding], dict | None]:
+    """A function giving each finding of ``module`` its fix dict (the context is built once, lazily)."""
+    import ecolint.fixes.generation  # noqa: F401  (registers the fixers)
+    import ecolint.fixes.precision  # noqa: F401
+    import ecolint.fixes.quantization  # noqa: F401
+
+    ctx = FixContext(module, source, positions)
+    return lambda finding: propose(ctx, finding)
