@@ -20,12 +20,17 @@ def summary_lines(diagnostics: list[Diagnostic], summary: Summary) -> list[str]:
     lines = []
     count = len(diagnostics)
     files = f"{summary.files_checked} file{'s' if summary.files_checked != 1 else ''}"
-    if summary.fixed:
+    if summary.fix_mode and (summary.fixed or count):
+        found = count + summary.fixed
+        lines.append(f"Found {found} diagnostic{'s' if found != 1 else ''} ({summary.fixed} fixed, {count} remaining)"
+                     f" in {files} checked.")
+    elif summary.fixed:
         lines.append(f"Fixed {summary.fixed} diagnostic{'s' if summary.fixed != 1 else ''}.")
     if count == 0:
         lines.append(f"All checks passed ({files} checked).")
         return lines
-    lines.append(f"Found {count} diagnostic{'s' if count != 1 else ''} in {files} checked.")
+    if not summary.fix_mode:
+        lines.append(f"Found {count} diagnostic{'s' if count != 1 else ''} in {files} checked.")
     fixable = sum(1 for d in diagnostics if d.fixable)
     if fixable:
         lines.append(f"[*] {fixable} fixable with the `--fix` option.")
