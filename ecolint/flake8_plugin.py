@@ -48,6 +48,13 @@ def _config_values(config_file: str | None) -> tuple[tuple, GpuSpec | None]:
     return options, settings.gpu
 
 
+@lru_cache(maxsize=1024)
+def _nearest_config(folder: str) -> str | None:
+    """The nearest pyproject.toml with a [tool.ecolint] table, looked up once per folder."""
+    found = find_config(Path(folder))
+    return str(found) if found else None
+
+
 class EcolintChecker:
     """The flake8 checker: one instance per file."""
 
@@ -93,8 +100,7 @@ class EcolintChecker:
     def _options(self) -> LintOptions:
         config = self.config_file
         if config is None and self.filename not in ("stdin", "-"):
-            found = find_config(Path(self.filename).absolute())
-            config = str(found) if found else None
+            config = _nearest_config(str(Path(self.filename).absolute().parent))
         rule_options, config_gpu = _config_values(config)
         return LintOptions(frozenset(all_rules()), rule_options, self.gpu or config_gpu)
 
