@@ -215,3 +215,23 @@ def test_fix_with_the_real_fix_engine(tmp_path):
     assert "bnb_4bit_quant_type" not in "".join(new["cells"][1]["source"])
     assert new["cells"][0]["source"][0] == "%pip install bitsandbytes\n"
     assert new["cells"][1]["outputs"] == json.loads(text)["cells"][1]["outputs"]
+
+
+def _has_fix_option() -> bool:
+    return "--fix" in CliRunner().invoke(main, ["check", "--help"]).output
+
+
+@pytest.mark.skipif(not _has_fix_option(), reason="needs `ecolint check --fix` (the fix engine), not in this build")
+def test_check_fix_rewrites_the_notebook_in_place(tmp_path, monkeypatch):
+    path = tmp_path / "chat_demo.ipynb"
+    shutil.copy(DATA / "chat_demo.ipynb", path)
+    before = path.read_text(encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out = check("--fix", "chat_demo.ipynb")
+    assert code == 1  # ECO101 (unsafe fix) and ECO201 (no fix) remain
+    assert "chat_demo.ipynb:cell 3:2:28: ECO101" in out and "ECO105" not in out
+    after = path.read_text(encoding="utf-8")
+    changed = [(x, y) for x, y in zip(before.splitlines(), after.splitlines()) if x != y]
+    assert changed == [('    "quant = BitsAndBytesConfig(load_in_8bit=True, bnb_4bit_compute_dtype=torch.float16)\\n"',
+                        '    "quant = BitsAndBytesConfig(load_in_8bit=True)\\n"')]
+    assert len(before) - len(after) == len(", bnb_4bit_compute_dtype=torch.float16")
