@@ -8,6 +8,7 @@ import libcst as cst
 
 from ecolint.analysis.scopes import Binding, Scope, dotted_name, module_path
 from ecolint.analysis.values import ArgparseOption, FunctionInfo, Resolver, last_name
+from ecolint.analysis.walk import walk
 
 ATTRIBUTE_SETTINGS = frozenset({"use_cache"})
 
@@ -209,26 +210,34 @@ class Collector:
             self.attribute_assignments.append(AttributeAssignment(target, value, self.scope, self._tick(), self.unit))
 
     # -- loops -------------------------------------------------------------------------------
+    # The iterable of a ``for`` (and the first iterable of a comprehension) is evaluated once,
+    # outside the loop; only the body runs per item.
     def visit_For(self, node: cst.For) -> bool:
+        walk(node.iter, self)
         loop = Loop(node, "for", node.iter, _target_names(node.target), self.scope, self._tick())
+        walk(node.target, self)
         self._bind_target(node.target, None, "other")
-        self.loops.append(loop)
-        self.all_loops.append(loop)
-        return True
-
-    def leave_For(self, original_node: cst.For) -> None:
-        self.loops.pop()
+        self._run_loop(loop, [node.body])
+        if node.orelse is not None:
+            walk(node.orelse, self)
+        return False
 
     def visit_While(self, node: cst.While) -> bool:
         loop = Loop(node, "while", None, frozenset(), self.scope, self._tick())
+        self._run_loop(loop, [node.test, node.body])
+        if node.orelse is not None:
+            walk(node.orelse, self)
+        return False
+
+    def _run_loop(self, loop: Loop, parts: list[cst.CSTNode]) -> None:
         self.loops.append(loop)
         self.all_loops.append(loop)
-        return True
-
-    def leave_While(self, original_node: cst.While) -> None:
+        for part in parts:
+            walk(part, self)
         self.loops.pop()
 
-    def _visit_comprehension(self, node: cst.CSTNode, for_in: cst.CompFor) -> bool:
+    def _visit_comprehension(self, node: cst.CSTNode, for_in: cst.CompFor, results: list[cst.CSTNode]) -> bool:
+        walk(for_in.iter, self)
         self._push_scope("comprehension", node)
         targets: set[str] = set()
         comp: cst.CompFor | None = for_in
@@ -237,37 +246,24 @@ class Collector:
             self._bind_target(comp.target, None, "other")
             comp = comp.inner_for_in
         loop = Loop(node, "comprehension", for_in.iter, frozenset(targets), self.scope, self._tick())
-        self.loops.append(loop)
-        self.all_loops.append(loop)
-        return True
-
-    def _leave_comprehension(self) -> None:
-        self.loops.pop()
+        parts: list[cst.CSTNode] = [*for_in.ifs]
+        if for_in.inner_for_in is not None:
+            parts.append(for_in.inner_for_in)
+        self._run_loop(loop, [*parts, *results])
         self._pop_scope()
+        return False
 
     def visit_ListComp(self, node: cst.ListComp) -> bool:
-        return self._visit_comprehension(node, node.for_in)
-
-    def leave_ListComp(self, original_node: cst.ListComp) -> None:
-        self._leave_comprehension()
+        return self._visit_comprehension(node, node.for_in, [node.elt])
 
     def visit_SetComp(self, node: cst.SetComp) -> bool:
-        return self._visit_comprehension(node, node.for_in)
-
-    def leave_SetComp(self, original_node: cst.SetComp) -> None:
-        self._leave_comprehension()
+        return self._visit_comprehension(node, node.for_in, [node.elt])
 
     def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
-        return self._visit_comprehension(node, node.for_in)
-
-    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
-        self._leave_comprehension()
+        return self._visit_comprehension(node, node.for_in, [node.elt])
 
     def visit_DictComp(self, node: cst.DictComp) -> bool:
-        return self._visit_comprehension(node, node.for_in)
-
-    def leave_DictComp(self, original_node: cst.DictComp) -> None:
-        self._leave_comprehension()
+        return self._visit_comprehension(node, node.for_in, [node.key, node.value])
 
     # -- calls -------------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> bool:

@@ -141,7 +141,7 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
         reported_loops.update(id(loop) for loop in site.loops)
     for generation in facts.generations:
         loops = generation.site.loops
-        if not loops:
+        if not loops or _implements_generation(generation):
             continue
         verdicts = [_verdict(facts, loop) for loop in loops]
         innermost = loops[-1]
@@ -175,6 +175,19 @@ def _unique(findings: list[Finding]) -> list[Finding]:
             seen.add(id(finding.node))
             unique.append(finding)
     return unique
+
+
+GENERATION_IMPLEMENTATIONS = ("generate", "_generate", "_sample", "_beam")
+
+
+def _implements_generation(generation: GenerationCall) -> bool:
+    """A ``generate`` method that calls another model's ``generate`` step by step (decoding itself)."""
+    function = generation.site.function
+    if function is not None and function.node.name.value.startswith(GENERATION_IMPLEMENTATIONS):
+        return True
+    owner = generation.site.node.func
+    return isinstance(owner, cst.Attribute) and isinstance(owner.value, cst.Call) and \
+        isinstance(owner.value.func, cst.Name) and owner.value.func.value == "super"
 
 
 def _pipeline_given_list(generation: GenerationCall) -> bool:
