@@ -86,7 +86,9 @@ class Cache:
     """Diagnostics per file, keyed by the file's size and modification time and the settings."""
 
     def __init__(self, folder: Path, options: LintOptions) -> None:
-        fingerprint = hashlib.sha256(repr((options, _inputs_digest())).encode()).hexdigest()[:16]
+        fingerprint = hashlib.sha256(json.dumps(
+            [sorted(options.codes), repr(options.rule_options), options.gpu.key if options.gpu else None, _inputs_digest()]
+        ).encode()).hexdigest()[:16]
         self.file = folder / __version__ / f"{fingerprint}.json"
         self.folder = folder
         self.entries: dict[str, list] = {}

@@ -334,6 +334,19 @@ def test_cache_reuses_results_until_the_file_changes(project, monkeypatch):
     assert not (project / ".ecolint_cache").exists()
 
 
+def test_cache_is_shared_between_processes(project):
+    """The cache key must not depend on per-process hashing (a warm run in a new process hits it)."""
+    write(project, "a.py", EIGHT_BIT)
+    exe = Path(sys.executable).with_name("ecolint")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "ecolint"]
+    subprocess.run([*command, "a.py"], capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "1"})
+    code = ("import sys; from pathlib import Path; from ecolint import runner; "
+            "r = runner.run([Path('a.py')], runner.Settings(root=Path.cwd())); print(r.files_from_cache)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONHASHSEED": "2"})
+    assert done.stdout.strip() == "1", done.stderr
+
+
 def test_parallel_run_matches_serial_run(project):
     from ecolint import runner
 
