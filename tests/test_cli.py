@@ -366,3 +366,19 @@ def test_console_script_runs_as_a_process(project):
     assert done.returncode == 1 and "ECO101" in done.stdout
     done = subprocess.run([*command, "a.py", "--select", "NOPE"], capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.startswith("ecolint: error:") and "Traceback" not in done.stderr
+
+
+def test_permission_denied_is_a_clear_diagnostic(project, monkeypatch):
+    write(project, "secret.py", EIGHT_BIT)
+    write(project, "open.py", EIGHT_BIT)
+    real = Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == "secret.py":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    out = run_cli("check", ".", "-q", "--no-cache").stdout
+    assert "secret.py:1:1: E902 cannot read file: Permission denied" in out
+    assert "open.py:2:26: ECO101" in out
