@@ -117,6 +117,7 @@ def common_options(function):
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when diagnostics are found.")
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
 @click.option("--stdin-filename", metavar="PATH", help="The file name to report for source read from stdin (-).")
+@click.option("--force-exclude", is_flag=True, help="Apply exclusions to paths named on the command line too.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Where to keep the cache (default .ecolint_cache).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: one per CPU).")
@@ -126,7 +127,7 @@ def common_options(function):
 @click.option("--diff", "show_diff", is_flag=True, help="Print a diff of what --fix would change; write nothing.")
 @click.option("--show-fixes", is_flag=True, help="List the fixes that were applied.")
 def check(paths, select, extend_select, ignore, gpu, config, no_config, output_format, show_statistics, exit_zero,
-          quiet, stdin_filename, no_cache, cache_dir, jobs, fix, unsafe_fixes, show_diff, show_fixes):
+          quiet, stdin_filename, force_exclude, no_cache, cache_dir, jobs, fix, unsafe_fixes, show_diff, show_fixes):
     """Lint PATHS (files or directories; default '.'; '-' reads stdin)."""
     from ecolint.fixes.command import fix_command, policy_for, show_available
 
@@ -134,6 +135,8 @@ def check(paths, select, extend_select, ignore, gpu, config, no_config, output_f
     settings = build_settings(paths, config, no_config, select, extend_select, ignore, gpu, stdin_filename)
     if cache_dir:
         settings.cache_dir = Path(cache_dir).resolve()
+    if force_exclude:
+        settings.force_exclude = True
     if fix or show_diff:
         sys.exit(fix_command(paths, settings, unsafe_fixes=unsafe_fixes, diff=show_diff, show_fixes=show_fixes,
                              stdin_filename=stdin_filename, use_cache=not no_cache, jobs=jobs,

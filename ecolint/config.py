@@ -18,7 +18,7 @@ else:  # pragma: no cover - Python 3.10
 
 LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude", "fixable", "unfixable")
 KNOWN_KEYS = frozenset({*LIST_KEYS, "per-file-ignores", "gpu", "options", "unsafe-fixes", "calibration",
-                        "respect-gitignore", "cache-dir"})
+                        "respect-gitignore", "cache-dir", "force-exclude"})
 ENGINE_CODES = (SYNTAX_ERROR, IO_ERROR)
 
 
@@ -39,6 +39,7 @@ class Settings:
     exclude: list[str] | None = None
     extend_exclude: list[str] = field(default_factory=list)
     respect_gitignore: bool = True
+    force_exclude: bool = False
     gpu: GpuSpec | None = None
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     fixable: list[str] | None = None
@@ -175,7 +176,8 @@ def settings_from_table(table: dict[str, Any], root: Path, where: str) -> Settin
         }
     if "gpu" in table:
         settings.gpu = parse_gpu(str(table["gpu"]), where)
-    for key, attribute in (("unsafe-fixes", "unsafe_fixes"), ("respect-gitignore", "respect_gitignore")):
+    for key, attribute in (("unsafe-fixes", "unsafe_fixes"), ("respect-gitignore", "respect_gitignore"),
+                           ("force-exclude", "force_exclude")):
         if key in table:
             if not isinstance(table[key], bool):
                 raise ConfigError(f"{where}: {key} must be true or false")

@@ -32,11 +32,12 @@ def _spec(patterns: list[str] | tuple[str, ...]) -> pathspec.PathSpec:
 
 class FileFinder:
     def __init__(self, root: Path, exclude: list[str] | None, extend_exclude: list[str], respect_gitignore: bool,
-                 suffixes: tuple[str, ...] = SOURCE_SUFFIXES) -> None:
+                 suffixes: tuple[str, ...] = SOURCE_SUFFIXES, force_exclude: bool = False) -> None:
         self.root = root.resolve()
         self.exclude = _spec([*(DEFAULT_EXCLUDE if exclude is None else exclude), *extend_exclude])
         self.respect_gitignore = respect_gitignore
         self.suffixes = suffixes
+        self.force_exclude = force_exclude
         self._gitignores: dict[Path, pathspec.PathSpec | None] = {}
 
     def excluded(self, path: Path, is_dir: bool) -> bool:
@@ -76,9 +77,24 @@ class FileFinder:
                 break
         return False
 
+    def excluded_explicitly(self, path: Path, is_dir: bool) -> bool:
+        """For ``force-exclude``: the path or a folder above it (below the root) is excluded or ignored."""
+        if self.excluded(path, is_dir) or self.ignored_by_git(path, is_dir):
+            return True
+        absolute = path.absolute()
+        for folder in absolute.parents:
+            if folder == self.root or self.root not in folder.parents:
+                break
+            if self.excluded(folder, True) or self.ignored_by_git(folder, True):
+                return True
+        return False
+
     def find(self, paths: list[Path]) -> Iterator[Found]:
-        """Files under ``paths``; a path named explicitly is linted even if excluded or git-ignored."""
+        """Files under ``paths``; a path named explicitly is linted even if excluded or git-ignored,
+        unless ``force_exclude`` is set (as pre-commit, which names every file, needs)."""
         for path in paths:
+            if self.force_exclude and self.excluded_explicitly(path, path.is_dir()):
+                continue
             if path.is_dir():
                 # a folder named on the command line is wanted even if git ignores it: then only
                 # the .gitignore files inside it apply

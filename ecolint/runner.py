@@ -173,7 +173,7 @@ def _apply_per_file_ignores(settings: Settings, path: Path, diagnostics: list[Di
 def run(paths: list[Path], settings: Settings, use_cache: bool = True, jobs: int | None = None) -> RunResult:
     options = lint_options(settings)
     finder = FileFinder(settings.root, settings.exclude, settings.extend_exclude, settings.respect_gitignore,
-                        suffixes=(*SOURCE_SUFFIXES, NOTEBOOK_SUFFIX))
+                        suffixes=(*SOURCE_SUFFIXES, NOTEBOOK_SUFFIX), force_exclude=settings.force_exclude)
     result = RunResult()
     cache = Cache(cache_folder(settings), options) if use_cache else None
     pending: list[tuple[Path, str]] = []

@@ -382,3 +382,12 @@ def test_permission_denied_is_a_clear_diagnostic(project, monkeypatch):
     out = run_cli("check", ".", "-q", "--no-cache").stdout
     assert "secret.py:1:1: E902 cannot read file: Permission denied" in out
     assert "open.py:2:26: ECO101" in out
+
+
+def test_force_exclude_applies_exclusions_to_named_files(project):
+    write(project, "pyproject.toml", '[tool.ecolint]\nextend-exclude = ["generated/"]\n')
+    write(project, "generated/a.py", EIGHT_BIT)
+    write(project, "src/b.py", EIGHT_BIT)
+    assert "generated/a.py" in run_cli("check", "generated/a.py", "src/b.py", "-q").stdout
+    out = run_cli("check", "--force-exclude", "generated/a.py", "src/b.py", "-q").stdout
+    assert "generated/a.py" not in out and "src/b.py" in out
