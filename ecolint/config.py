@@ -17,8 +17,19 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude", "fixable", "unfixable")
-KNOWN_KEYS = frozenset({*LIST_KEYS, "per-file-ignores", "gpu", "options", "unsafe-fixes", "calibration",
-                        "respect-gitignore", "cache-dir", "force-exclude"})
+KNOWN_KEYS = frozenset(
+    {
+        *LIST_KEYS,
+        "per-file-ignores",
+        "gpu",
+        "options",
+        "unsafe-fixes",
+        "calibration",
+        "respect-gitignore",
+        "cache-dir",
+        "force-exclude",
+    }
+)
 ENGINE_CODES = (SYNTAX_ERROR, IO_ERROR)
 
 
@@ -152,7 +163,9 @@ def settings_from_table(table: dict[str, Any], root: Path, where: str) -> Settin
     unknown = sorted(set(table) - KNOWN_KEYS)
     if unknown:
         hints = [difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1) for key in unknown]
-        named = ", ".join(f"{key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "") for key, hint in zip(unknown, hints))
+        named = ", ".join(
+            f"{key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "") for key, hint in zip(unknown, hints)
+        )
         raise ConfigError(f"{where}: unknown key {named} in [tool.ecolint]")
     settings = Settings(root=root)
     if "select" in table:
@@ -176,8 +189,11 @@ def settings_from_table(table: dict[str, Any], root: Path, where: str) -> Settin
         }
     if "gpu" in table:
         settings.gpu = parse_gpu(str(table["gpu"]), where)
-    for key, attribute in (("unsafe-fixes", "unsafe_fixes"), ("respect-gitignore", "respect_gitignore"),
-                           ("force-exclude", "force_exclude")):
+    for key, attribute in (
+        ("unsafe-fixes", "unsafe_fixes"),
+        ("respect-gitignore", "respect_gitignore"),
+        ("force-exclude", "force_exclude"),
+    ):
         if key in table:
             if not isinstance(table[key], bool):
                 raise ConfigError(f"{where}: {key} must be true or false")
@@ -216,7 +232,9 @@ def parse_rule_options(value: Any, where: str) -> dict[str, dict[str, Any]]:
                 valid = ", ".join(option.replace("_", "-") for option in rule.options) or "none"
                 raise ConfigError(f"{where}: unknown option {name!r} for {rule.code} (valid: {valid})")
             default = rule.options[key]
-            if isinstance(default, (int, float)) and (not isinstance(option_value, (int, float)) or isinstance(option_value, bool)):
+            if isinstance(default, (int, float)) and (
+                not isinstance(option_value, (int, float)) or isinstance(option_value, bool)
+            ):
                 raise ConfigError(f"{where}: option {name!r} of {rule.code} must be a number")
             parsed.setdefault(rule.code, {})[key] = option_value
     return parsed

@@ -10,10 +10,32 @@ from pathlib import Path
 import pathspec
 
 DEFAULT_EXCLUDE = (
-    ".bzr", ".direnv", ".eggs", ".git", ".hg", ".mypy_cache", ".nox", ".pants.d", ".pytype",
-    ".ruff_cache", ".svn", ".tox", ".venv", ".ecolint_cache", ".pytest_cache", ".ipynb_checkpoints",
-    "__pypackages__", "__pycache__", "_build", "buck-out", "build", "dist", "node_modules",
-    "site-packages", "venv", "*.egg-info",
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".hg",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    ".ecolint_cache",
+    ".pytest_cache",
+    ".ipynb_checkpoints",
+    "__pypackages__",
+    "__pycache__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
+    "*.egg-info",
 )
 SOURCE_SUFFIXES = (".py", ".pyi")
 
@@ -31,8 +53,15 @@ def _spec(patterns: list[str] | tuple[str, ...]) -> pathspec.PathSpec:
 
 
 class FileFinder:
-    def __init__(self, root: Path, exclude: list[str] | None, extend_exclude: list[str], respect_gitignore: bool,
-                 suffixes: tuple[str, ...] = SOURCE_SUFFIXES, force_exclude: bool = False) -> None:
+    def __init__(
+        self,
+        root: Path,
+        exclude: list[str] | None,
+        extend_exclude: list[str],
+        respect_gitignore: bool,
+        suffixes: tuple[str, ...] = SOURCE_SUFFIXES,
+        force_exclude: bool = False,
+    ) -> None:
         self.root = root.resolve()
         self.exclude = _spec([*(DEFAULT_EXCLUDE if exclude is None else exclude), *extend_exclude])
         self.respect_gitignore = respect_gitignore

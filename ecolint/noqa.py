@@ -6,8 +6,10 @@ import re
 from dataclasses import dataclass, field
 
 _LINE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
-_FILE = re.compile(r"^\s*#\s*ecolint:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?\s*$",
-                   re.IGNORECASE | re.MULTILINE)
+_FILE = re.compile(
+    r"^\s*#\s*ecolint:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
 

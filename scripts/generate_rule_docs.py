@@ -15,8 +15,10 @@ def rendered() -> dict[str, str]:
     index = ["# Rules", "", "| code | name | default | fix | summary |", "|---|---|---|---|---|"]
     for rule in all_rules().values():
         fix = rule.fix_applicability if rule.fixable else "-"
-        index.append(f"| [{rule.code}]({rule.code}.md) | {rule.name} | {'on' if rule.default_enabled else 'off'} "
-                     f"| {fix} | {rule.summary} |")
+        index.append(
+            f"| [{rule.code}]({rule.code}.md) | {rule.name} | {'on' if rule.default_enabled else 'off'} "
+            f"| {fix} | {rule.summary} |"
+        )
     pages["README.md"] = "\n".join(index) + "\n"
     return pages
 

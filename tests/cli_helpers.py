@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from ecolint.cli import main
@@ -31,8 +30,3 @@ def run_cli(*args: str, stdin: str | bytes | None = None) -> Result:
     runner = CliRunner()
     outcome = runner.invoke(main, list(args), input=stdin, catch_exceptions=False)
     return Result(outcome.exit_code, outcome.stdout, outcome.stderr)
-
-
-
-
-

@@ -16,19 +16,31 @@ from ecolint.noqa import parse_suppressions
 from ecolint.rules import all_rules
 
 
-@pytest.mark.parametrize("model_id, billions", [
-    ("Qwen/Qwen2-1.5B-Instruct", 1.5), ("mistralai/Mistral-7B-Instruct-v0.3", 7), ("HuggingFaceTB/SmolLM-135M", 0.135),
-    ("mistralai/Mixtral-8x7B-v0.1", 56), ("01-ai/Yi-1.5-6B-Chat", 6), ("qwen/qwen2.5-0.5b", 0.5),
-    ("Qwen/Qwen3-30B-A3B", 30),
-])
+@pytest.mark.parametrize(
+    "model_id, billions",
+    [
+        ("Qwen/Qwen2-1.5B-Instruct", 1.5),
+        ("mistralai/Mistral-7B-Instruct-v0.3", 7),
+        ("HuggingFaceTB/SmolLM-135M", 0.135),
+        ("mistralai/Mixtral-8x7B-v0.1", 56),
+        ("01-ai/Yi-1.5-6B-Chat", 6),
+        ("qwen/qwen2.5-0.5b", 0.5),
+        ("Qwen/Qwen3-30B-A3B", 30),
+    ],
+)
 def test_size_from_the_model_id(model_id, billions):
     assert size_from_name(model_id).params_b == pytest.approx(billions)
 
 
-@pytest.mark.parametrize("model_id, billions", [
-    ("gpt2", 0.124), ("openai-community/gpt2-xl", 1.558), ("microsoft/phi-2", 2.7),
-    ("microsoft/Phi-3-mini-4k-instruct", 3.8),
-])
+@pytest.mark.parametrize(
+    "model_id, billions",
+    [
+        ("gpt2", 0.124),
+        ("openai-community/gpt2-xl", 1.558),
+        ("microsoft/phi-2", 2.7),
+        ("microsoft/Phi-3-mini-4k-instruct", 3.8),
+    ],
+)
 def test_size_of_well_known_ids_without_size_in_the_name(model_id, billions):
     found = resolve_model_size(model_id)
     assert found.params_b == pytest.approx(billions) and found.source == "table"
@@ -38,11 +50,27 @@ def test_unknown_size_is_none():
     assert resolve_model_size("my-org/awesome-model") is None
 
 
-QWEN2_1_5B = {"model_type": "qwen2", "hidden_size": 1536, "num_hidden_layers": 28, "intermediate_size": 8960,
-              "vocab_size": 151936, "num_attention_heads": 12, "num_key_value_heads": 2, "hidden_act": "silu",
-              "tie_word_embeddings": True}
-MISTRAL_7B = {"model_type": "mistral", "hidden_size": 4096, "num_hidden_layers": 32, "intermediate_size": 14336,
-              "vocab_size": 32768, "num_attention_heads": 32, "num_key_value_heads": 8, "hidden_act": "silu"}
+QWEN2_1_5B = {
+    "model_type": "qwen2",
+    "hidden_size": 1536,
+    "num_hidden_layers": 28,
+    "intermediate_size": 8960,
+    "vocab_size": 151936,
+    "num_attention_heads": 12,
+    "num_key_value_heads": 2,
+    "hidden_act": "silu",
+    "tie_word_embeddings": True,
+}
+MISTRAL_7B = {
+    "model_type": "mistral",
+    "hidden_size": 4096,
+    "num_hidden_layers": 32,
+    "intermediate_size": 14336,
+    "vocab_size": 32768,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "hidden_act": "silu",
+}
 
 
 @pytest.mark.parametrize("config, published", [(QWEN2_1_5B, 1.54), (MISTRAL_7B, 7.25)])
@@ -55,10 +83,13 @@ def test_local_checkpoint_config_gives_the_size(tmp_path, monkeypatch):
     checkpoint.mkdir(parents=True)
     (checkpoint / "config.json").write_text(json.dumps(QWEN2_1_5B))
     script = tmp_path / "serve.py"
-    script.write_text(textwrap.dedent("""\
+    script.write_text(
+        textwrap.dedent("""\
         from transformers import AutoModelForCausalLM, BitsAndBytesConfig
-        m = AutoModelForCausalLM.from_pretrained("checkpoints/my-model", quantization_config=BitsAndBytesConfig(load_in_4bit=True))
-        """))
+        q = BitsAndBytesConfig(load_in_4bit=True)
+        m = AutoModelForCausalLM.from_pretrained("checkpoints/my-model", quantization_config=q)
+        """)
+    )
     monkeypatch.chdir(tmp_path)
     [finding] = lint_text(script.read_text(), "serve.py", LintOptions(frozenset({"ECO102"})), script)
     assert "1.5B parameters, computed from" in finding.message
@@ -67,7 +98,14 @@ def test_local_checkpoint_config_gives_the_size(tmp_path, monkeypatch):
 def test_selection_follows_the_most_specific_selector():
     defaults = {code for code, rule in all_rules().items() if rule.default_enabled}
     assert select_codes(None, [], []) - {"E999", "E902"} == defaults
-    assert select_codes(["ECO1"], [], ["ECO101"]) - {"E999", "E902"} == {"ECO102", "ECO103", "ECO104", "ECO105", "ECO106", "ECO107"}
+    assert select_codes(["ECO1"], [], ["ECO101"]) - {"E999", "E902"} == {
+        "ECO102",
+        "ECO103",
+        "ECO104",
+        "ECO105",
+        "ECO106",
+        "ECO107",
+    }
     assert "ECO201" in select_codes(None, ["ECO201"], ["ECO2"])
     assert select_codes(["ALL"], [], []) >= set(all_rules())
     assert "E999" not in select_codes(None, [], ["E999"])
@@ -129,11 +167,15 @@ def test_training_units_are_recognised_per_function():
         """)
     training = [unit.name for unit in facts.units if unit.training_markers]
     assert training == ["train"]
-    result = lint_text(textwrap.dedent("""\
+    result = lint_text(
+        textwrap.dedent("""\
         def train(model, loader, optimizer):
             model.config.use_cache = False
             loss.backward()
         def serve(model, ids):
             model.config.use_cache = False
-        """), "x.py", LintOptions(frozenset({"ECO301"})))
+        """),
+        "x.py",
+        LintOptions(frozenset({"ECO301"})),
+    )
     assert [d.location.row for d in result] == [5]

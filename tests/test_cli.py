@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import FIXTURES, run_cli
+from cli_helpers import run_cli
 
 EIGHT_BIT = "from transformers import BitsAndBytesConfig\ncfg = BitsAndBytesConfig(load_in_8bit=True)\n"
 CLEAN = "from transformers import BitsAndBytesConfig\ncfg = BitsAndBytesConfig(load_in_4bit=True)\n"
@@ -64,8 +64,19 @@ def test_json_output_has_ruff_field_names_and_measured_penalty(project):
     write(project, "a.py", EIGHT_BIT)
     result = run_cli("check", "a.py", "--output-format", "json")
     [item] = json.loads(result.stdout)
-    assert {"code", "message", "filename", "location", "end_location", "fix", "url", "name", "severity",
-            "penalty", "evidence"} <= set(item)
+    assert {
+        "code",
+        "message",
+        "filename",
+        "location",
+        "end_location",
+        "fix",
+        "url",
+        "name",
+        "severity",
+        "penalty",
+        "evidence",
+    } <= set(item)
     assert item["location"] == {"row": 2, "column": 26}
     assert item["name"] == "bnb-int8-outlier-threshold"
     group = item["penalty"]["groups"][0]
@@ -86,7 +97,9 @@ def test_statistics_counts_per_rule(project):
     result = run_cli("check", "a.py", "--statistics")
     assert result.stdout.split() == ["2", "ECO101", "bnb-int8-outlier-threshold"] or "2\tECO101" in result.stdout
     stats = json.loads(run_cli("check", "a.py", "--statistics", "--output-format", "json").stdout)
-    assert stats == [{"code": "ECO101", "name": "bnb-int8-outlier-threshold", "count": 2, "fixable": stats[0]["fixable"]}]
+    assert stats == [
+        {"code": "ECO101", "name": "bnb-int8-outlier-threshold", "count": 2, "fixable": stats[0]["fixable"]}
+    ]
 
 
 def test_sorted_by_file_line_column(project):
@@ -99,7 +112,10 @@ def test_sorted_by_file_line_column(project):
 # -- selection -----------------------------------------------------------------------------
 def test_select_ignore_extend_select_and_all(project):
     write(project, "a.py", EIGHT_BIT + "for p in prompts:\n    model.generate(p)\n")
-    codes = lambda *args: {line.split(": ")[1].split()[0] for line in run_cli("check", "a.py", "-q", *args).stdout.splitlines()}
+
+    def codes(*args):
+        return {line.split(": ")[1].split()[0] for line in run_cli("check", "a.py", "-q", *args).stdout.splitlines()}
+
     assert codes() == {"ECO101", "ECO201"}
     assert codes("--select", "ECO2") == {"ECO201"}
     assert codes("--ignore", "ECO101") == {"ECO201"}
@@ -124,22 +140,34 @@ def test_unknown_gpu_is_an_error_with_the_valid_names(project):
 
 
 def test_gpu_enables_size_rules_when_selected(project):
-    write(project, "a.py", """\
+    write(
+        project,
+        "a.py",
+        """\
         from transformers import AutoModelForCausalLM, BitsAndBytesConfig
-        m = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", quantization_config=BitsAndBytesConfig(load_in_4bit=True))
-        """)
+        q = BitsAndBytesConfig(load_in_4bit=True)
+        m = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", quantization_config=q)
+        """,
+    )
     assert run_cli("check", "a.py", "--select", "ECO103").exit_code == 0  # no GPU: no finding
     result = run_cli("check", "a.py", "--select", "ECO103", "--gpu", "A800")
-    assert "ECO103 4-bit quantization of mistralai/Mistral-7B-v0.1 (7B, about 14 GB in FP16) on a800 (80 GB)" in result.stdout
+    assert (
+        "ECO103 4-bit quantization of mistralai/Mistral-7B-v0.1 (7B, about 14 GB in FP16) on a800 (80 GB)"
+        in result.stdout
+    )
 
 
 # -- configuration -------------------------------------------------------------------------
 def test_pyproject_settings_apply_and_flags_win(project):
-    write(project, "pyproject.toml", """\
+    write(
+        project,
+        "pyproject.toml",
+        """\
         [tool.ecolint]
         extend-select = ["ECO302"]
         ignore = ["ECO101"]
-        """)
+        """,
+    )
     write(project, "a.py", EIGHT_BIT + "for p in prompts:\n    model.generate(p)\n")
     assert "ECO101" not in run_cli("check", "a.py").stdout
     assert "ECO302" in run_cli("check", "a.py").stdout
@@ -160,16 +188,19 @@ def test_explicit_config_file(project):
     assert "cannot be used together" in run_cli("check", "a.py", "--config", "conf/custom.toml", "--no-config").stderr
 
 
-@pytest.mark.parametrize("table, message", [
-    ('selekt = ["ECO1"]', "unknown key 'selekt' (did you mean 'select'?)"),
-    ('select = ["ECO1", "XYZ9"]', "unknown rule selector 'XYZ9'"),
-    ('gpu = "gtx1080"', "unknown GPU 'gtx1080'"),
-    ('select = "ECO1"', "select must be a list of strings"),
-    ("[tool.ecolint.options.ECO102]\nmax-param = 3", "unknown option 'max-param' for ECO102 (valid: max-params-b)"),
-    ("[tool.ecolint.options.ECO102]\nmax-params-b = \"3B\"", "must be a number"),
-    ("[tool.ecolint.options.ECO999]\nx = 1", "options for unknown rule 'ECO999'"),
-    ("select = [", "is not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ('selekt = ["ECO1"]', "unknown key 'selekt' (did you mean 'select'?)"),
+        ('select = ["ECO1", "XYZ9"]', "unknown rule selector 'XYZ9'"),
+        ('gpu = "gtx1080"', "unknown GPU 'gtx1080'"),
+        ('select = "ECO1"', "select must be a list of strings"),
+        ("[tool.ecolint.options.ECO102]\nmax-param = 3", "unknown option 'max-param' for ECO102 (valid: max-params-b)"),
+        ('[tool.ecolint.options.ECO102]\nmax-params-b = "3B"', "must be a number"),
+        ("[tool.ecolint.options.ECO999]\nx = 1", "options for unknown rule 'ECO999'"),
+        ("select = [", "is not valid TOML"),
+    ],
+)
 def test_bad_config_is_a_one_line_error_naming_the_problem(project, table, message):
     write(project, "pyproject.toml", "[tool.ecolint]\n" + table + "\n")
     write(project, "a.py", CLEAN)
@@ -180,11 +211,15 @@ def test_bad_config_is_a_one_line_error_naming_the_problem(project, table, messa
 
 
 def test_rule_options_change_thresholds(project):
-    write(project, "a.py", """\
+    write(
+        project,
+        "a.py",
+        """\
         from transformers import AutoModelForCausalLM, BitsAndBytesConfig
         q = BitsAndBytesConfig(load_in_4bit=True)
         m = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2.5-7B", quantization_config=q)
-        """)
+        """,
+    )
     assert run_cli("check", "a.py").exit_code == 0
     write(project, "pyproject.toml", "[tool.ecolint.options.ECO102]\nmax-params-b = 8\n")
     assert "ECO102" in run_cli("check", "a.py").stdout
@@ -201,8 +236,16 @@ def test_per_file_ignores(project):
 def test_exclude_extend_exclude_gitignore_and_default_skips(project):
     write(project, "pyproject.toml", '[tool.ecolint]\nextend-exclude = ["generated/"]\n')
     write(project, ".gitignore", "ignored_by_git.py\n")
-    for name in ["keep.py", "generated/a.py", "ignored_by_git.py", ".venv/lib/a.py", "build/a.py",
-                 "node_modules/x/a.py", "__pycache__/a.py", "env/lib/a.py"]:
+    for name in [
+        "keep.py",
+        "generated/a.py",
+        "ignored_by_git.py",
+        ".venv/lib/a.py",
+        "build/a.py",
+        "node_modules/x/a.py",
+        "__pycache__/a.py",
+        "env/lib/a.py",
+    ]:
         write(project, name, EIGHT_BIT)
     write(project, "env/pyvenv.cfg", "home = /usr\n")
     out = run_cli("check", ".", "-q").stdout
@@ -218,15 +261,22 @@ def test_exclude_replaces_the_default_list(project):
 
 
 # -- noqa ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("comment, reported", [
-    ("# noqa", False),
-    ("# noqa: ECO101", False),
-    ("# NOQA:ECO101,ECO201", False),
-    ("# noqa: ECO201", True),
-    ("# a comment", True),
-])
+@pytest.mark.parametrize(
+    "comment, reported",
+    [
+        ("# noqa", False),
+        ("# noqa: ECO101", False),
+        ("# NOQA:ECO101,ECO201", False),
+        ("# noqa: ECO201", True),
+        ("# a comment", True),
+    ],
+)
 def test_line_noqa(project, comment, reported):
-    write(project, "a.py", f"from transformers import BitsAndBytesConfig\ncfg = BitsAndBytesConfig(load_in_8bit=True)  {comment}\n")
+    write(
+        project,
+        "a.py",
+        f"from transformers import BitsAndBytesConfig\ncfg = BitsAndBytesConfig(load_in_8bit=True)  {comment}\n",
+    )
     assert ("ECO101" in run_cli("check", "a.py").stdout) == reported
 
 
@@ -262,7 +312,9 @@ def test_syntax_error_is_e999_and_other_files_still_linted(project):
 
 def test_unreadable_inputs_get_one_clear_diagnostic_each(project):
     (project / "latin1.py").write_bytes("x = 'caf\xe9'\nload_in_8bit = 1\n".encode("latin-1"))
-    (project / "declared.py").write_bytes("# -*- coding: latin-1 -*-\nx = 'caf\xe9'\n".encode("latin-1") + EIGHT_BIT.encode())
+    (project / "declared.py").write_bytes(
+        "# -*- coding: latin-1 -*-\nx = 'caf\xe9'\n".encode("latin-1") + EIGHT_BIT.encode()
+    )
     (project / "binary.py").write_bytes(b"\x00\x01\x02load_in_8bit")
     (project / "dangling.py").symlink_to(project / "missing-target.py")
     (project / "loop").mkdir()
@@ -284,19 +336,28 @@ def test_missing_path_is_reported(project):
 
 
 def test_comments_strings_and_docstrings_never_count(project):
-    write(project, "a.py", '''\
+    write(
+        project,
+        "a.py",
+        '''\
         """BitsAndBytesConfig(load_in_8bit=True) in a docstring."""
         # cfg = BitsAndBytesConfig(load_in_8bit=True)
         text = "model.generate(use_cache=False)"
-        ''')
+        ''',
+    )
     assert run_cli("check", "a.py", "--select", "ALL").exit_code == 0
 
 
 # -- rules and docs --------------------------------------------------------------------------
 def test_rule_prints_documentation_with_ruff_headings_and_measured_rows():
     result = run_cli("rule", "ECO101")
-    for heading in ("# bnb-int8-outlier-threshold (ECO101)", "## What it does", "## Why is this bad?",
-                    "## Example", "## Fix safety"):
+    for heading in (
+        "# bnb-int8-outlier-threshold (ECO101)",
+        "## What it does",
+        "## Why is this bad?",
+        "## Example",
+        "## Fix safety",
+    ):
         assert heading in result.stdout
     assert "| m048 | m047 | A800 |" in result.stdout
     assert run_cli("rule", "nf4-small-model").stdout.startswith("# nf4-small-model (ECO102)")
@@ -340,10 +401,13 @@ def test_cache_is_shared_between_processes(project):
     exe = Path(sys.executable).with_name("ecolint")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "ecolint"]
     subprocess.run([*command, "a.py"], capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "1"})
-    code = ("import sys; from pathlib import Path; from ecolint import runner; "
-            "r = runner.run([Path('a.py')], runner.Settings(root=Path.cwd())); print(r.files_from_cache)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONHASHSEED": "2"})
+    code = (
+        "import sys; from pathlib import Path; from ecolint import runner; "
+        "r = runner.run([Path('a.py')], runner.Settings(root=Path.cwd())); print(r.files_from_cache)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "2"}
+    )
     assert done.stdout.strip() == "1", done.stderr
 
 

@@ -12,8 +12,20 @@ import pytest
 
 from cli_helpers import ROOT
 
-SKIP = shutil.ignore_patterns(".git", ".venv*", "bench", "build", "dist", "*.egg-info", "__pycache__",
-                              ".ecolint_cache", ".pytest_cache", ".hypothesis", ".whl", "tests")
+SKIP = shutil.ignore_patterns(
+    ".git",
+    ".venv*",
+    "bench",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".ecolint_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    ".whl",
+    "tests",
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +33,11 @@ def wheel(tmp_path_factory) -> Path:
     source = tmp_path_factory.mktemp("source") / "ecolint"
     shutil.copytree(ROOT, source, ignore=SKIP)
     out = tmp_path_factory.mktemp("wheel")
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     [built] = out.glob("ecolint-*.whl")
     return built
@@ -39,8 +54,11 @@ def test_wheel_contains_rules_and_measurement_data(wheel):
 
 def test_installed_wheel_lints_from_another_directory(wheel, tmp_path):
     target = tmp_path / "site"
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     work = tmp_path / "elsewhere"
     shutil.copytree(ROOT / "fixtures" / "demo", work / "demo")
@@ -49,10 +67,15 @@ def test_installed_wheel_lints_from_another_directory(wheel, tmp_path):
         "assert ecolint.__file__.startswith(sys.argv[1]), ecolint.__file__; "
         "from ecolint.cli import main; sys.argv = ['ecolint', *sys.argv[2:]]; main()"
     )
-    run = subprocess.run([sys.executable, "-c", program, str(target), "check", "--no-cache", "demo"],
-                         cwd=work, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-c", program, str(target), "check", "--no-cache", "demo"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1, run.stderr
     assert "demo/chat_server.py:24:5: ECO101" in run.stdout
-    docs = subprocess.run([sys.executable, "-c", program, str(target), "rule", "ECO102"], cwd=work,
-                          capture_output=True, text=True)
+    docs = subprocess.run(
+        [sys.executable, "-c", program, str(target), "rule", "ECO102"], cwd=work, capture_output=True, text=True
+    )
     assert "| m005 | m003 | RTX 5090 |" in docs.stdout

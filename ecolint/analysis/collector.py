@@ -123,7 +123,11 @@ class Collector:
             return False
         for alias in node.names:
             name = module_path(alias.name)
-            local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+            local = (
+                alias.asname.name.value
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name)
+                else name
+            )
             self._bind(local, "import", qualified=f"{base}.{name}")
         return False
 
@@ -284,8 +288,11 @@ class Collector:
         return True
 
     def _record_argparse(self, node: cst.Call) -> None:
-        flags = [arg.value.evaluated_value for arg in node.args
-                 if arg.keyword is None and isinstance(arg.value, cst.SimpleString)]
+        flags = [
+            arg.value.evaluated_value
+            for arg in node.args
+            if arg.keyword is None and isinstance(arg.value, cst.SimpleString)
+        ]
         flags = [flag for flag in flags if isinstance(flag, str)]
         keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
         dest = None

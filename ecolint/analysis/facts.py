@@ -15,7 +15,9 @@ from ecolint.analysis.scopes import is_library_name, qualify
 from ecolint.analysis.values import Entries, Entry, Resolver, Value, last_name
 
 TRAINER_CLASSES = ("Trainer", "TrainingArguments")
-TRAINING_CALLS = frozenset({"backward", "gradient_checkpointing_enable", "zero_grad", "prepare_model_for_kbit_training"})
+TRAINING_CALLS = frozenset(
+    {"backward", "gradient_checkpointing_enable", "zero_grad", "prepare_model_for_kbit_training"}
+)
 LOAD_KEYWORDS = ("load_in_8bit", "load_in_4bit")
 
 
@@ -139,7 +141,11 @@ class _Builder:
             marker = name
         elif name == "train" and not site.node.args and isinstance(site.node.func, cst.Attribute):
             marker = ".train()"
-        elif name == "step" and isinstance(site.node.func, cst.Attribute) and "optim" in (_text(site.node.func.value) or "").lower():
+        elif (
+            name == "step"
+            and isinstance(site.node.func, cst.Attribute)
+            and "optim" in (_text(site.node.func.value) or "").lower()
+        ):
             marker = "optimizer.step()"
         elif name.endswith(TRAINER_CLASSES) and name[:1].isupper():
             qualified = self._qualified(site, site.node.func)
@@ -180,7 +186,15 @@ class _Builder:
                 entries = self.resolver.call_entries(call, site.scope, site.order)
                 batch = entries.get("batch_size")
                 positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
-                value = batch.value if batch else (self.resolver.resolve(positional[1].value, site.scope, site.order) if len(positional) > 1 else None)
+                value = (
+                    batch.value
+                    if batch
+                    else (
+                        self.resolver.resolve(positional[1].value, site.scope, site.order)
+                        if len(positional) > 1
+                        else None
+                    )
+                )
                 self.facts.dataloaders.append(DataLoaderSite(site, value, batch, "batch_sampler" in entries.items))
             return
         if name == "input" and self._qualified(site, call.func) == "builtins.input":
@@ -255,8 +269,15 @@ class _Builder:
         if direct and quant is None:
             quant = QuantConfig(call, load_entries, "direct", site.unit)
             self.facts.quant_configs.append(quant)
-        dtype = entries.get("dtype") or entries.get("torch_dtype") or load_entries.get("torch_dtype") or load_entries.get("dtype")
-        self.facts.model_loads.append(ModelLoad(site, model_id, entries, quant, direct, dtype, via_pipeline=positional == 1))
+        dtype = (
+            entries.get("dtype")
+            or entries.get("torch_dtype")
+            or load_entries.get("torch_dtype")
+            or load_entries.get("dtype")
+        )
+        self.facts.model_loads.append(
+            ModelLoad(site, model_id, entries, quant, direct, dtype, via_pipeline=positional == 1)
+        )
 
     def _quant_from_value(self, value: Value, site: CallSite) -> QuantConfig | None:
         if value.kind == "choice":

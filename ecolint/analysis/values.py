@@ -147,7 +147,10 @@ class Resolver:
         if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
             return Value("const", {"True": True, "False": False, "None": None}[node.value], node)
         if isinstance(node, cst.IfExp):
-            options = [self.resolve(node.body, scope, order, depth + 1), self.resolve(node.orelse, scope, order, depth + 1)]
+            options = [
+                self.resolve(node.body, scope, order, depth + 1),
+                self.resolve(node.orelse, scope, order, depth + 1),
+            ]
             return Value("choice", node=node, options=options)
         if isinstance(node, cst.Dict):
             return Value("mapping", node=node, entries=self.dict_entries(node, scope, order, depth), call_name="dict")
@@ -183,7 +186,12 @@ class Resolver:
         if qualified == "builtins.dict":
             return Value("mapping", node=node, entries=self.call_entries(node, scope, order, depth), call_name="dict")
         if is_library_name(qualified, "transformers", "BitsAndBytesConfig"):
-            return Value("mapping", node=node, entries=self.call_entries(node, scope, order, depth), call_name="BitsAndBytesConfig")
+            return Value(
+                "mapping",
+                node=node,
+                entries=self.call_entries(node, scope, order, depth),
+                call_name="BitsAndBytesConfig",
+            )
         function = self.local_function(node.func, scope, order)
         if function is not None and function.returns:
             results = [self.resolve(value, function.scope, at, depth + 1) for value, at in function.returns]
@@ -217,7 +225,8 @@ class Resolver:
         for arg in call.args:
             if arg.keyword is not None:
                 entries.items[arg.keyword.value] = Entry(
-                    arg.keyword.value, self.resolve(arg.value, scope, order, depth + 1), arg.keyword, call)
+                    arg.keyword.value, self.resolve(arg.value, scope, order, depth + 1), arg.keyword, call
+                )
             elif arg.star == "**":
                 self._merge_splat(entries, arg.value, scope, order, depth)
         return entries
@@ -231,7 +240,8 @@ class Resolver:
             key = self.resolve(element.key, scope, order, depth + 1)
             if key.kind == "const" and isinstance(key.value, str):
                 entries.items[key.value] = Entry(
-                    key.value, self.resolve(element.value, scope, order, depth + 1), element.key, node)
+                    key.value, self.resolve(element.value, scope, order, depth + 1), element.key, node
+                )
             else:
                 entries.unknown_splat = True
         return entries

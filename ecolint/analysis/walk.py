@@ -12,9 +12,30 @@ import dataclasses
 import libcst as cst
 
 # Fields that only hold whitespace, punctuation or comments: never walked.
-_SKIPPED_PREFIXES = ("whitespace", "lpar", "rpar", "comma", "semicolon", "leading_lines", "lines_after",
-                     "header", "footer", "equal", "colon", "star_tok", "dot", "lbracket", "rbracket",
-                     "lbrace", "rbrace", "operator", "asynchronous", "newline", "first_line", "empty_lines")
+_SKIPPED_PREFIXES = (
+    "whitespace",
+    "lpar",
+    "rpar",
+    "comma",
+    "semicolon",
+    "leading_lines",
+    "lines_after",
+    "header",
+    "footer",
+    "equal",
+    "colon",
+    "star_tok",
+    "dot",
+    "lbracket",
+    "rbracket",
+    "lbrace",
+    "rbrace",
+    "operator",
+    "asynchronous",
+    "newline",
+    "first_line",
+    "empty_lines",
+)
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -22,8 +43,7 @@ def child_fields(node_type: type) -> tuple[str, ...]:
     names = _FIELDS.get(node_type)
     if names is None:
         names = tuple(
-            field.name for field in dataclasses.fields(node_type)
-            if not field.name.startswith(_SKIPPED_PREFIXES)
+            field.name for field in dataclasses.fields(node_type) if not field.name.startswith(_SKIPPED_PREFIXES)
         )
         _FIELDS[node_type] = names
     return names

@@ -104,8 +104,10 @@ def _verdict(facts: ModuleFacts, loop: Loop) -> _Verdict:
         if size == 1 and not loader.has_sampler:
             return _Verdict("loader_bs1", loader)
         return _Verdict("batched")
-    if _stepped_range(loop.iter) or _mentions_batch(loop.iter) or any(
-        any(word in name.lower() for word in BATCH_WORDS) for name in loop.targets
+    if (
+        _stepped_range(loop.iter)
+        or _mentions_batch(loop.iter)
+        or any(any(word in name.lower() for word in BATCH_WORDS) for name in loop.targets)
     ):
         return _Verdict("batched")
     if any(_batched_call(site, loop) for site in loop.calls):
@@ -152,7 +154,9 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
             loader = loader_verdicts[-1].loader
             node = loader.batch_size_entry.key_node if loader.batch_size_entry else loader.site.node
             defaulted = "" if loader.batch_size_entry else " (DataLoader's default batch size)"
-            batch_one.append(Finding("ECO202", node, {"where": "DataLoader feeding generation", "defaulted": defaulted}))
+            batch_one.append(
+                Finding("ECO202", node, {"where": "DataLoader feeding generation", "defaulted": defaulted})
+            )
             reported_loops.update(id(loop) for loop in loops)
             continue
         if any(verdict.kind in ("batched", "interactive") for verdict in verdicts):
@@ -160,9 +164,16 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
         if generation.kind == "pipeline" and _pipeline_given_list(generation):
             continue
         reported_loops.add(id(innermost))
-        per_item.append(Finding("ECO201", generation.site.node, {
-            "callee": _callee(generation), "loop_kind": LOOP_WORDS[innermost.kind],
-        }))
+        per_item.append(
+            Finding(
+                "ECO201",
+                generation.site.node,
+                {
+                    "callee": _callee(generation),
+                    "loop_kind": LOOP_WORDS[innermost.kind],
+                },
+            )
+        )
     ctx.memo["batching"] = {"ECO201": per_item, "ECO202": _unique(batch_one)}
     return ctx.memo["batching"]
 
@@ -186,8 +197,12 @@ def _implements_generation(generation: GenerationCall) -> bool:
     if function is not None and function.node.name.value.startswith(GENERATION_IMPLEMENTATIONS):
         return True
     owner = generation.site.node.func
-    return isinstance(owner, cst.Attribute) and isinstance(owner.value, cst.Call) and \
-        isinstance(owner.value.func, cst.Name) and owner.value.func.value == "super"
+    return (
+        isinstance(owner, cst.Attribute)
+        and isinstance(owner.value, cst.Call)
+        and isinstance(owner.value.func, cst.Name)
+        and owner.value.func.value == "super"
+    )
 
 
 def _pipeline_given_list(generation: GenerationCall) -> bool:

@@ -27,5 +27,9 @@ def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
     for load in ctx.facts.model_loads:
         if load.dtype is None or not _is_float32(load.dtype.value) or ctx.facts.is_training(load.site.unit):
             continue
-        yield Finding("ECO303", load.dtype.key_node, {"model": model_text(load) or "the model", "suggested": suggested},
-                      load.dtype)
+        yield Finding(
+            "ECO303",
+            load.dtype.key_node,
+            {"model": model_text(load) or "the model", "suggested": suggested},
+            load.dtype,
+        )

@@ -55,8 +55,9 @@ def four_bit_options_without_four_bit(ctx: CheckContext) -> Iterator[Finding]:
         if four is not None and not four.value.provably_false():
             continue
         names = ", ".join(option.name for option in options)
-        yield Finding("ECO105", options[0].key_node, {"options": names, "verb": "have" if len(options) > 1 else "has"},
-                      config)
+        yield Finding(
+            "ECO105", options[0].key_node, {"options": names, "verb": "have" if len(options) > 1 else "has"}, config
+        )
 
 
 @check("ECO106")
@@ -113,10 +114,18 @@ def quantized_without_memory_pressure(ctx: CheckContext) -> Iterator[Finding]:
         size = model_size(ctx, load) if bits else None
         if size is None or _weights_gb(size.params_b) > fraction * ctx.gpu.vram_gb:
             continue
-        yield Finding("ECO103", load.site.node, {
-            "bits": bits, "model": model_text(load), "size": format_params(size.params_b),
-            "weights_gb": f"{_weights_gb(size.params_b):.0f}", "gpu": ctx.gpu.key, "vram_gb": f"{ctx.gpu.vram_gb:g}",
-        })
+        yield Finding(
+            "ECO103",
+            load.site.node,
+            {
+                "bits": bits,
+                "model": model_text(load),
+                "size": format_params(size.params_b),
+                "weights_gb": f"{_weights_gb(size.params_b):.0f}",
+                "gpu": ctx.gpu.key,
+                "vram_gb": f"{ctx.gpu.vram_gb:g}",
+            },
+        )
 
 
 @check("ECO107")
@@ -133,8 +142,15 @@ def model_exceeds_gpu_memory(ctx: CheckContext) -> Iterator[Finding]:
         suggestion = ""
         if size.params_b >= nf4_from:
             suggestion = f"; NF4 4-bit fits and measured {ctx.rules['ECO107'].penalty_text()}"
-        yield Finding("ECO107", load.site.node, {
-            "model": model_text(load), "size": format_params(size.params_b),
-            "weights_gb": f"{_weights_gb(size.params_b):.0f}", "gpu": ctx.gpu.key,
-            "vram_gb": f"{ctx.gpu.vram_gb:g}", "suggestion": suggestion,
-        })
+        yield Finding(
+            "ECO107",
+            load.site.node,
+            {
+                "model": model_text(load),
+                "size": format_params(size.params_b),
+                "weights_gb": f"{_weights_gb(size.params_b):.0f}",
+                "gpu": ctx.gpu.key,
+                "vram_gb": f"{ctx.gpu.vram_gb:g}",
+                "suggestion": suggestion,
+            },
+        )

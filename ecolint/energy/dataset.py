@@ -152,7 +152,7 @@ def normalise_gpu_name(name: str) -> str:
     text = name.strip().lower().replace(" ", "").replace("_", "-")
     for prefix in ("nvidia-", "nvidia", "geforce-", "geforce"):
         if text.startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
     return GPU_ALIASES.get(text, text.replace("-", "") if text.replace("-", "") in gpus() else text)
 
 
