@@ -67,8 +67,9 @@ def fix_disk_paths(paths: list[Path], settings: Settings, unsafe_fixes: bool | N
     from ecolint.runner import Cache, _apply_per_file_ignores, _ignored_codes, cache_folder, display_path, lint_options
 
     options = lint_options(settings)
+    extra = {"force_exclude": True} if getattr(settings, "force_exclude", False) else {}
     finder = FileFinder(settings.root, settings.exclude, settings.extend_exclude, settings.respect_gitignore,
-                        suffixes=(*SOURCE_SUFFIXES, ".ipynb"))
+                        suffixes=(*SOURCE_SUFFIXES, ".ipynb"), **extra)
     cache = Cache(cache_folder(settings), options) if use_cache else None
     run = FixRun()
     pending: list[tuple[Path, FixJob]] = []

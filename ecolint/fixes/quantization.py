@@ -220,6 +220,8 @@ def load_in_half_precision(ctx: FixContext, finding: Finding) -> Proposal:
         entry = load.entries.get("quantization_config")
         if entry is None or entry.owner is not call:
             raise NoFix("the quantization_config is not written in the call")
+        if load.direct_load_keywords:
+            raise NoFix("load_in_* is also passed directly; which one applies is unclear")
         indexes = [sequence.index_of(element_of(ctx, entry.key_node))]
     if load.dtype is not None:
         edits, _ = sequence.remove(set(indexes))

@@ -14,6 +14,7 @@ particular case; never higher.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections import Counter
 from collections.abc import Callable
 
@@ -40,10 +41,13 @@ def fixer(code: str) -> Callable[[Fixer], Fixer]:
 
 
 def parses(text: str) -> bool:
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
+    """Whether Python parses ``text`` (its warnings about the user's code are not printed)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
     return True
 
 

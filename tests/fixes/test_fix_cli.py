@@ -21,10 +21,7 @@ DIRECT_8BIT_FIXED = textwrap.dedent('''\
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
     model = AutoModelForCausalLM.from_pretrained("gpt2", quantization_config=BitsAndBytesConfig(load_in_8bit=True))
 ''')
-DIRECT_8BIT_ALL = textwrap.dedent('''\
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
-    model = AutoModelForCausalLM.from_pretrained("gpt2", quantization_config=BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0))
-''')
+DIRECT_8BIT_ALL = DIRECT_8BIT_FIXED.replace("load_in_8bit=True)", "load_in_8bit=True, llm_int8_threshold=0.0)")
 CLEAN = "print('nothing to see')\n"
 BASE = ["check", "--no-config", "--no-cache"]
 
