@@ -116,14 +116,12 @@ def fix_stdin(settings: Settings, unsafe_fixes: bool | None,
 
         options = lint_options(settings)
         try:
-            allowed = frozenset(code for code in options.codes if policy.code_allowed(code))
-            from dataclasses import replace
-
-            result = fix_notebook_text(text, display, replace(options, codes=allowed), policy.unsafe, path)
-            new_text, outcome.fixed = result.text, [("", "")] * result.fixed
+            result = fix_notebook_text(text, display, options, policy.unsafe, path, fixable=policy.fixable,
+                                       unfixable=policy.unfixable)
+            new_text, outcome.fixed, outcome.remaining = result.text, [("", "")] * result.fixed, result.remaining
         except NotebookError as error:
             new_text, outcome.error = text, str(error)
-        outcome.remaining = lint_notebook_text(new_text, display, options, path)
+            outcome.remaining = lint_notebook_text(text, display, options, path)
     else:
         result = fix_with_policy(text, display, lint_options(settings), policy, path)
         new_text, outcome.remaining = result.source, result.remaining

@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ecolint.diagnostics import Diagnostic
@@ -77,41 +77,35 @@ def fix_file(job: FixJob) -> FileOutcome:
 
 def _fix_notebook(job: FixJob) -> FileOutcome:
     """Notebooks: the code cells are fixed by ``ecolint.notebooks``; the file is written here."""
-    from ecolint.notebooks import NotebookError, fix_notebook_text, lint_notebook, read_text
+    from ecolint.notebooks import NotebookError, fix_notebook_text, lint_notebook, lint_notebook_text
 
     outcome = FileOutcome(job.display)
     path = Path(job.path)
     try:
-        source = read_source(path) if path.exists() else None
-        text = read_text(path)
-    except (OSError, SourceError) as error:
-        outcome.remaining = lint_notebook(path, job.display, job.options)
-        outcome.error = None if outcome.remaining else str(error)
+        source = read_source(path)
+    except (OSError, SourceError):
+        outcome.remaining = lint_notebook(path, job.display, job.options)  # reports why it cannot be read
         return outcome
-    allowed = frozenset(code for code in job.options.codes if job.policy.code_allowed(code))
+    policy = job.policy
     try:
-        fixed = fix_notebook_text(text, job.display, replace(job.options, codes=allowed), job.policy.unsafe, path)
+        fixed = fix_notebook_text(source.text, job.display, job.options, policy.unsafe, path,
+                                  fixable=policy.fixable, unfixable=policy.unfixable)
     except NotebookError as error:
-        outcome.remaining = lint_notebook(path, job.display, job.options)
+        outcome.remaining = lint_notebook_text(source.text, job.display, job.options, path)
         outcome.error = f"{error}"
         return outcome
-    outcome.remaining = lint_notebook(path, job.display, job.options) if not fixed.changed else []
+    outcome.remaining = fixed.remaining
     if not fixed.changed:
         return outcome
     outcome.fixed = [("", "")] * fixed.fixed
-    outcome.diff = unified_diff(text, fixed.text, job.display)
-    if job.write and source is not None:
+    outcome.diff = unified_diff(source.text, fixed.text, job.display)
+    if job.write:
         try:
             outcome.written = write_fixed(source, fixed.text)
         except WriteError as error:
             outcome.error = str(error)
             outcome.fixed = []
-    if outcome.written or not job.write:
-        from ecolint.notebooks import lint_notebook_text
-
-        outcome.remaining = lint_notebook_text(fixed.text, job.display, job.options, path)
-    else:
-        outcome.remaining = lint_notebook(path, job.display, job.options)
+            outcome.remaining = lint_notebook_text(source.text, job.display, job.options, path)
     return outcome
 
 
