@@ -92,6 +92,7 @@ class ModuleFacts:
     generations: list[GenerationCall] = field(default_factory=list)
     pipelines: list[PipelineCreation] = field(default_factory=list)
     dataloaders: list[DataLoaderSite] = field(default_factory=list)
+    generation_configs: list[PipelineCreation] = field(default_factory=list)  # GenerationConfig(...) calls
     cache_settings: list[AttributeAssignment] = field(default_factory=list)
     input_calls: list[CallSite] = field(default_factory=list)
     uses_compile: bool = False
@@ -179,6 +180,11 @@ class _Builder:
                 entries = self.resolver.call_entries(call, site.scope, site.order)
                 self.facts.pipelines.append(PipelineCreation(site, entries))
                 self._model_load(site, positional=1, entries=entries)
+            return
+        if name == "GenerationConfig":
+            if is_library_name(self._qualified(site, call.func), "transformers", "GenerationConfig"):
+                entries = self.resolver.call_entries(call, site.scope, site.order)
+                self.facts.generation_configs.append(PipelineCreation(site, entries))
             return
         if name == "DataLoader":
             qualified = self._qualified(site, call.func)

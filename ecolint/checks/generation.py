@@ -21,6 +21,11 @@ def kv_cache_disabled(ctx: CheckContext) -> Iterator[Finding]:
         if entry is None or not entry.value.provably_false() or facts.is_training(generation.site.unit):
             continue
         yield Finding("ECO301", entry.key_node, {"where": "passed to generation"}, entry)
+    for config in facts.generation_configs:
+        entry = config.entries.get("use_cache")
+        if entry is None or not entry.value.provably_false() or facts.is_training(config.site.unit):
+            continue
+        yield Finding("ECO301", entry.key_node, {"where": "in a GenerationConfig"}, entry)
     for setting in facts.cache_settings:
         owner = setting.target.value
         if not (isinstance(owner, cst.Attribute) and owner.attr.value in CONFIG_ATTRIBUTES):
