@@ -18,7 +18,8 @@ from ecolint.fixes.context import NoFix, Proposal
 from ecolint.fixes.edits import Edit, LineIndex, apply_edits, edits_from_fix, edits_to_dicts, normalize, unified_diff
 
 ALL = LintOptions(select_codes(["ALL"], [], []))
-LOAD = 'from transformers import AutoModelForCausalLM\nm = AutoModelForCausalLM.from_pretrained("gpt2", load_in_8bit=True)\n'
+LOAD = ('from transformers import AutoModelForCausalLM\n'
+        'm = AutoModelForCausalLM.from_pretrained("gpt2", load_in_8bit=True)\n')
 
 
 # -- the API the editor integration and notebooks call --------------------------------------
@@ -143,9 +144,10 @@ def test_unified_diff_marks_missing_final_newline():
 
 def test_form_feed_lines_are_not_mangled():
     """libcst drops a form feed at the start of a line from its positions; such fixes are refused or exact."""
-    text = "from transformers import AutoModelForCausalLM\n\x0cm = AutoModelForCausalLM.from_pretrained(\"gpt2\", load_in_8bit=True)\n"
+    text = LOAD.replace("\nm = ", "\n\x0cm = ")
     result = fix_source(text, "m.py", ALL, True)
-    assert result.source == text or "\x0cm = AutoModelForCausalLM.from_pretrained(\"gpt2\", quantization_config=" in result.source
+    fixed_line = '\x0cm = AutoModelForCausalLM.from_pretrained("gpt2", quantization_config='
+    assert result.source == text or fixed_line in result.source
 
 
 # -- layouts --------------------------------------------------------------------------------
