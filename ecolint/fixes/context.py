@@ -52,6 +52,7 @@ class FixContext:
         self.positions = positions
         self._index: LineIndex | None = None
         self._parents = None
+        self._statement_parents: dict | None = None
         self._comments: list[tuple[int, int, str]] | None = None
 
     # -- text and positions ----------------------------------------------------------------
@@ -90,9 +91,21 @@ class FixContext:
         return self.module.code_for_node(node)
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The node's parent: statements are indexed cheaply; anything else costs one pass over the module."""
+        if self._statement_parents is None:
+            self._statement_parents = _statement_parents(self.module)
+        found = self._statement_parents.get(node)
+        if found is not None or node is self.module:
+            return found
         if self._parents is None:
             self._parents = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(ParentNodeProvider)
         return self._parents.get(node)
+
+    def statements(self) -> list[cst.CSTNode]:
+        """Every statement of the module (compound and small), in source order."""
+        self.parent(self.module)
+        return [node for node in self._statement_parents if isinstance(node, cst.BaseStatement)
+                or isinstance(node, cst.BaseSmallStatement)]
 
     @property
     def newline(self) -> str:
@@ -144,6 +157,9 @@ class FixContext:
 
     def comments_within(self, start: int, end: int) -> list[str]:
         """Comments wholly inside ``[start, end)``; a comment cut by the range is an error."""
+        line_start = self.line_start(start)
+        if "#" not in self.source[line_start:self.line_end(end)]:
+            return []  # no comment can touch the range (the usual case: no need to find them all)
         inside = []
         for first, last, value in self.comments():
             if first >= start and last <= end:
@@ -151,3 +167,55 @@ class FixContext:
             elif first < end and last > start:
                 raise NoFix("an edit would cut a comment")
         return inside
+
+
+def _statement_parents(module: cst.Module) -> dict:
+    """Parents of statements, lines, blocks and assignment targets, found without visiting expressions."""
+    parents: dict = {}
+
+    def block(owner: cst.CSTNode, body) -> None:
+        for statement in body:
+            parents[statement] = owner
+            if isinstance(statement, cst.SimpleStatementLine):
+                small(statement, statement.body)
+            else:
+                compound(statement)
+
+    def small(line: cst.CSTNode, statements) -> None:
+        for statement in statements:
+            parents[statement] = line
+            if isinstance(statement, cst.Assign):
+                for target in statement.targets:
+                    parents[target] = statement
+                    parents[target.target] = target
+            elif isinstance(statement, cst.AnnAssign):
+                parents[statement.target] = statement
+
+    def suite(owner: cst.CSTNode, body: cst.CSTNode | None) -> None:
+        if body is None:
+            return
+        parents[body] = owner
+        if isinstance(body, cst.IndentedBlock):
+            block(body, body.body)
+        elif isinstance(body, cst.SimpleStatementSuite):
+            small(body, body.body)
+
+    def compound(statement: cst.CSTNode) -> None:
+        suite(statement, getattr(statement, "body", None))
+        for name in ("orelse", "finalbody"):
+            part = getattr(statement, name, None)
+            if part is not None:
+                parents[part] = statement
+                if isinstance(part, cst.If):
+                    compound(part)
+                else:
+                    suite(part, getattr(part, "body", None))
+        for handler in getattr(statement, "handlers", ()) or ():
+            parents[handler] = statement
+            suite(handler, handler.body)
+        for case in getattr(statement, "cases", ()) or ():
+            parents[case] = statement
+            suite(case, case.body)
+
+    block(module, module.body)
+    return parents

@@ -19,7 +19,7 @@ def remove_use_cache_false(ctx: FixContext, finding: Finding) -> Proposal:
         if subject.owner is None:
             raise NoFix("the keyword's container is unknown")
         sequence = container_sequence(ctx, subject.owner)
-        edits, _ = sequence.remove({sequence.index_of(element_of(ctx, subject.key_node))})
+        edits, _ = sequence.remove({sequence.index_of(element_of(ctx, subject.key_node, subject.owner))})
         return Proposal(edits)
     if isinstance(subject, AttributeAssignment):
         return Proposal(remove_statement(ctx, _statement_of(ctx, subject.target)),

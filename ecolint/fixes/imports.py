@@ -77,29 +77,23 @@ def root_name(node: cst.BaseExpression) -> str | None:
 def import_statements(ctx: FixContext, name: str) -> list[cst.CSTNode]:
     """The ``import``/``from ... import`` statements of the module that bind ``name``."""
     found: list[cst.CSTNode] = []
-
-    class Imports(cst.CSTVisitor):
-        def visit_Import(self, node: cst.Import) -> bool:
-            for alias in node.names:
-                local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) \
-                    else module_path(alias.name).split(".", 1)[0]
-                if local == name:
-                    found.append(node)
-                    break
-            return False
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            if isinstance(node.names, cst.ImportStar):
-                return False
-            for alias in node.names:
-                local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) \
-                    else module_path(alias.name)
-                if local == name:
-                    found.append(node)
-                    break
-            return False
-
-    ctx.module.visit(Imports())
+    for statement in ctx.statements():
+        if isinstance(statement, cst.Import):
+            aliases = statement.names
+        elif isinstance(statement, cst.ImportFrom) and not isinstance(statement.names, cst.ImportStar):
+            aliases = statement.names
+        else:
+            continue
+        for alias in aliases:
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            elif isinstance(statement, cst.Import):
+                local = module_path(alias.name).split(".", 1)[0]
+            else:
+                local = module_path(alias.name)
+            if local == name:
+                found.append(statement)
+                break
     return found
 
 

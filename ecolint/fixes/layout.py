@@ -209,8 +209,16 @@ def container_sequence(ctx: FixContext, owner: cst.CSTNode) -> Sequence:
     raise NoFix("unknown container")
 
 
-def element_of(ctx: FixContext, key_node: cst.CSTNode) -> cst.CSTNode:
-    """The ``Arg`` or ``DictElement`` whose keyword or key is ``key_node``."""
+def element_of(ctx: FixContext, key_node: cst.CSTNode, owner: cst.CSTNode | None = None) -> cst.CSTNode:
+    """The ``Arg`` or ``DictElement`` whose keyword or key is ``key_node`` (in ``owner`` when known)."""
+    if isinstance(owner, cst.Call):
+        for arg in owner.args:
+            if arg.keyword is key_node:
+                return arg
+    elif isinstance(owner, cst.Dict):
+        for element in owner.elements:
+            if isinstance(element, cst.DictElement) and element.key is key_node:
+                return element
     parent = ctx.parent(key_node)
     if isinstance(parent, cst.Arg) and parent.keyword is key_node:
         return parent

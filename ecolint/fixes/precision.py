@@ -40,11 +40,9 @@ def half_precision_dtype(ctx: FixContext, finding: Finding) -> Proposal:
 
 def _check_choices(ctx: FixContext, node: cst.SimpleString, suggested: str) -> None:
     """A command-line default must stay one of the option's ``choices``."""
-    arg = ctx.parent(node)
-    if not (isinstance(arg, cst.Arg) and arg.keyword is not None and arg.keyword.value == "default"):
-        return
-    call = ctx.parent(arg)
-    if not isinstance(call, cst.Call):
+    call = next((value for value in _statement_calls(ctx) if any(
+        arg.value is node and arg.keyword is not None and arg.keyword.value == "default" for arg in value.args)), None)
+    if call is None:
         return
     for other in call.args:
         if other.keyword is not None and other.keyword.value == "choices":
@@ -55,3 +53,11 @@ def _check_choices(ctx: FixContext, node: cst.SimpleString, suggested: str) -> N
                        if isinstance(element.value, cst.SimpleString)]
             if suggested not in allowed:
                 raise NoFix(f"{suggested} is not one of the option's choices")
+
+
+def _statement_calls(ctx: FixContext):
+    """Calls that make up a statement (``parser.add_argument(...)``), where argparse options are declared."""
+    for statement in ctx.statements():
+        value = getattr(statement, "value", None)
+        if isinstance(statement, (cst.Expr, cst.Assign)) and isinstance(value, cst.Call):
+            yield value

@@ -35,10 +35,7 @@ def load_entries(load: ModelLoad) -> Entries:
 
 def _inline(ctx: FixContext, owner: cst.CSTNode, call: cst.Call) -> bool:
     """The container is the call itself or written inside it (``**{...}``, ``model_kwargs={...}``)."""
-    if owner is call:
-        return True
-    parent = ctx.parent(owner)
-    return isinstance(parent, cst.Arg) and parent.value is owner and ctx.parent(parent) is call
+    return owner is call or any(arg.value is owner for arg in call.args)
 
 
 def _simple_reference(node: cst.BaseExpression) -> bool:
@@ -65,23 +62,25 @@ def move_into_quantization_config(ctx: FixContext, finding: Finding) -> Proposal
         raise NoFix("the bitsandbytes keywords are written in more than one place")
     owner = flags[0].owner
     sequence = container_sequence(ctx, owner)
-    elements = [element_of(ctx, entry.key_node) for entry in bnb]
+    elements = [element_of(ctx, entry.key_node, entry.owner) for entry in bnb]
     indexes = sorted(sequence.index_of(element) for element in elements)
-    by_index = {sequence.index_of(element_of(ctx, entry.key_node)): entry for entry in bnb}
+    by_index = {sequence.index_of(element_of(ctx, entry.key_node, entry.owner)): entry for entry in bnb}
     flag_entries = [by_index[index] for index in indexes if by_index[index].name in LOAD_KEYWORDS]
 
     if all(entry.value.provably_false() for entry in flag_entries):
         # load_in_8bit=False asks for nothing: transformers ignored it, so it is simply removed
         flag_indexes = {index for index in indexes if by_index[index].name in LOAD_KEYWORDS}
         edits, _ = sequence.remove(flag_indexes)
-        names = ", ".join(f"{entry.name}={ctx.code(element_of(ctx, entry.key_node).value)}" for entry in flag_entries)
+        names = ", ".join(f"{entry.name}={ctx.code(element_of(ctx, entry.key_node, entry.owner).value)}"
+                          for entry in flag_entries)
         return Proposal(edits, message=f"Remove {names}, which requests no quantization")
 
     condition = None
     keywords = [as_keyword(ctx, sequence.elements[index].node) for index in indexes]
     if not any(entry.value.provably_true() for entry in flag_entries):
         # quantization only when a run-time value is true: keep it that way (None is the default)
-        dynamic = [element_of(ctx, entry.key_node) for entry in flag_entries if not entry.value.provably_false()]
+        dynamic = [element_of(ctx, entry.key_node, entry.owner) for entry in flag_entries
+                   if not entry.value.provably_false()]
         if len(dynamic) == 1:
             # the value is read once, as the condition; inside the config the flag is then True
             position = indexes.index(sequence.index_of(dynamic[0]))
@@ -147,7 +146,7 @@ def _entry(is_dict: bool, owner: cst.CSTNode, sequence: Sequence, index: int, va
 
 # -- ECO101 ---------------------------------------------------------------------------------
 def _replace_value(ctx: FixContext, entry: Entry, text: str) -> list[Edit]:
-    element = element_of(ctx, entry.key_node)
+    element = element_of(ctx, entry.key_node, entry.owner)
     old = value_text(ctx, element)
     _, end = ctx.span(element)
     return [Edit(end - len(old), end, text)]
@@ -182,7 +181,7 @@ def remove_unused_4bit_options(ctx: FixContext, finding: Finding) -> Proposal:
     if not options or any(option.owner is not config.anchor for option in options):
         raise NoFix("some options are written elsewhere (a shared dict)")
     sequence = container_sequence(ctx, config.anchor)
-    indexes = {sequence.index_of(element_of(ctx, option.key_node)) for option in options}
+    indexes = {sequence.index_of(element_of(ctx, option.key_node, option.owner)) for option in options}
     edits, _ = sequence.remove(indexes)
     eight = config.entry("load_in_8bit")
     four = config.entry("load_in_4bit")
@@ -215,14 +214,14 @@ def load_in_half_precision(ctx: FixContext, finding: Finding) -> Proposal:
         entries = [entry for name, entry in load.entries.items.items() if is_bnb_keyword(name)]
         if any(entry.owner is not call for entry in entries):
             raise NoFix("some bitsandbytes keywords come through **kwargs")
-        indexes = sorted(sequence.index_of(element_of(ctx, entry.key_node)) for entry in entries)
+        indexes = sorted(sequence.index_of(element_of(ctx, entry.key_node, entry.owner)) for entry in entries)
     else:
         entry = load.entries.get("quantization_config")
         if entry is None or entry.owner is not call:
             raise NoFix("the quantization_config is not written in the call")
         if load.direct_load_keywords:
             raise NoFix("load_in_* is also passed directly; which one applies is unclear")
-        indexes = [sequence.index_of(element_of(ctx, entry.key_node))]
+        indexes = [sequence.index_of(element_of(ctx, entry.key_node, entry.owner))]
     if load.dtype is not None:
         edits, _ = sequence.remove(set(indexes))
         return Proposal(edits, message="Remove the 4-bit quantization (the dtype is already given)")
