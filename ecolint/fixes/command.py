@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ecolint.config import ConfigError, Settings
+from ecolint.config import Settings
 from ecolint.diagnostics import Diagnostic
 from ecolint.engine import SourceError, decode_source
 from ecolint.fixes.apply import FixPolicy, fix_with_policy
@@ -102,12 +102,14 @@ def fix_stdin(settings: Settings, unsafe_fixes: bool | None,
     """Fix source read from stdin; returns the outcome, the original text and the bytes to print."""
     from ecolint.runner import _apply_per_file_ignores, _ignored_codes, lint_options
 
+    from ecolint.engine import file_error
+
     display = stdin_filename or "-"
     data = sys.stdin.buffer.read()
     try:
         text = decode_source(data)
-    except SourceError as error:
-        raise ConfigError(f"stdin: {error}") from None
+    except SourceError as error:  # an editor waits for its text back: give it back unchanged
+        return FileOutcome(display, [file_error(display, str(error))]), "", data
     path = Path(display) if stdin_filename else None
     policy = policy_for(settings, unsafe_fixes, _ignored_codes(settings, Path(display)))
     outcome = FileOutcome(display)

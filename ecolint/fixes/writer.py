@@ -5,7 +5,8 @@
   and fixes only touch the text they change.
 * The file is written to a temporary file in its own directory, flushed to disk, given the
   original's permission bits, and renamed over the original: a crash leaves the old file or the
-  new one, never half of each. A symbolic link keeps pointing to the (rewritten) file it named.
+  new one, never half of each. A symbolic link keeps pointing to the (rewritten) file it named;
+  a file with several hard links gets a new inode, so the other names keep the old text.
 * A file that changed on disk since it was read is not overwritten, and a read-only file is not
   made writable: both are reported as errors.
 * Unchanged text is never written, so the file's bytes and modification time stay.

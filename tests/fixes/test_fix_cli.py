@@ -201,6 +201,14 @@ def test_stdin_fix_echoes_what_it_cannot_fix(text):
     assert outcome.stdout == text
 
 
+def test_stdin_fix_echoes_undecodable_input():
+    data = b"# -*- coding: ascii -*-\nname = '\xe9'\n"
+    outcome = CliRunner().invoke(main, [*BASE, "--fix", "-", "--stdin-filename", "x.py"], input=data)
+    assert outcome.stdout_bytes == data
+    assert "E902" in outcome.stderr
+    assert outcome.exit_code == 1
+
+
 def test_stdin_diff():
     outcome = run("--diff", "-", "--stdin-filename", "x.py", stdin=DIRECT_8BIT)
     assert outcome.stdout.startswith("--- a/x.py\n+++ b/x.py\n")
