@@ -295,6 +295,13 @@ def measure(
 @click.option(
     "--row-prefix", default="c", show_default=True, help="Row ids are this prefix and a number."
 )
+@click.option(
+    "--first-row",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Number of the first row id (to continue another calibration file's numbering).",
+)
 @click.option("--list", "list_archs", is_flag=True, help="List the known architectures and exit.")
 def calibrate(
     archs,
@@ -319,6 +326,7 @@ def calibrate(
     experiment,
     source_file,
     row_prefix,
+    first_row,
     list_archs,
 ):
     """Measure energy per token on this GPU and write a calibration file.
@@ -397,6 +405,7 @@ def calibrate(
             source_file=source_file or json_path,
             experiment=state["experiment"],
             row_prefix=row_prefix,
+            first_number=first_row,
             protocol=protocol,
         )
 

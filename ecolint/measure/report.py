@@ -7,6 +7,7 @@ import importlib.metadata
 import importlib.util
 import os
 import platform
+import shlex
 
 from ecolint import __version__
 from ecolint.measure.meter import ENERGY_COUNTER, ENERGY_SAMPLED, Window
@@ -111,7 +112,7 @@ def _source_text(gpu_result) -> str:
     if gpu_result["energy_source"] == ENERGY_COUNTER:
         return "NVML total-energy counter"
     if gpu_result["energy_source"] == ENERGY_SAMPLED:
-        return "integral of sampled power (no energy counter)"
+        return "integral of sampled power: no energy counter"
     return "unknown"
 
 
@@ -119,7 +120,7 @@ def format_text(document: dict) -> str:
     """The human-readable report."""
     env = document["environment"]
     lines = []
-    command = " ".join(document["command"])
+    command = shlex.join(document["command"])
     runs = document["runs"]
     lines.append(f"ecolint measure: {command}")
     described = {g["index"]: g for g in env["gpus"]}
@@ -149,10 +150,12 @@ def format_text(document: dict) -> str:
             )
         indent = "    " if multi else "  "
         if run["tokens"] is not None:
+            gross = _fmt(run["j_per_1k_tokens"], "{:.1f}", "J")
+            net = _fmt(run["net_j_per_1k_tokens"], "{:.1f}", "J")
+            per_joule = _fmt(run["tokens_per_j"], "{:.3f}", "tokens/J")
+            rate = _fmt(run["tokens_per_s"], "{:.1f}", "tok/s")
             lines.append(
-                f"{indent}tokens          {run['tokens']}   "
-                f"{_fmt(run['j_per_1k_tokens'], '{:.1f}', 'J')}/1k tokens (net {_fmt(run['net_j_per_1k_tokens'], '{:.1f}', 'J')}), "
-                f"{_fmt(run['tokens_per_j'], '{:.3f}', 'tokens/J')}, {_fmt(run['tokens_per_s'], '{:.1f}', 'tok/s')}"
+                f"{indent}tokens          {run['tokens']}   {gross}/1k tokens (net {net}), {per_joule}, {rate}"
             )
         else:
             lines.append(
@@ -165,7 +168,7 @@ def format_text(document: dict) -> str:
             f"{len(runs)} runs; idle power {_fmt(idle['total_w'], '{:.1f}', 'W')} "
             f"(measured for {idle['seconds']:g} s before the first run)"
         )
-        lines.append(f"  {'metric':<30} {'mean':>10} {'std':>9} {'95% interval':>23} {'CV':>7}")
+        lines.append(f"  {'metric':<36} {'mean':>10} {'std':>9} {'95% interval':>23} {'CV':>7}")
         for key, label, unit, pattern in METRICS:
             stats = (document.get("summary") or {}).get(key)
             if stats is None:
@@ -177,7 +180,7 @@ def format_text(document: dict) -> str:
             cv = f"{stats['cv_pct']:.1f}%" if stats["cv_pct"] is not None else "n/a"
             std = pattern.format(stats["std"]) if stats["std"] is not None else "n/a"
             lines.append(
-                f"  {label + ' (' + unit + ')':<30} {pattern.format(stats['mean']):>10} {std:>9} {interval:>23} {cv:>7}"
+                f"  {label + ' (' + unit + ')':<36} {pattern.format(stats['mean']):>10} {std:>9} {interval:>23} {cv:>7}"
             )
         failed = [str(i) for i, run in enumerate(runs, 1) if run["exit_code"]]
         if failed:
@@ -201,8 +204,11 @@ def _gpu_lines(gpu_result, idle_seconds, indent) -> list[str]:
         )
     else:
         lines.append(f"{indent}idle power      not measured (--idle-seconds 0): no net energy")
-    power = f"{indent}mean power      {_fmt(gpu_result['mean_w'], '{:.1f}', 'W')}   peak {_fmt(gpu_result['peak_w'], '{:.1f}', 'W')}"
+    mean = _fmt(gpu_result["mean_w"], "{:.1f}", "W")
+    peak = _fmt(gpu_result["peak_w"], "{:.1f}", "W")
+    power = f"{indent}mean power      {mean}   peak {peak}"
     if gpu_result["crosscheck_pct"] is not None:
-        power += f"   (sampled integral {gpu_result['sampled_j']:.1f} J, {gpu_result['crosscheck_pct']:+.1f}% vs counter)"
+        sampled, cross = gpu_result["sampled_j"], gpu_result["crosscheck_pct"]
+        power += f"   (sampled integral {sampled:.1f} J, {cross:+.1f}% vs counter)"
     lines.append(power)
     return lines

@@ -8,7 +8,6 @@ the exact integral of that power, advanced at every NVML call.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 import types

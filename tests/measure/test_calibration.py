@@ -103,9 +103,9 @@ def test_plan_order_and_extras():
     plan = cal.Plan(["qwen2-1.5b"], ["fp16", "nf4", "int8_default"], [1, 8])
     assert plan.builds() == [
         ("fp16", [("fp16", True), (NO_KV_CACHE, False)]),
+        ("fp32", [("fp32", True)]),
         ("nf4", [("nf4", True)]),
         ("int8_default", [("int8_default", True)]),
-        ("fp32", [("fp32", True)]),
     ]
     plan = cal.Plan(["qwen2-1.5b"], ["nf4"], [1], kv_cache_off=False, fp32=False)
     assert plan.builds() == [("nf4", [("nf4", True)])]
