@@ -191,12 +191,27 @@ def bnb_config(ctx: FixContext, scope: Scope, order: int, callee: cst.BaseExpres
         return Reference(f"{module}.BitsAndBytesConfig", [])
     if name_in_code(ctx, "BitsAndBytesConfig"):
         raise NoFix("BitsAndBytesConfig already means something else here")
-    statement = _callee_import(ctx, scope, order, callee, used_at)
-    if isinstance(statement, cst.ImportFrom) and not statement.relative and \
-            module_path(statement.module) == "transformers":
+    statement = _shared(ctx, _callee_import(ctx, scope, order, callee, used_at))
+    if _from_transformers(statement):
         return Reference("BitsAndBytesConfig", add_to_from_import(ctx, statement, "BitsAndBytesConfig"))
     return Reference("BitsAndBytesConfig", _insert_line(ctx, statement, "from transformers import BitsAndBytesConfig",
                                                         before=False))
+
+
+def _from_transformers(statement: cst.CSTNode) -> bool:
+    return isinstance(statement, cst.ImportFrom) and not statement.relative and not isinstance(
+        statement.names, cst.ImportStar) and module_path(statement.module) == "transformers"
+
+
+def _shared(ctx: FixContext, statement: cst.CSTNode) -> cst.CSTNode:
+    """For a module-level import, the module's first ``from transformers import``: fixes of several
+    calls then add the name to the same statement (one edit, applied once) instead of to each."""
+    if not _is_top_level(ctx, statement):
+        return statement
+    for candidate in ctx.statements():
+        if _from_transformers(candidate) and _is_top_level(ctx, candidate):
+            return candidate if ctx.span(candidate)[0] <= ctx.span(statement)[0] else statement
+    return statement
 
 
 def _usable(ctx: FixContext, name: str, used_at: int | None) -> bool:
@@ -214,7 +229,7 @@ def torch_module(ctx: FixContext, scope: Scope, order: int, callee: cst.BaseExpr
         return Reference(name, [])
     if name_in_code(ctx, "torch"):
         raise NoFix("the name torch already means something else here")
-    statement = _callee_import(ctx, scope, order, callee, None)
+    statement = _shared(ctx, _callee_import(ctx, scope, order, callee, None))
     return Reference("torch", _insert_line(ctx, statement, "import torch", before=True))
 
 

@@ -169,6 +169,9 @@ def zero_outlier_threshold(ctx: FixContext, finding: Finding) -> Proposal:
         return Proposal(_replace_value(ctx, threshold, "0.0"))
     if config.entries.unknown_splat:
         raise NoFix("the threshold may come through **kwargs")
+    if isinstance(config.anchor, cst.Call) and config.kind == "config" and any(
+            arg.keyword is None and arg.star != "**" for arg in config.anchor.args):
+        raise NoFix("positional arguments may already set the threshold")
     sequence = container_sequence(ctx, config.anchor)
     return Proposal(sequence.append(_new_entry(ctx, config.anchor, sequence, "llm_int8_threshold", "0.0")))
 
