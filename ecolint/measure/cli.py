@@ -174,8 +174,11 @@ def measure(
         if json_to_stdout:
             click.echo(text)
         else:
-            with open(json_path, "w", encoding="utf-8") as handle:
-                handle.write(text + "\n")
+            try:
+                with open(json_path, "w", encoding="utf-8") as handle:
+                    handle.write(text + "\n")
+            except OSError as error:
+                _fail("measure", f"cannot write {json_path}: {error.strerror or error}")
     failed = next((run.exit_code for run in runs if run.exit_code), 0)
     sys.exit(failed)
 

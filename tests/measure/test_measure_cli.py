@@ -213,3 +213,12 @@ def test_command_not_found_and_failing_command(fake_nvml):
 def test_no_command_is_a_usage_error(fake_nvml):
     result = invoke([])
     assert result.exit_code == 2
+
+
+def test_gpu_option_out_of_range_and_unwritable_json(fake_nvml, tmp_path):
+    fake_nvml()
+    result = invoke([*FAST, "--gpu", "1", "--", "true"])
+    assert result.exit_code == 2 and "no GPU 1" in result.stderr and result.stderr.count("\n") == 1
+    result = invoke([*FAST, "--json", str(tmp_path / "missing" / "r.json"), "--", "true"])
+    assert result.exit_code == 2 and "cannot write" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -109,3 +109,35 @@ def test_in_process_measurement_subtracts_idle_power(fake_nvml):
     assert abs(gpu.crosscheck_pct) < 10
     assert fake.inits == fake.shutdowns == 1
     assert any("shorter than 1 s" in w for w in result.warnings)
+
+
+def test_in_process_measurement_calls_sync_and_fails_cleanly(fake_nvml):
+    fake_nvml()
+    calls = []
+    with measure_energy(interval=0.005, sync=lambda: calls.append("sync")) as m:
+        pass
+    assert calls == ["sync"] and m.result.tokens is None and m.result.net_j is None
+    fake = fake_nvml(init_error="Driver Not Loaded")
+    with pytest.raises(NvmlUnavailable):
+        with measure_energy():
+            pass
+    assert fake.shutdowns == 0
+
+
+def test_live_line_shows_elapsed_time_and_power(fake_nvml):
+    import io
+
+    from ecolint.measure.meter import Meter
+    from ecolint.measure.runner import LiveLine
+
+    fake_nvml()
+    stream = io.StringIO()
+    with Nvml() as nvml:
+        meter = Meter(nvml, nvml.visible_gpus({}), interval=0.005)
+        meter.mark()
+        line = LiveLine(meter, stream=stream).start()
+        line.draw()
+        line.stop()
+    text = stream.getvalue()
+    assert "[ecolint]" in text and "70.0 W" in text and " s " in text
+    assert text.endswith("\r\x1b[K")  # erased when the command ends

@@ -63,3 +63,14 @@ def test_missing_or_empty_tokens_file(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     assert read_tokens_file(empty) is None
+
+
+def test_report_tokens_is_also_ecolint_energy_report_tokens():
+    import ecolint.energy
+
+    assert ecolint.energy.report_tokens is report_tokens
+    from ecolint.energy import measure_energy
+
+    assert measure_energy.__name__ == "measure_energy"
+    with pytest.raises(AttributeError):
+        ecolint.energy.no_such_name
