@@ -164,6 +164,8 @@ def zero_outlier_threshold(ctx: FixContext, finding: Finding) -> Proposal:
     config: QuantConfig = finding.subject
     if config.kind == "direct":
         raise NoFix("the keywords are moved into a BitsAndBytesConfig first (ECO106)")
+    if config.requests("load_in_4bit") and config.entry("load_in_4bit").value.provably_true():
+        raise NoFix("both bit widths are requested (ECO104): which one was meant is unknown")
     threshold = config.entry("llm_int8_threshold")
     if threshold is not None:
         return Proposal(_replace_value(ctx, threshold, "0.0"))
