@@ -82,12 +82,8 @@ class FixContext:
             raise NoFix("position does not match the source text")
         return start, end
 
-    def text(self, node: cst.CSTNode) -> str:
-        start, end = self.span(node)
-        return self.source[start:end]
-
     def code(self, node: cst.CSTNode) -> str:
-        """The node's exact source, its own parentheses included."""
+        """The node as libcst renders it (own parentheses included; for messages, not for edits)."""
         return self.module.code_for_node(node)
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:

@@ -67,18 +67,11 @@ class Sequence:
                 break
         return comma, position
 
-    def __len__(self) -> int:
-        return len(self.elements)
-
     def index_of(self, node: cst.CSTNode) -> int:
         for index, element in enumerate(self.elements):
             if element.node is node:
                 return index
         raise NoFix("element not found in its sequence")
-
-    def text(self, index: int) -> str:
-        element = self.elements[index]
-        return self.source[element.start:element.end]
 
     # -- layout questions ------------------------------------------------------------------
     def _after(self, element: Element) -> int:
@@ -103,9 +96,6 @@ class Sequence:
         if position < len(self.source) and self.source[position] == "#":
             return position, self.source[position:self.ctx.line_end(position)]
         return None
-
-    def one_per_line(self) -> bool:
-        return all(self.alone(index) for index in range(len(self.elements)))
 
     # -- edits -----------------------------------------------------------------------------
     def remove(self, indexes: set[int], carry: bool = False) -> tuple[list[Edit], dict[int, str]]:
@@ -193,19 +183,12 @@ def remove_statement(ctx: FixContext, statement: cst.BaseSmallStatement) -> list
     return [Edit(ctx.line_start(start), ctx.after_line(ctx.line_end(end)))]
 
 
-def call_sequence(ctx: FixContext, call: cst.Call) -> Sequence:
-    return Sequence(ctx, list(call.args))
-
-
-def dict_sequence(ctx: FixContext, node: cst.Dict) -> Sequence:
-    return Sequence(ctx, list(node.elements))
-
-
 def container_sequence(ctx: FixContext, owner: cst.CSTNode) -> Sequence:
+    """The arguments of a call or the entries of a dict literal."""
     if isinstance(owner, cst.Call):
-        return call_sequence(ctx, owner)
+        return Sequence(ctx, list(owner.args))
     if isinstance(owner, cst.Dict):
-        return dict_sequence(ctx, owner)
+        return Sequence(ctx, list(owner.elements))
     raise NoFix("unknown container")
 
 
