@@ -55,8 +55,8 @@ def test_hook_definitions():
         assert hook["language"] == "python"
         assert hook["types_or"] == ["python", "pyi", "jupyter"]
         assert hook["require_serial"] is True
-    assert hooks["ecolint"]["entry"] == "ecolint check"
-    assert hooks["ecolint-fix"]["entry"] == "ecolint check --fix"
+    assert hooks["ecolint"]["entry"] == "ecolint check --force-exclude"
+    assert hooks["ecolint-fix"]["entry"] == "ecolint check --fix --force-exclude"
 
 
 @pytest.fixture(scope="module")
