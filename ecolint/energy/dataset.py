@@ -53,11 +53,24 @@ class Measurement:
     raw: dict = field(repr=False, compare=False, hash=False, default_factory=dict)
 
 
+# The tables of measurement rows: the published data set (m001...) and the rows measured with
+# ``ecolint calibrate`` on Hopper GPUs (h001..., see docs/measurements/).
+MEASUREMENT_TABLES = ("measurements.csv", "hopper_h200.csv")
+
+
 @lru_cache(maxsize=None)
 def measurements() -> dict[str, Measurement]:
-    """All measurement rows by row id (``m001`` ...)."""
+    """All measurement rows by row id (``m001`` ..., ``h001`` ...)."""
     rows: dict[str, Measurement] = {}
-    with _open_table("measurements.csv") as handle:
+    for table in MEASUREMENT_TABLES:
+        rows.update(read_measurements(table))
+    return rows
+
+
+def read_measurements(table: str) -> dict[str, Measurement]:
+    """The rows of one shipped table in the measurements.csv format."""
+    rows: dict[str, Measurement] = {}
+    with _open_table(table) as handle:
         for record in csv.DictReader(handle):
             rows[record["row_id"]] = Measurement(
                 row_id=record["row_id"],
