@@ -117,6 +117,8 @@ def common_options(function):
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when diagnostics are found.")
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
 @click.option("--stdin-filename", metavar="PATH", help="The file name to report for source read from stdin (-).")
+@click.option("--calibration", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Penalties from this `ecolint calibrate` file (measured on your GPU).")
 @click.option("--force-exclude", is_flag=True, help="Apply exclusions to paths named on the command line too.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Where to keep the cache (default .ecolint_cache).")
@@ -127,7 +129,7 @@ def common_options(function):
 @click.option("--diff", "show_diff", is_flag=True, help="Print a diff of what --fix would change; write nothing.")
 @click.option("--show-fixes", is_flag=True, help="List the fixes that were applied.")
 def check(paths, select, extend_select, ignore, gpu, config, no_config, output_format, show_statistics, exit_zero,
-          quiet, stdin_filename, force_exclude, no_cache, cache_dir, jobs, fix, unsafe_fixes, show_diff, show_fixes):
+          quiet, stdin_filename, calibration, force_exclude, no_cache, cache_dir, jobs, fix, unsafe_fixes, show_diff, show_fixes):
     """Lint PATHS (files or directories; default '.'; '-' reads stdin)."""
     from ecolint.fixes.command import fix_command, policy_for, show_available
 
@@ -137,6 +139,8 @@ def check(paths, select, extend_select, ignore, gpu, config, no_config, output_f
         settings.cache_dir = Path(cache_dir).resolve()
     if force_exclude:
         settings.force_exclude = True
+    if calibration:
+        settings.calibration = Path(calibration).resolve()
     if fix or show_diff:
         sys.exit(fix_command(paths, settings, unsafe_fixes=unsafe_fixes, diff=show_diff, show_fixes=show_fixes,
                              stdin_filename=stdin_filename, use_cache=not no_cache, jobs=jobs,

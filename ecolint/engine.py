@@ -18,7 +18,7 @@ from ecolint.checks import CHECKS, CheckContext
 from ecolint.diagnostics import Diagnostic, Finding, Location
 from ecolint.energy.dataset import GpuSpec
 from ecolint.noqa import parse_suppressions
-from ecolint.rules import IO_ERROR, SYNTAX_ERROR, Rule, all_rules
+from ecolint.rules import IO_ERROR, SYNTAX_ERROR, Rule, all_rules, rules_for
 
 # Text a file must contain before it is parsed for a rule: every pattern of one entry must match.
 # A pattern starting with "code:" counts only on code lines: not in comments or doctest examples.
@@ -51,6 +51,11 @@ class LintOptions:
     codes: frozenset[str]
     rule_options: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
     gpu: GpuSpec | None = None
+    calibration: str | None = None  # a calibration file whose rows give the penalties
+    calibration_digest: str = ""  # its content hash, so that cached results follow its changes
+
+    def rules(self) -> dict[str, Rule]:
+        return rules_for(self.calibration)
 
     def options_for(self) -> dict[str, dict[str, Any]]:
         return {code: dict(values) for code, values in self.rule_options}
@@ -143,7 +148,7 @@ def lint_text(source: str, filename: str, options: LintOptions, path: Path | Non
     findings = run_checks(module, source, path, options, checks)
     if not findings:
         return []
-    return to_diagnostics(module, source, filename, findings)
+    return to_diagnostics(module, source, filename, findings, options.rules())
 
 
 def syntax_errors(source: str, filename: str) -> list[Diagnostic]:
@@ -160,20 +165,22 @@ def syntax_errors(source: str, filename: str) -> list[Diagnostic]:
 def run_checks(module: cst.Module, source: str, path: Path | None, options: LintOptions,
                checks: list[str]) -> list[Finding]:
     facts = collect_facts(module)
-    context = CheckContext(facts, source, path, all_rules(), options.options_for(), options.gpu)
+    context = CheckContext(facts, source, path, options.rules(), options.options_for(), options.gpu)
     findings: list[Finding] = []
     for code in checks:
         findings.extend(CHECKS[code](context))
     return findings
 
 
-def to_diagnostics(module: cst.Module, source: str, filename: str, findings: list[Finding]) -> list[Diagnostic]:
+def to_diagnostics(
+    module: cst.Module, source: str, filename: str, findings: list[Finding], rules: dict[str, Rule] | None = None
+) -> list[Diagnostic]:
     from ecolint.fixes.registry import fixes_for  # imported here: the fixes package imports this module
 
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     fix_for = fixes_for(module, source, positions)
     suppressions = parse_suppressions(source)
-    rules = all_rules()
+    rules = rules or all_rules()
     seen: set[tuple[str, int, int]] = set()
     diagnostics = []
     for finding in findings:

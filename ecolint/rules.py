@@ -25,7 +25,8 @@ DOC_SECTIONS = (
 )
 SEVERITIES = ("error", "warning", "info")
 APPLICABILITIES = ("safe", "unsafe", "display", "none")
-GPU_DISPLAY = {"rtx5090": "RTX 5090", "rtx4090d": "RTX 4090D", "a800": "A800", "t4": "T4"}
+GPU_DISPLAY = {"rtx5090": "RTX 5090", "rtx4090d": "RTX 4090D", "a800": "A800", "t4": "T4", "h100": "H100", "h200": "H200",
+               "a100": "A100", "l4": "L4", "v100": "V100", "rtx3090": "RTX 3090"}
 
 
 class RuleError(ValueError):
@@ -86,7 +87,7 @@ class Penalty:
         found: list[str] = []
         for group in self.groups:
             for pair in group.pairs:
-                name = GPU_DISPLAY.get(pair.row.gpu, pair.row.gpu)
+                name = GPU_DISPLAY.get(pair.row.gpu, pair.row.gpu.upper())
                 if name not in found:
                     found.append(name)
         return found
@@ -95,6 +96,8 @@ class Penalty:
         if not self.measured:
             return "energy penalty not measured yet"
         groups = "; ".join(group.describe() for group in self.groups)
+        if self.source != "shipped data":
+            return f"{groups} (calibrated on {', '.join(self.gpus())}: {self.source})"
         return f"{groups} (measured on {', '.join(self.gpus())})"
 
     def to_dict(self) -> dict:
@@ -149,6 +152,7 @@ class Rule:
     options: dict[str, Any] = field(default_factory=dict)
     examples_valid: tuple[str, ...] = ()
     examples_invalid: tuple[str, ...] = ()
+    calibration: tuple[dict, ...] = ()  # which calibration rows give this rule's penalty
 
     @property
     def fixable(self) -> bool:
@@ -283,7 +287,76 @@ def parse_rule(data: dict, rows: dict[str, Measurement] | None = None) -> Rule:
         options=dict(data.get("options") or {}),
         examples_valid=tuple(examples.get("valid") or ()),
         examples_invalid=tuple(examples.get("invalid") or ()),
+        calibration=tuple(_calibration_specs(code, data.get("calibration"))),
     )
+
+
+CALIBRATION_KEYS = frozenset({"label", "row", "baseline", "min_params_b", "max_params_b"})
+
+
+def _calibration_specs(code: str, raw: Any) -> list[dict]:
+    specs = list(raw or [])
+    for spec in specs:
+        unknown = set(spec) - CALIBRATION_KEYS
+        if unknown or not {"label", "row", "baseline"} <= set(spec):
+            raise RuleError(f"{code}: calibration entries need label, row and baseline (got {sorted(spec)})")
+    return specs
+
+
+def _matches(row: Measurement, wanted: dict) -> bool:
+    return all(str(getattr(row, key)) == str(value) for key, value in wanted.items())
+
+
+def calibrated_penalty(rule: Rule, rows: list[Measurement], source: str) -> Penalty | None:
+    """The rule's penalty computed from a user's calibration rows, or None when they do not cover it.
+
+    Each calibration entry of the rule file names the configuration (``row``) and its baseline: a
+    pair is two rows of the same GPU and model that differ only in what the entry names.
+    """
+    groups = []
+    for spec in rule.calibration:
+        varied = set(spec["row"]) | set(spec["baseline"])
+        same = [key for key in ("gpu", "model_id", "precision", "batch_size") if key not in varied]
+        pairs = []
+        for row in rows:
+            if not _matches(row, spec["row"]) or row.energy_j_per_1k is None:
+                continue
+            size = row.params_b
+            if size is not None and not (spec.get("min_params_b", 0) <= size <= spec.get("max_params_b", float("inf"))):
+                continue
+            for base in rows:
+                if (
+                    base is not row
+                    and _matches(base, spec["baseline"])
+                    and base.energy_j_per_1k
+                    and all(getattr(base, key) == getattr(row, key) for key in same)
+                ):
+                    pairs.append(PenaltyPair(row, base))
+        if pairs:
+            groups.append(PenaltyGroup(str(spec["label"]), tuple(pairs)))
+    if not groups:
+        return None
+    unit = rule.penalty.unit if rule.penalty and rule.penalty.measured else "energy per generated token"
+    return Penalty(True, unit, tuple(groups), f"Computed from the calibration file {source}.", source)
+
+
+@lru_cache(maxsize=8)
+def rules_for(calibration: str | None = None) -> dict[str, Rule]:
+    """The rules, with penalties from a calibration file where it covers them."""
+    if calibration is None:
+        return all_rules()
+    from dataclasses import replace
+    from pathlib import Path
+
+    from ecolint.energy.calibration import load_calibration
+
+    rows = load_calibration(calibration)
+    name = Path(calibration).name
+    rules = {}
+    for code, rule in all_rules().items():
+        penalty = calibrated_penalty(rule, rows, name)
+        rules[code] = replace(rule, penalty=penalty) if penalty is not None else rule
+    return rules
 
 
 @lru_cache(maxsize=None)

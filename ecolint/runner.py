@@ -17,7 +17,9 @@ from pathlib import Path
 import pathspec
 
 from ecolint import __version__
-from ecolint.config import Settings
+from ecolint.config import ConfigError, Settings
+from ecolint.energy.calibration import CalibrationError
+from ecolint.rules import rules_for
 from ecolint.diagnostics import Diagnostic
 from ecolint.discovery import SOURCE_SUFFIXES, FileFinder
 from ecolint.engine import LintOptions, SourceError, decode_source, file_error, lint_text
@@ -36,7 +38,18 @@ class RunResult:
 
 def lint_options(settings: Settings) -> LintOptions:
     options = tuple(sorted((code, tuple(sorted(values.items()))) for code, values in settings.options.items()))
-    return LintOptions(settings.enabled_codes(), options, settings.gpu)
+    calibration, digest = None, ""
+    if settings.calibration is not None:
+        calibration = str(settings.calibration)
+        try:
+            digest = hashlib.sha256(settings.calibration.read_bytes()).hexdigest()
+        except OSError as error:
+            raise ConfigError(f"cannot read calibration file {settings.calibration}: {error.strerror or error}") from None
+        try:
+            rules_for(calibration)  # reports a bad file once, here, rather than in every worker
+        except CalibrationError as error:
+            raise ConfigError(str(error)) from None
+    return LintOptions(settings.enabled_codes(), options, settings.gpu, calibration, digest)
 
 
 def display_path(path: Path) -> str:
@@ -87,7 +100,13 @@ class Cache:
 
     def __init__(self, folder: Path, options: LintOptions) -> None:
         fingerprint = hashlib.sha256(json.dumps(
-            [sorted(options.codes), repr(options.rule_options), options.gpu.key if options.gpu else None, _inputs_digest()]
+            [
+                sorted(options.codes),
+                repr(options.rule_options),
+                options.gpu.key if options.gpu else None,
+                options.calibration_digest,
+                _inputs_digest(),
+            ]
         ).encode()).hexdigest()[:16]
         self.file = folder / __version__ / f"{fingerprint}.json"
         self.folder = folder

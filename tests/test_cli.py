@@ -86,10 +86,46 @@ def test_json_output_has_ruff_field_names_and_measured_penalty(project):
 
 
 def test_not_measured_penalty_says_so(project):
-    write(project, "a.py", "out = model.generate(ids, use_cache=False)\n")
-    [item] = json.loads(run_cli("check", "a.py", "--output-format", "json").stdout)
+    write(project, "a.py", "for batch in batches:\n    model.generate(**batch)\n")
+    [item] = json.loads(run_cli("check", "a.py", "--select", "ECO302", "--output-format", "json").stdout)
     assert item["penalty"] == {"measured": False, "note": item["penalty"]["note"]}
     assert "not measured" in item["message"]
+
+
+def test_kv_cache_penalty_comes_from_the_hopper_rows(project):
+    write(project, "a.py", "out = model.generate(ids, use_cache=False)\n")
+    [item] = json.loads(run_cli("check", "a.py", "--output-format", "json").stdout)
+    assert "+26% to +379% energy per token with the KV cache off (measured on H200)" in item["message"]
+    assert item["evidence"] == ["h002", "h001", "h004", "h003", "h016", "h015", "h018", "h017"]
+
+
+CALIBRATION_HEADER = "row_id,gpu,model_id,params_b,precision,batch_size,throughput_tok_s,power_w,energy_j_per_1k\n"
+
+
+def test_calibration_file_gives_the_penalties_and_says_so(project):
+    write(project, "cal.csv", CALIBRATION_HEADER + "c1,h100,org/m-7B,7,fp16,1,40,200,5000\nc2,h100,org/m-7B,7,int8_default,1,10,150,15000\n")
+    write(project, "a.py", EIGHT_BIT)
+    out = run_cli("check", "a.py", "--calibration", "cal.csv").stdout
+    assert "+200% energy per token vs FP16 (calibrated on H100: cal.csv)" in out
+    [item] = json.loads(run_cli("check", "a.py", "--calibration", "cal.csv", "--output-format", "json").stdout)
+    assert item["evidence"] == ["c2", "c1"] and item["penalty"]["source"] == "cal.csv"
+    # the config key does the same; a rule the file does not cover keeps the shipped penalty
+    write(project, "pyproject.toml", '[tool.ecolint]\ncalibration = "cal.csv"\n')
+    write(project, "b.py", "for p in prompts:\n    model.generate(p)\n")
+    out = run_cli("check", ".", "-q").stdout
+    assert "(calibrated on H100: cal.csv)" in out and "-96% at batch 64 (measured on A800)" in out
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "cannot read calibration file"),
+    ("gpu,model_id\nh100,x\n", "missing column"),
+])
+def test_bad_calibration_file_is_a_one_line_error(project, content, message):
+    if content is not None:
+        write(project, "cal.csv", content)
+    write(project, "a.py", EIGHT_BIT)
+    result = run_cli("check", "a.py", "--calibration", "cal.csv")
+    assert result.exit_code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_statistics_counts_per_rule(project):
