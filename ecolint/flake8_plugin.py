@@ -39,13 +39,13 @@ ENGINE_CODES = (SYNTAX_ERROR, IO_ERROR)  # flake8 reports unparsable files itsel
 
 
 @lru_cache(maxsize=64)
-def _config_values(config_file: str | None) -> tuple[tuple, GpuSpec | None]:
-    """Rule options and GPU of one ``[tool.ecolint]`` table (none: the defaults)."""
+def _config_values(config_file: str | None) -> tuple[tuple, GpuSpec | None, str | None]:
+    """Rule options, GPU and calibration file of one ``[tool.ecolint]`` table (none: the defaults)."""
     if config_file is None:
-        return (), None
+        return (), None, None
     settings = load_settings(Path(config_file), Path(config_file).parent)
     options = tuple(sorted((code, tuple(sorted(values.items()))) for code, values in settings.options.items()))
-    return options, settings.gpu
+    return options, settings.gpu, str(settings.calibration) if settings.calibration else None
 
 
 @lru_cache(maxsize=1024)
@@ -101,8 +101,8 @@ class EcolintChecker:
         config = self.config_file
         if config is None and self.filename not in ("stdin", "-"):
             config = _nearest_config(str(Path(self.filename).absolute().parent))
-        rule_options, config_gpu = _config_values(config)
-        return LintOptions(frozenset(all_rules()), rule_options, self.gpu or config_gpu)
+        rule_options, config_gpu, calibration = _config_values(config)
+        return LintOptions(frozenset(all_rules()), rule_options, self.gpu or config_gpu, calibration)
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         source = "".join(self.lines)
