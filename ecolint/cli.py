@@ -17,11 +17,17 @@ from ecolint.reporters import REPORTERS, Summary
 from ecolint.reporters.concise import render_statistics, statistics
 from ecolint.rules import RuleError, all_rules
 
-# Modules that contribute sub-commands: each exposes ``COMMANDS``, a list of click commands.
-COMMAND_MODULES = (
-    "ecolint.advisor.cli",
-    "ecolint.measure.cli",
-)
+# Sub-commands that live in other modules, imported only when used: linting never pays for them.
+# Each module exposes ``COMMANDS``, a list of click commands.
+LAZY_COMMANDS = {
+    "estimate": "ecolint.advisor.cli",
+    "optimize": "ecolint.advisor.cli",
+    "compare": "ecolint.advisor.cli",
+    "diagnose": "ecolint.advisor.cli",
+    "data": "ecolint.advisor.cli",
+    "measure": "ecolint.measure.cli",
+    "calibrate": "ecolint.measure.cli",
+}
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 
 
@@ -33,8 +39,19 @@ def fail(message: str) -> "NoReturn":  # noqa: F821
 class EcolintGroup(click.Group):
     """``ecolint PATHS`` means ``ecolint check PATHS``; errors are one line on stderr, exit 2."""
 
+    def list_commands(self, ctx):
+        return sorted({*self.commands, *LAZY_COMMANDS})
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in LAZY_COMMANDS:
+            module = importlib.import_module(LAZY_COMMANDS[name])
+            for command in module.COMMANDS:
+                self.add_command(command)
+        return self.commands.get(name)
+
     def parse_args(self, ctx, args):
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        known = (*self.commands, *LAZY_COMMANDS, "--help", "-h", "--version")
+        if not args or args[0] not in known:
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
@@ -244,16 +261,3 @@ def lsp_command():
     serve()
 
 
-def _register_command_modules() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name and name.startswith(error.name):
-                continue  # that part of ecolint is not installed
-            raise
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register_command_modules()
