@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from ecolint.advisor.report import Bullets, Report
 from ecolint.advisor.validation import Inputs, quantization_label
-from ecolint.energy.curation import curated_rows
+from ecolint.energy.curation import curated_rows, measured_gpus
 from ecolint.energy.dataset import gpus
 from ecolint.energy.estimator import LOO_KINDS, Estimate, Estimator, Figure, TrainingRow, Workload
 from ecolint.energy.model_size import format_params
@@ -149,7 +149,7 @@ def configuration_items(inputs: Inputs) -> list[str]:
     items = [
         f"Model: {m.text} ({format_params(m.params_b)} parameters, {m.size.detail}; {shape})",
         f"GPU: {g.name} ({g.architecture}, {g.vram_gb:g} GB, {num(g.memory_bandwidth_gb_s)} GB/s, "
-        f"{'measured' if g.measured else 'not measured'})"
+        f"{'measured' if g.key in measured_gpus() else 'not measured'})"
         + (" — default, pass --gpu" if inputs.gpu_defaulted else ""),
         f"Quantization: {quantization_label(inputs.quantization)}",
         f"Compute precision: {inputs.precision.upper()}"
@@ -212,17 +212,30 @@ def setup_lines(rows: list[TrainingRow]) -> list[str]:
         prompt = f"{prompt}-token prompts" if prompt else "prompt length not recorded"
         curated = [curated_rows()[r.row_id] for r in members if r.row_id in curated_rows()]
         normalised = sorted(c.row_id for c in curated if c.normalised)
+        counter = "NVML total-energy counter" in m.notes
         basis = (
-            "gross board energy (power x time)"
+            ("gross board energy" if counter else "gross board energy (power x time)")
             if not normalised
             else f"gross board energy; the source subtracted ~17 W idle for {', '.join(normalised)}, "
             f"normalised here (stated values kept in the data)"
         )
+        method = (
+            "ecolint calibrate, NVML total-energy counter per generate() call"
+            if counter
+            else "NVML board power"
+        )
+        weights = (
+            "; random weights with the model's real architecture (speed and energy do not depend on "
+            "trained values; docs/data.md)"
+            if "random weights" in m.notes
+            else ""
+        )
+        sources = ", ".join(dict.fromkeys(r.measurement.source_file for r in members))
         lines.append(
             f"{experiment} (rows {ids}): {gpu.name if gpu else m.gpu}; software {m.software or 'not recorded'}; "
-            f"driver {driver or 'not recorded in this experiment record'}; method: NVML board power, "
-            f"{m.n_runs or '?'} runs, {m.output_tokens or '?'} generated tokens, {prompt}; {basis}; "
-            f"source {m.source_file}"
+            f"driver {driver or 'not recorded in this experiment record'}; method: {method}, "
+            f"{m.n_runs or '?'} runs, {m.output_tokens or '?'} generated tokens, {prompt}; {basis}{weights}; "
+            f"source {sources}"
         )
     return lines
 

@@ -20,6 +20,7 @@ from ecolint.energy.architectures import (
     find_architecture,
 )
 from ecolint.energy.calibration import CalibrationError, load_calibration
+from ecolint.energy.curation import measured_gpus
 from ecolint.energy.dataset import GpuSpec, Measurement, UnknownGpuError, gpus, resolve_gpu
 from ecolint.energy.model_size import ModelSize, format_params, resolve_model_size
 from ecolint.energy.regions import Region, regions
@@ -513,11 +514,12 @@ def _collect_warnings(inputs: Inputs) -> None:
 
     gpu, choice = inputs.gpu, inputs.model
     calibrated_gpus = {m.gpu for m in inputs.calibration}
-    if not gpu.measured and gpu.key not in calibrated_gpus:
+    measured = measured_gpus()
+    if gpu.key not in measured and gpu.key not in calibrated_gpus:
         inputs.warn(
             "extrapolated-gpu",
             f"{gpu.key} ({gpu.name}) has no measurements: its figures are extrapolated from the measured "
-            f"GPUs ({', '.join(k for k, g in gpus().items() if g.measured)}) by the decode model; "
+            f"GPUs ({', '.join(measured)}) by the decode model; "
             f"see the range given with each figure.",
         )
     if choice.shape_source == "estimated":

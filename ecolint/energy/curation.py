@@ -6,7 +6,8 @@
 - ``alternative``: the same configuration measured again in another experiment; shown beside the
   canonical row, not used for fitting;
 - ``duplicate``: the same measurement copied into another file;
-- ``excluded``: a figure that conflicts with the experiment records or cannot be used.
+- ``excluded``: a figure that conflicts with the experiment records or cannot be used, or a valid
+  measurement of a configuration the estimator does not model (KV cache off).
 
 Energy is normalised to gross GPU board power: ``1000 x power / throughput`` J per 1000 tokens.
 Rows whose stated energy subtracted an idle baseline keep their stated value beside the gross one.
@@ -87,6 +88,11 @@ def curated_rows() -> dict[str, CuratedRow]:
 def canonical_rows() -> list[CuratedRow]:
     """The rows the estimator answers from and fits on, in row-id order."""
     return [row for row in curated_rows().values() if row.status == "canonical"]
+
+
+def measured_gpus() -> tuple[str, ...]:
+    """Keys of the GPUs with canonical rows, in the order their first row appears."""
+    return tuple(dict.fromkeys(row.measurement.gpu for row in canonical_rows()))
 
 
 def alternatives_for(row_id: str) -> list[CuratedRow]:

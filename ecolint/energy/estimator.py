@@ -10,13 +10,16 @@ time is set by that launch sequence, not by memory bandwidth::
     t_memory = (weight bytes + B x KV bytes per token x context) / (eta x bandwidth[gpu])
     t_step   = max(t_launch, t_memory)                      throughput = B / t_step
 
-``a`` (seconds per layer) is fitted per GPU, ``f`` per quantization kernel family (FP16 = 1), ``k``
-(the cost of each extra sequence) per family; ``eta`` is fixed (no shipped row is memory-bound).
-Board power follows what the GPU moves and computes::
+``a`` (seconds per layer) is fitted per GPU, ``f`` per quantization kernel family (FP16 = 1; BF16
+runs FP16's kernels, FP32 is a family of its own), ``k`` (the cost of each extra sequence) per
+family; ``eta`` is fixed (no shipped row is memory-bound). Board power follows what the GPU moves
+and computes::
 
-    power = p0[gpu] + m[memory type] x bytes per second + c x parameter-tokens per second + o[quant]
+    power = p0[gpu] + m[memory type] x bytes per second
+          + c[quant] x parameter-tokens per second + o[quant]
 
-fitted by least squares (``p0`` per GPU, ``m`` per memory technology, GDDR or HBM). Energy per
+fitted by least squares (``p0`` per GPU, ``m`` per memory technology, GDDR or HBM, ``c`` and ``o``
+per kernel family; a family whose ``c`` would come out negative takes FP16's). Energy per
 1000 tokens is ``1000 x power / throughput``. A GPU without measurements takes the geometric mean
 of the fitted ``a``, the mean ``p0``/TDP ratio and the slope of its memory technology.
 
@@ -42,11 +45,12 @@ from ecolint.energy.dataset import GpuSpec, Measurement, gpus
 from ecolint.energy.model_size import resolve_model_size
 
 QUANTIZATIONS = ("fp16", "bf16", "fp32", "nf4", "int8_default", "int8_pure")
-# Which measured kernel family each quantization runs: BF16 and FP32 launch the same kernels as FP16.
+# Which kernel family each quantization runs. BF16 launches FP16's kernels (measured within 2% of
+# FP16 on the H200); FP32 is slower per step and draws more power per token, so it has its own family.
 KERNEL_FAMILY = {
     "fp16": "fp16",
     "bf16": "fp16",
-    "fp32": "fp16",
+    "fp32": "fp32",
     "nf4": "nf4",
     "int8_default": "int8_default",
     "int8_pure": "int8_pure",
@@ -209,11 +213,12 @@ class DecodeModel:
     batch_slope: dict[str, float]  # kernel family -> extra step time per extra sequence (fraction)
     power_base: dict[str, float]  # gpu key -> W
     power_per_tb_s: dict[str, float]  # memory technology -> W per TB/s read
-    power_per_tparam_s: float  # W per 1e12 parameter-tokens per second
+    power_per_tparam_s: float  # W per 1e12 parameter-tokens per second (FP16 kernels)
     power_offset: dict[str, float]  # kernel family -> W
     tdp: dict[str, float]  # gpu key -> TDP of the fitted GPUs
     rows: tuple[str, ...] = ()
     batch_measured: frozenset = frozenset()  # kernel families with rows at batch > 1
+    power_per_tparam_s_extra: dict[str, float] = field(default_factory=dict)  # family -> W added to c
 
     def _launch_per_layer(self, gpu: GpuSpec) -> tuple[float, str | None]:
         if gpu.key in self.launch:
@@ -261,6 +266,10 @@ class DecodeModel:
             return memory, "memory-bound", notes
         return launch, "launch-bound", notes
 
+    def compute_slope(self, family: str) -> float:
+        """W per 1e12 parameter-tokens per second for a kernel family (FP16's where not fitted)."""
+        return self.power_per_tparam_s + self.power_per_tparam_s_extra.get(family, 0.0)
+
     def predict(self, w: Workload) -> Prediction:
         step, regime, notes = self.step_time(w)
         throughput = w.batch_size / step
@@ -270,7 +279,7 @@ class DecodeModel:
         power = (
             base
             + self._slope(w.gpu) * w.bytes_per_step() / step / 1e12
-            + self.power_per_tparam_s * w.arch.params_b * 1e9 * w.batch_size / step / 1e12
+            + self.compute_slope(w.family) * w.arch.params_b * 1e9 * w.batch_size / step / 1e12
             + self.power_offset.get(w.family, 0.0)
         )
         tdp = w.gpu.tdp_w or power
@@ -337,13 +346,7 @@ def fit_model(rows: list[TrainingRow]) -> DecodeModel:
     if "nf4" not in batch_measured:
         slopes["nf4"] = slopes["fp16"]
 
-    techs = sorted({memory_technology(r.workload.gpu) for r in rows})
-    base, slopes_w, ops_w, offsets = _fit_power(rows, gpu_keys, techs, families, shared_slope=False)
-    if min(base.values()) < 0 or min(slopes_w.values()) < 0:
-        # The memory technologies' slopes are not separable in these rows: use one slope for all.
-        base, slopes_w, ops_w, offsets = _fit_power(
-            rows, gpu_keys, techs, families, shared_slope=True
-        )
+    base, slopes_w, ops_w, offsets, ops_extra = _fit_power_terms(rows, gpu_keys, families)
     return DecodeModel(
         launch=launch,
         factor=factor,
@@ -352,6 +355,7 @@ def fit_model(rows: list[TrainingRow]) -> DecodeModel:
         power_per_tb_s=slopes_w,
         power_per_tparam_s=ops_w,
         power_offset=offsets,
+        power_per_tparam_s_extra=ops_extra,
         tdp={
             g: next(r.workload.gpu.tdp_w for r in rows if r.workload.gpu.key == g) for g in gpu_keys
         },
@@ -360,14 +364,39 @@ def fit_model(rows: list[TrainingRow]) -> DecodeModel:
     )
 
 
+def _fit_power_terms(
+    rows: list[TrainingRow], gpu_keys: list[str], families: list[str]
+) -> tuple[dict, dict, float, dict, dict]:
+    """The power terms, kept physical: no negative base power, bytes slope or compute slope.
+
+    Memory technologies whose slopes are not separable in the rows share one slope; a kernel family
+    whose own compute slope would come out below zero takes FP16's.
+    """
+    techs = sorted({memory_technology(r.workload.gpu) for r in rows})
+    for shared_slope in (False, True):
+        compute = list(families)
+        while True:
+            fit = _fit_power(rows, gpu_keys, techs, families, compute, shared_slope)
+            ops_w, extra = fit[2], fit[4]
+            negative = [f for f in compute if ops_w + extra[f] < 0]
+            if not negative:
+                break
+            compute = [f for f in compute if f not in negative]
+        if min(fit[0].values()) >= 0 and min(fit[1].values()) >= 0:
+            break
+    return fit
+
+
 def _fit_power(
     rows: list[TrainingRow],
     gpu_keys: list[str],
     techs: list[str],
     families: list[str],
+    compute_families: list[str],
     shared_slope: bool,
-) -> tuple[dict, dict, float, dict]:
-    """Least squares for base power per GPU, W per TB/s per memory technology, ops and offsets."""
+) -> tuple[dict, dict, float, dict, dict]:
+    """Least squares for base power per GPU, W per TB/s per memory technology, W per parameter-token/s
+    (FP16 kernels, plus a difference for each of ``compute_families``) and offsets per family."""
     slope_groups = ["all"] if shared_slope else techs
     power_features = []
     for r in rows:
@@ -382,15 +411,18 @@ def _fit_power(
             ]
             + [ops_rate]
             + [1.0 if r.workload.family == f else 0.0 for f in families]
+            + [ops_rate if r.workload.family == f else 0.0 for f in compute_families]
         )
     coef = least_squares(power_features, [r.power for r in rows])
-    n_g, n_t = len(gpu_keys), len(slope_groups)
+    n_g, n_t, n_f = len(gpu_keys), len(slope_groups), len(families)
     slope_values = {t: coef[n_g + (0 if shared_slope else i)] for i, t in enumerate(techs)}
+    compute = {f: coef[n_g + n_t + 1 + n_f + i] for i, f in enumerate(compute_families)}
     return (
         {g: coef[i] for i, g in enumerate(gpu_keys)},
         slope_values,
         coef[n_g + n_t],
         {"fp16": 0.0, **{f: coef[n_g + n_t + 1 + i] for i, f in enumerate(families)}},
+        {f: compute.get(f, 0.0) for f in families},
     )
 
 
@@ -468,6 +500,8 @@ def leave_one_out(rows: list[TrainingRow], kind: str = "row") -> ErrorSummary:
             workload = r.workload
             if kind != "gpu" and workload.gpu.key not in model.launch:
                 continue  # that row now tests a GPU without measurements: the "gpu" kind covers it
+            if workload.family not in model.factor:
+                continue  # no row of its precision is left: that tests a precision never measured
             if kind == "model_estimated_shape":
                 known = [a for a in architectures().values() if a.key != workload.arch.key]
                 workload = replace(
@@ -805,6 +839,47 @@ class Estimator:
         )
         return estimate
 
+    def _precision_notes(self, w: Workload) -> list[str]:
+        """How BF16 and FP32 enter the model, and which rows measured them."""
+        if w.quantization not in ("bf16", "fp32"):
+            return []
+        label = w.quantization.upper()
+        measured = [r for r in self.rows if r.workload.quantization == w.quantization]
+        where = ", ".join(sorted({r.workload.gpu.key for r in measured}))
+        ids = ", ".join(r.row_id for r in measured)
+        if w.quantization == "bf16" and measured:
+            changes = [
+                r.energy / fp16.energy - 1.0
+                for r in measured
+                for fp16 in self.rows
+                if fp16.workload.quantization == "fp16"
+                and (fp16.workload.gpu.key, fp16.workload.arch.key, fp16.workload.batch_size)
+                == (r.workload.gpu.key, r.workload.arch.key, r.workload.batch_size)
+            ]
+            span = (
+                f" {min(changes):+.1%} to {max(changes):+.1%} energy against FP16 there"
+                if changes
+                else ""
+            )
+            return [
+                f"BF16 is modelled with FP16's kernels and 2-byte weights: measured on {where} "
+                f"(rows {ids}),{span or ' close to FP16'}"
+            ]
+        if w.quantization == "fp32" and w.family in self.model.factor:
+            other = (
+                ""
+                if w.gpu.key in {r.workload.gpu.key for r in measured}
+                else f"; {w.gpu.key} takes them as they are, which the range does not cover"
+            )
+            return [
+                f"FP32 has its own kernel factor, per-sequence cost and power terms, fitted on the FP32 "
+                f"rows measured on {where} (rows {ids}){other}"
+            ]
+        return [
+            f"{label} was never measured: modelled with FP16's kernels and "
+            f"{'4' if w.quantization == 'fp32' else '2'}-byte weights; the range does not cover this assumption"
+        ]
+
     def _extrapolated(self, w: Workload, prediction: Prediction) -> Estimate:
         kinds = self.error_kinds_for(w)
         nearest = self.nearest_rows(w)
@@ -814,11 +889,7 @@ class Estimator:
         )
         source = f"extrapolated from {len(self.rows)} measured rows by the decode model (nearest: {near})"
         notes = list(prediction.notes)
-        if w.quantization in ("bf16", "fp32"):
-            notes.append(
-                f"{w.quantization.upper()} was never measured: modelled with FP16's kernels and "
-                f"{'4' if w.quantization == 'fp32' else '2'}-byte weights; the range does not cover this assumption"
-            )
+        notes.extend(self._precision_notes(w))
         if w.arch.estimated:
             notes.append(f"model shape {w.arch.source}")
         e_lo, e_hi = self._band(prediction.energy, "energy", kinds)

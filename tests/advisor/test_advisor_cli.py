@@ -15,7 +15,7 @@ def _figure(data: dict) -> None:
         low, high = data["range"]
         assert low <= data["value"] <= high
     if data["basis"] == "measured":
-        assert data["rows"] and all(r.startswith("m") for r in data["rows"])
+        assert data["rows"] and all(r[0] in "mh" for r in data["rows"])
 
 
 def _estimate(data: dict) -> None:
@@ -131,6 +131,32 @@ def test_compare_table_chart_recommendation_and_paradoxes(advisor):
         _estimate(column)
 
 
+def test_estimate_on_the_h200_returns_the_measured_hopper_row(advisor):
+    data = advisor("estimate", "--gpu", "h200", "--model", "Qwen/Qwen2-1.5B", "--json").json()
+    energy = data["current"]["energy_j_per_1k_tokens"]
+    assert energy["basis"] == "measured" and energy["rows"] == ["h001"]
+    assert energy["value"] == pytest.approx(1000 * 144.64 / 50.99)
+    assert not any(w["code"] == "extrapolated-gpu" for w in data["warnings"])
+    assert any("calibrate_h200_20261126" in line and "random weights" in line for line in data["measurement_setup"])
+    text = advisor("estimate", "--gpu", "h200", "--model", "Qwen/Qwen2-1.5B").stdout
+    assert "4,800 GB/s, measured)" in text and "measured h001" in text
+
+
+def test_compare_on_the_h200_shows_the_measured_hopper_rows(advisor):
+    for model, batch, rows in (
+        ("Qwen/Qwen2-1.5B", "1", ("h001", "h009", "h011", "h013")),
+        ("Mistral-7B", "8", ("h017", "h024", "h026", "h028")),
+    ):
+        data = advisor("compare", "--gpu", "h200", "--model", model, "-b", batch, "--json").json()
+        columns = data["columns"]
+        found = tuple(columns[q]["energy_j_per_1k_tokens"]["rows"][0] for q in ("fp16", "nf4", "int8_default", "int8_pure"))
+        assert found == rows
+        assert all(c["basis"] == "measured" for c in columns.values())
+        assert data["recommended"] == "fp16"
+    text = advisor("compare", "--gpu", "h200", "--model", "Mistral-7B").stdout
+    assert "measured h015" in text and "measured h025" in text
+
+
 def test_diagnose_int8_decomposition(advisor):
     run = advisor(
         "diagnose",
@@ -200,7 +226,7 @@ def test_diagnose_unexplained_slowdown(advisor):
 
 def test_data_lists_canonical_rows_and_filters(advisor):
     data = advisor("data", "--json").json()
-    assert data["count"] == 35 and all(r["status"] == "canonical" for r in data["rows"])
+    assert data["count"] == 59 and all(r["status"] == "canonical" for r in data["rows"])
     rows = advisor("data", "--gpu", "4090", "--precision", "int8_pure", "--json").json()["rows"]
     assert [r["row_id"] for r in rows] == ["m035", "m036"]
     assert rows[0]["energy_j_per_1k_stated"] == 5212 and rows[0][
@@ -254,4 +280,6 @@ def test_errors_are_one_line_on_stderr_with_exit_2(advisor, args, fragment):
 def test_commands_are_registered_on_the_ecolint_group():
     from ecolint.cli import main
 
-    assert {"estimate", "optimize", "compare", "diagnose", "data"} <= set(main.commands)
+    names = {"estimate", "optimize", "compare", "diagnose", "data"}
+    assert names <= set(main.list_commands(None))
+    assert all(main.get_command(None, name).name == name for name in names)
