@@ -31,7 +31,7 @@ LINEAR_BYTES_PER_WEIGHT = {
     "int8_pure": 1.0,
 }
 UNQUANTIZED_BYTES = {"fp32": 4.0}  # embeddings/head follow the weights' dtype when not quantized
-KV_BYTES_PER_VALUE = 2.0  # the KV cache is kept in the 16-bit compute dtype
+KV_BYTES_PER_VALUE = 2.0  # the KV cache is kept in the compute dtype: 16 bits, or 32 with FP32 weights
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,10 @@ class Architecture:
             "hidden_act": "silu",
         }
 
-    def kv_bytes_per_token(self) -> float:
+    def kv_bytes_per_token(self, quantization: str | None = None) -> float:
         """KV-cache bytes one token of context occupies (keys and values, every layer)."""
-        return 2.0 * self.layers * self.kv_heads * self.head_dim * KV_BYTES_PER_VALUE
+        per_value = 4.0 if quantization == "fp32" else KV_BYTES_PER_VALUE
+        return 2.0 * self.layers * self.kv_heads * self.head_dim * per_value
 
     def weight_bytes_read(self, quantization: str) -> float:
         """Bytes of weights read from memory per decode step: every linear layer plus the output head."""

@@ -87,14 +87,14 @@ class Workload:
 
     def bytes_per_step(self) -> float:
         return self.arch.weight_bytes_read(self.quantization) + (
-            self.batch_size * self.arch.kv_bytes_per_token() * self.context_tokens
+            self.batch_size * self.arch.kv_bytes_per_token(self.quantization) * self.context_tokens
         )
 
     def vram_bytes(self) -> float:
         """Weights plus the full KV cache of every sequence in the batch (activations not counted)."""
         kv = (
             self.batch_size
-            * self.arch.kv_bytes_per_token()
+            * self.arch.kv_bytes_per_token(self.quantization)
             * (self.input_tokens + self.output_tokens)
         )
         return self.arch.weight_bytes_resident(self.quantization) + kv
