@@ -6,6 +6,7 @@ import ast
 import io
 import re
 import tokenize
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,7 +155,9 @@ def lint_text(source: str, filename: str, options: LintOptions, path: Path | Non
 def syntax_errors(source: str, filename: str) -> list[Diagnostic]:
     """E999 for a file no rule needs to parse: Python's own parser is much cheaper than libcst."""
     try:
-        ast.parse(source, filename)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code are not ecolint's to print
+            ast.parse(source, filename)
     except SyntaxError as error:
         return [file_error(filename, f"SyntaxError: {error.msg}", error.lineno or 1, error.offset or 1, SYNTAX_ERROR)]
     except (ValueError, RecursionError, MemoryError) as error:
