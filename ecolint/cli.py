@@ -90,8 +90,16 @@ def _selectors(values: tuple[str, ...], flag: str) -> list[str]:
     return check_selectors(items, flag)
 
 
-def build_settings(paths: tuple[str, ...], config: str | None, no_config: bool, select, extend_select, ignore,
-                   gpu: str | None, stdin_filename: str | None = None) -> Settings:
+def build_settings(
+    paths: tuple[str, ...],
+    config: str | None,
+    no_config: bool,
+    select,
+    extend_select,
+    ignore,
+    gpu: str | None,
+    stdin_filename: str | None = None,
+) -> Settings:
     """Settings from the nearest pyproject.toml (or ``--config``), then the command line."""
     if config is not None and no_config:
         raise ConfigError("--config and --no-config cannot be used together")
@@ -113,10 +121,14 @@ def build_settings(paths: tuple[str, ...], config: str | None, no_config: bool, 
 def common_options(function):
     """Options shared by commands that lint: selection, config and the deployment GPU."""
     decorators = [
-        click.option("--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (comma-separated, ALL)."),
+        click.option(
+            "--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (comma-separated, ALL)."
+        ),
         click.option("--extend-select", multiple=True, metavar="CODES", help="Add these codes to the selection."),
         click.option("--ignore", multiple=True, metavar="CODES", help="Turn these codes off."),
-        click.option("--gpu", metavar="NAME", help="The deployment GPU (for ECO103/ECO107), e.g. rtx4090d, a800, h100."),
+        click.option(
+            "--gpu", metavar="NAME", help="The deployment GPU (for ECO103/ECO107), e.g. rtx4090d, a800, h100."
+        ),
         click.option("--config", type=click.Path(dir_okay=False), help="Read settings from this pyproject.toml."),
         click.option("--no-config", is_flag=True, help="Ignore configuration files."),
     ]
@@ -128,25 +140,60 @@ def common_options(function):
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @common_options
-@click.option("--output-format", type=click.Choice(sorted(REPORTERS)), default="concise", show_default=True,
-              help="How diagnostics are printed.")
-@click.option("--statistics", "show_statistics", is_flag=True, help="Count diagnostics per rule instead of listing them.")
+@click.option(
+    "--output-format",
+    type=click.Choice(sorted(REPORTERS)),
+    default="concise",
+    show_default=True,
+    help="How diagnostics are printed.",
+)
+@click.option(
+    "--statistics", "show_statistics", is_flag=True, help="Count diagnostics per rule instead of listing them."
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when diagnostics are found.")
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
 @click.option("--stdin-filename", metavar="PATH", help="The file name to report for source read from stdin (-).")
-@click.option("--calibration", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Penalties from this `ecolint calibrate` file (measured on your GPU).")
+@click.option(
+    "--calibration",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Penalties from this `ecolint calibrate` file (measured on your GPU).",
+)
 @click.option("--force-exclude", is_flag=True, help="Apply exclusions to paths named on the command line too.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Where to keep the cache (default .ecolint_cache).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: one per CPU).")
 @click.option("--fix/--no-fix", default=False, help="Apply safe fixes (with '-', print the fixed source).")
-@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None,
-              help="Also apply and show unsafe fixes (default: the unsafe-fixes setting).")
+@click.option(
+    "--unsafe-fixes/--no-unsafe-fixes",
+    default=None,
+    help="Also apply and show unsafe fixes (default: the unsafe-fixes setting).",
+)
 @click.option("--diff", "show_diff", is_flag=True, help="Print a diff of what --fix would change; write nothing.")
 @click.option("--show-fixes", is_flag=True, help="List the fixes that were applied.")
-def check(paths, select, extend_select, ignore, gpu, config, no_config, output_format, show_statistics, exit_zero,
-          quiet, stdin_filename, calibration, force_exclude, no_cache, cache_dir, jobs, fix, unsafe_fixes, show_diff, show_fixes):
+def check(
+    paths,
+    select,
+    extend_select,
+    ignore,
+    gpu,
+    config,
+    no_config,
+    output_format,
+    show_statistics,
+    exit_zero,
+    quiet,
+    stdin_filename,
+    calibration,
+    force_exclude,
+    no_cache,
+    cache_dir,
+    jobs,
+    fix,
+    unsafe_fixes,
+    show_diff,
+    show_fixes,
+):
     """Lint PATHS (files or directories; default '.'; '-' reads stdin)."""
     from ecolint.fixes.command import fix_command, policy_for, show_available
 
@@ -159,14 +206,31 @@ def check(paths, select, extend_select, ignore, gpu, config, no_config, output_f
     if calibration:
         settings.calibration = Path(calibration).resolve()
     if fix or show_diff:
-        sys.exit(fix_command(paths, settings, unsafe_fixes=unsafe_fixes, diff=show_diff, show_fixes=show_fixes,
-                             stdin_filename=stdin_filename, use_cache=not no_cache, jobs=jobs,
-                             output_format=output_format, show_statistics=show_statistics, quiet=quiet,
-                             exit_zero=exit_zero, emit=emit))
+        sys.exit(
+            fix_command(
+                paths,
+                settings,
+                unsafe_fixes=unsafe_fixes,
+                diff=show_diff,
+                show_fixes=show_fixes,
+                stdin_filename=stdin_filename,
+                use_cache=not no_cache,
+                jobs=jobs,
+                output_format=output_format,
+                show_statistics=show_statistics,
+                quiet=quiet,
+                exit_zero=exit_zero,
+                emit=emit,
+            )
+        )
     diagnostics, files_checked = lint_paths(paths, settings, stdin_filename, use_cache=not no_cache, jobs=jobs)
     unsafe_fixable = show_available(diagnostics, policy_for(settings, unsafe_fixes))
-    emit(diagnostics, Summary(files_checked=files_checked, quiet=quiet, unsafe_fixable=unsafe_fixable), output_format,
-         show_statistics)
+    emit(
+        diagnostics,
+        Summary(files_checked=files_checked, quiet=quiet, unsafe_fixable=unsafe_fixable),
+        output_format,
+        show_statistics,
+    )
     sys.exit(EXIT_FOUND if diagnostics and not exit_zero else EXIT_CLEAN)
 
 
@@ -259,5 +323,3 @@ def lsp_command():
             fail("the language server needs pygls: pip install 'ecolint[lsp]'")
         raise
     serve()
-
-

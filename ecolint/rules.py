@@ -25,8 +25,18 @@ DOC_SECTIONS = (
 )
 SEVERITIES = ("error", "warning", "info")
 APPLICABILITIES = ("safe", "unsafe", "display", "none")
-GPU_DISPLAY = {"rtx5090": "RTX 5090", "rtx4090d": "RTX 4090D", "a800": "A800", "t4": "T4", "h100": "H100", "h200": "H200",
-               "a100": "A100", "l4": "L4", "v100": "V100", "rtx3090": "RTX 3090"}
+GPU_DISPLAY = {
+    "rtx5090": "RTX 5090",
+    "rtx4090d": "RTX 4090D",
+    "a800": "A800",
+    "t4": "T4",
+    "h100": "H100",
+    "h200": "H200",
+    "a100": "A100",
+    "l4": "L4",
+    "v100": "V100",
+    "rtx3090": "RTX 3090",
+}
 
 
 class RuleError(ValueError):

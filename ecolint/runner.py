@@ -44,7 +44,9 @@ def lint_options(settings: Settings) -> LintOptions:
         try:
             digest = hashlib.sha256(settings.calibration.read_bytes()).hexdigest()
         except OSError as error:
-            raise ConfigError(f"cannot read calibration file {settings.calibration}: {error.strerror or error}") from None
+            raise ConfigError(
+                f"cannot read calibration file {settings.calibration}: {error.strerror or error}"
+            ) from None
         try:
             rules_for(calibration)  # reports a bad file once, here, rather than in every worker
         except CalibrationError as error:
@@ -99,15 +101,17 @@ class Cache:
     """Diagnostics per file, keyed by the file's size and modification time and the settings."""
 
     def __init__(self, folder: Path, options: LintOptions) -> None:
-        fingerprint = hashlib.sha256(json.dumps(
-            [
-                sorted(options.codes),
-                repr(options.rule_options),
-                options.gpu.key if options.gpu else None,
-                options.calibration_digest,
-                _inputs_digest(),
-            ]
-        ).encode()).hexdigest()[:16]
+        fingerprint = hashlib.sha256(
+            json.dumps(
+                [
+                    sorted(options.codes),
+                    repr(options.rule_options),
+                    options.gpu.key if options.gpu else None,
+                    options.calibration_digest,
+                    _inputs_digest(),
+                ]
+            ).encode()
+        ).hexdigest()[:16]
         self.file = folder / __version__ / f"{fingerprint}.json"
         self.folder = folder
         self.entries: dict[str, list] = {}
@@ -191,8 +195,14 @@ def _apply_per_file_ignores(settings: Settings, path: Path, diagnostics: list[Di
 
 def run(paths: list[Path], settings: Settings, use_cache: bool = True, jobs: int | None = None) -> RunResult:
     options = lint_options(settings)
-    finder = FileFinder(settings.root, settings.exclude, settings.extend_exclude, settings.respect_gitignore,
-                        suffixes=(*SOURCE_SUFFIXES, NOTEBOOK_SUFFIX), force_exclude=settings.force_exclude)
+    finder = FileFinder(
+        settings.root,
+        settings.exclude,
+        settings.extend_exclude,
+        settings.respect_gitignore,
+        suffixes=(*SOURCE_SUFFIXES, NOTEBOOK_SUFFIX),
+        force_exclude=settings.force_exclude,
+    )
     result = RunResult()
     cache = Cache(cache_folder(settings), options) if use_cache else None
     pending: list[tuple[Path, str]] = []

@@ -103,7 +103,11 @@ CALIBRATION_HEADER = "row_id,gpu,model_id,params_b,precision,batch_size,throughp
 
 
 def test_calibration_file_gives_the_penalties_and_says_so(project):
-    write(project, "cal.csv", CALIBRATION_HEADER + "c1,h100,org/m-7B,7,fp16,1,40,200,5000\nc2,h100,org/m-7B,7,int8_default,1,10,150,15000\n")
+    write(
+        project,
+        "cal.csv",
+        CALIBRATION_HEADER + "c1,h100,org/m-7B,7,fp16,1,40,200,5000\nc2,h100,org/m-7B,7,int8_default,1,10,150,15000\n",
+    )
     write(project, "a.py", EIGHT_BIT)
     out = run_cli("check", "a.py", "--calibration", "cal.csv").stdout
     assert "+200% energy per token vs FP16 (calibrated on H100: cal.csv)" in out
@@ -116,10 +120,13 @@ def test_calibration_file_gives_the_penalties_and_says_so(project):
     assert "(calibrated on H100: cal.csv)" in out and "-96% at batch 64 (measured on A800)" in out
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "cannot read calibration file"),
-    ("gpu,model_id\nh100,x\n", "missing column"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "cannot read calibration file"),
+        ("gpu,model_id\nh100,x\n", "missing column"),
+    ],
+)
 def test_bad_calibration_file_is_a_one_line_error(project, content, message):
     if content is not None:
         write(project, "cal.csv", content)

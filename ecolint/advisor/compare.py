@@ -93,7 +93,8 @@ def paradox_warnings(columns: list[Column], inputs: Inputs) -> list[str]:
             items.append(
                 f"**{c.label}** draws less power than FP16 ({num(c.estimate.power.value)} vs "
                 f"{num(fp16.estimate.power.value)} W) yet uses {_percent(c.energy, fp16.energy)} energy per token: "
-                f"throughput falls {_percent(c.estimate.throughput.value, fp16.estimate.throughput.value)}, and energy is power x time."
+                f"throughput falls {_percent(c.estimate.throughput.value, fp16.estimate.throughput.value)}, "
+                "and energy is power x time."
             )
     d = evidence.int8_default_vs_fp16()
     if d:
@@ -118,16 +119,14 @@ def build(inputs: Inputs) -> Report:
     fp16 = by_q["fp16"]
     m = inputs.model
     report = Report(
-        f"Comparison: {m.text} ({format_params(m.params_b)} parameters) on {inputs.gpu.key}, "
-        f"batch {inputs.batch_size}"
+        f"Comparison: {m.text} ({format_params(m.params_b)} parameters) on {inputs.gpu.key}, batch {inputs.batch_size}"
     )
     report.section("Configuration", Bullets(configuration_items(inputs) + cost_items(inputs)))
     add_warnings(report, inputs)
     rows = [
         ["Throughput (tok/s)"] + [_std(c.estimate.throughput) for c in columns],
         ["Energy (J/1k tokens)"] + [_std(c.estimate.energy_per_1k) for c in columns],
-        ["Δ energy vs FP16"]
-        + ["—" if c is fp16 else _percent(c.energy, fp16.energy) for c in columns],
+        ["Δ energy vs FP16"] + ["—" if c is fp16 else _percent(c.energy, fp16.energy) for c in columns],
         ["Efficiency (tok/J)"] + [num(c.estimate.tokens_per_joule().value, 3) for c in columns],
         ["VRAM (GB, weights + KV)"] + [num(c.vram_gb) + ("" if c.fits else " ⚠") for c in columns],
         ["Latency (ms/request, BS=1)"] + [num(c.at_bs1.latency_ms().value, 0) for c in columns],
@@ -139,10 +138,7 @@ def build(inputs: Inputs) -> Report:
     report.section(
         "Energy per 1k tokens",
         BarChart(
-            [
-                (c.label, c.energy, f"{num(c.energy)} J ({short_basis(c.estimate.energy_per_1k)})")
-                for c in columns
-            ]
+            [(c.label, c.energy, f"{num(c.energy)} J ({short_basis(c.estimate.energy_per_1k)})") for c in columns]
         ),
     )
 
@@ -156,9 +152,7 @@ def build(inputs: Inputs) -> Report:
         reasons.append("Nothing fits this GPU's memory; figures assume it did.")
     skipped = [c for c in columns if not c.fits and c.energy < best.energy]
     for c in skipped:
-        reasons.append(
-            f"{c.label} would use less energy ({num(c.energy)} J/1k) but needs {num(c.vram_gb)} GB."
-        )
+        reasons.append(f"{c.label} would use less energy ({num(c.energy)} J/1k) but needs {num(c.vram_gb)} GB.")
     extrapolated = [c for c in columns if c.estimate.basis == "extrapolated"]
     if extrapolated and best.estimate.basis == "extrapolated":
         lo, hi = best.estimate.energy_per_1k.low, best.estimate.energy_per_1k.high
@@ -171,9 +165,7 @@ def build(inputs: Inputs) -> Report:
             and lo <= (c.estimate.energy_per_1k.high or c.energy)
         ]
         if overlaps:
-            reasons.append(
-                f"Extrapolated: the range overlaps {', '.join(overlaps)}; measure both before committing."
-            )
+            reasons.append(f"Extrapolated: the range overlaps {', '.join(overlaps)}; measure both before committing.")
     benefits = []
     per_month = {c.quantization: monthly(inputs, c.estimate) for c in columns}
     for c in columns:
@@ -212,10 +204,7 @@ def build(inputs: Inputs) -> Report:
     ]
     report.section("Context-specific advice", Bullets(advice))
     experiments = {
-        r.measurement.experiment
-        for c in columns
-        for r in c.estimate.rows_used
-        if c.estimate.basis == "measured"
+        r.measurement.experiment for c in columns for r in c.estimate.rows_used if c.estimate.basis == "measured"
     }
     if len(experiments) > 1:
         report.section(
@@ -245,7 +234,5 @@ def build(inputs: Inputs) -> Report:
         }
     )
     report.data["warnings"] = [w.to_dict() for w in inputs.warnings]
-    add_transparency(
-        report, estimator, [c.estimate for c in columns] + [c.at_bs1 for c in columns], inputs
-    )
+    add_transparency(report, estimator, [c.estimate for c in columns] + [c.at_bs1 for c in columns], inputs)
     return report

@@ -30,9 +30,7 @@ def select(
 ) -> list[CuratedRow]:
     gpu_key = parse_gpu(gpu)[0].key if gpu else None
     if precision and precision.strip().lower() not in DATA_PRECISIONS:
-        raise InputError(
-            f"--precision {precision!r} is not in the data. Valid: {', '.join(DATA_PRECISIONS)}."
-        )
+        raise InputError(f"--precision {precision!r} is not in the data. Valid: {', '.join(DATA_PRECISIONS)}.")
     wanted = precision.strip().lower() if precision else None
     found = []
     for row in curated_rows().values():
@@ -63,9 +61,7 @@ def row_dict(row: CuratedRow) -> dict:
         "output_tokens": m.output_tokens,
         "throughput_tok_s": m.throughput_tok_s,
         "power_w": m.power_w,
-        "energy_j_per_1k_gross": row.gross_energy_j_per_1k
-        if m.power_w and m.throughput_tok_s
-        else None,
+        "energy_j_per_1k_gross": row.gross_energy_j_per_1k if m.power_w and m.throughput_tok_s else None,
         "energy_j_per_1k_stated": m.energy_j_per_1k,
         "energy_basis_stated": row.energy_basis or None,
         "n_runs": m.n_runs,
@@ -84,23 +80,15 @@ def build(
     show_all: bool = False,
 ) -> Report:
     rows = select(gpu, model, precision, show_all)
-    filters = [
-        f"{k}={v}" for k, v in (("gpu", gpu), ("model", model), ("precision", precision)) if v
-    ]
+    filters = [f"{k}={v}" for k, v in (("gpu", gpu), ("model", model), ("precision", precision)) if v]
     scope = "all rows" if show_all else "canonical rows"
-    report = Report(
-        f"Measurements ({len(rows)} {scope}" + (f"; {', '.join(filters)}" if filters else "") + ")"
-    )
+    report = Report(f"Measurements ({len(rows)} {scope}" + (f"; {', '.join(filters)}" if filters else "") + ")")
     table_rows = []
     for row in rows:
         m = row.measurement
         gross = row.gross_energy_j_per_1k if m.power_w and m.throughput_tok_s else None
         stated = m.energy_j_per_1k
-        energy = (
-            num(gross)
-            if gross is not None
-            else (num(stated) + " (stated)" if stated is not None else "")
-        )
+        energy = num(gross) if gross is not None else (num(stated) + " (stated)" if stated is not None else "")
         if row.normalised and stated is not None:
             energy += f" (stated {num(stated)}, idle subtracted)"
         table_rows.append(
@@ -129,11 +117,13 @@ def build(
         "Notes",
         Bullets(
             [
-                "Energy is on the gross board-power basis: 1000 x W / (tok/s). Where the source subtracted idle power the "
+                "Energy is on the gross board-power basis: 1000 x W / (tok/s). "
+                "Where the source subtracted idle power the "
                 "stated value is shown beside it.",
                 "Canonical rows are the experiment records; docs/data.md explains every other status "
                 "(`ecolint data --all --json` gives each row's reason).",
-                f"{len(measurements())} rows in the data; source repository and conflicts: ecolint/energy/data/SOURCES.md.",
+                f"{len(measurements())} rows in the data; "
+                "source repository and conflicts: ecolint/energy/data/SOURCES.md.",
             ]
         ),
     )

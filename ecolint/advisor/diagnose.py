@@ -83,9 +83,7 @@ def _fits(inputs: Inputs, e: Estimate) -> bool:
     return e.workload.vram_bytes() / 1e9 <= inputs.gpu.vram_gb * MEMORY_HEADROOM
 
 
-def _detect(
-    inputs: Inputs, observed: float, estimates: dict[str, Estimate], batched: Estimate | None
-) -> list[Pattern]:
+def _detect(inputs: Inputs, observed: float, estimates: dict[str, Estimate], batched: Estimate | None) -> list[Pattern]:
     found: list[Pattern] = []
     q = inputs.quantization
     default, pure, fp16 = estimates["int8_default"], estimates["int8_pure"], estimates["fp16"]
@@ -98,9 +96,7 @@ def _detect(
             p.confidence = "HIGH" if _consistent(observed, default) else "MEDIUM"
         else:
             gap = abs(math.log(pure.throughput.value / default.throughput.value))
-            p.confidence = (
-                "HIGH" if abs(math.log(observed / default.throughput.value)) < gap / 3 else "MEDIUM"
-            )
+            p.confidence = "HIGH" if abs(math.log(observed / default.throughput.value)) < gap / 3 else "MEDIUM"
             p.factors.append(
                 "declared threshold 0.0, but the throughput matches the default threshold: check that "
                 "the BitsAndBytesConfig with llm_int8_threshold=0.0 reaches from_pretrained"
@@ -124,16 +120,12 @@ def _detect(
         )
         if _fits(inputs, fp16):
             p.fixes.append(Fix("Load in FP16 (no quantization)", LOAD_CODE["fp16"], fp16))
-        p.fixes.append(
-            Fix("Use NF4 when memory is the reason for 8-bit", LOAD_CODE["nf4"], estimates["nf4"])
-        )
+        p.fixes.append(Fix("Use NF4 when memory is the reason for 8-bit", LOAD_CODE["nf4"], estimates["nf4"]))
         pairs = evidence.int8_pure_vs_default()
         p.evidence = f"INT8 pure vs default under the same protocol: {pairs.span()} less energy (rows {pairs.row_ids})"
         found.append(p)
     nf4, fp16_energy = estimates["nf4"], fp16.energy_per_1k.value
-    if q == "nf4" and (
-        inputs.model.params_b <= SMALL_MODEL_B or nf4.energy_per_1k.value > fp16_energy
-    ):
+    if q == "nf4" and (inputs.model.params_b <= SMALL_MODEL_B or nf4.energy_per_1k.value > fp16_energy):
         p = Pattern("nf4-small-model", "NF4 on a model too small to need it", nf4)
         p.confidence = "HIGH" if _consistent(observed, nf4) else "MEDIUM"
         ev = evidence.nf4_small_models()
@@ -163,10 +155,7 @@ def _detect(
                 "measured sweep ("
                 + evidence.sweep_description()
                 + "): "
-                + ", ".join(
-                    f"BS={pt.row.workload.batch_size} {pt.change_vs_bs1 * 100:+.0f}%"
-                    for pt in sweep[1:]
-                )
+                + ", ".join(f"BS={pt.row.workload.batch_size} {pt.change_vs_bs1 * 100:+.0f}%" for pt in sweep[1:])
             )
             p.evidence = f"{sweep[0].row.row_id}: {num(sweep[0].row.energy)} J/1k at batch 1"
         p.fixes.append(
@@ -182,9 +171,7 @@ def _detect(
         declared = estimates.get(q) or fp16
         lo, _ = _tolerance(declared)
         if observed / declared.throughput.value < lo:
-            p = Pattern(
-                "unexplained-slowdown", "Slower than the measurements for this setup", declared
-            )
+            p = Pattern("unexplained-slowdown", "Slower than the measurements for this setup", declared)
             p.confidence = "LOW"
             p.root_cause = (
                 "none of the known quantization or batching patterns explains the gap; the usual causes "
@@ -206,10 +193,7 @@ def _detect(
 def build(inputs: Inputs, observed_throughput: float, observed_power: float | None) -> Report:
     estimator = estimator_for(inputs)
     b = inputs.batch_size
-    estimates = {
-        q: estimator.estimate(workload(inputs, q))
-        for q in ("fp16", "nf4", "int8_default", "int8_pure")
-    }
+    estimates = {q: estimator.estimate(workload(inputs, q)) for q in ("fp16", "nf4", "int8_default", "int8_pure")}
     if inputs.quantization not in estimates:
         estimates[inputs.quantization] = estimator.estimate(workload(inputs))
     declared = estimates[inputs.quantization]
@@ -242,9 +226,7 @@ def build(inputs: Inputs, observed_throughput: float, observed_power: float | No
                     f"Root cause: {primary.root_cause}",
                 ]
                 + (
-                    [
-                        f"Also detected: {', '.join(f'{p.name} ({p.confidence})' for p in patterns[1:])}"
-                    ]
+                    [f"Also detected: {', '.join(f'{p.name} ({p.confidence})' for p in patterns[1:])}"]
                     if len(patterns) > 1
                     else []
                 )
@@ -264,19 +246,11 @@ def build(inputs: Inputs, observed_throughput: float, observed_power: float | No
     deviation_t = observed_throughput / declared.throughput.value - 1
     lines = [
         f"Your reported: {num(observed_throughput)} tok/s"
-        + (
-            f", {num(observed_power)} W, {num(observed_energy)} J/1k tokens"
-            if observed_power
-            else ""
-        ),
+        + (f", {num(observed_power)} W, {num(observed_energy)} J/1k tokens" if observed_power else ""),
         f"Expected for the declared setup: {figure_text(declared.throughput)}, "
         f"{figure_text(declared.energy_per_1k, 0)}",
         f"Deviation: {deviation_t * 100:+.1f}% throughput"
-        + (
-            f", {(observed_energy / declared.energy_per_1k.value - 1) * 100:+.1f}% energy"
-            if observed_energy
-            else ""
-        ),
+        + (f", {(observed_energy / declared.energy_per_1k.value - 1) * 100:+.1f}% energy" if observed_energy else ""),
     ]
     if primary and primary.evidence:
         lines.append(f"Pattern data: {primary.evidence}")
@@ -291,9 +265,7 @@ def build(inputs: Inputs, observed_throughput: float, observed_power: float | No
             ),
         )
     fixes: list[Fix] = []
-    for (
-        p
-    ) in patterns:  # patterns in priority order; within one, the fix that saves most energy first
+    for p in patterns:  # patterns in priority order; within one, the fix that saves most energy first
         for fix in sorted(p.fixes, key=lambda f: f.after.energy_per_1k.value):
             if all(fix.title != f.title for f in fixes):
                 fixes.append(fix)
@@ -303,9 +275,10 @@ def build(inputs: Inputs, observed_throughput: float, observed_power: float | No
         fix_section.add(
             f"**{i}. {fix.title}**",
             Code(fix.code),
-            f"Expected impact: {num(after.throughput.value)} tok/s ({after.throughput.value / observed_throughput - 1:+.0%} "
+            f"Expected impact: {num(after.throughput.value)} tok/s "
+            f"({after.throughput.value / observed_throughput - 1:+.0%} "
             f"vs observed), {num(after.energy_per_1k.value)} J/1k tokens ({fix.energy_change(current_energy):+.0%}); "
-            f"{'measured ' + ', '.join(after.energy_per_1k.rows) if after.basis != 'extrapolated' else 'extrapolated'}.",
+            f"{_basis_text(after)}.",
         )
     if fixes:
         report.sections.append(fix_section)
@@ -329,7 +302,7 @@ def build(inputs: Inputs, observed_throughput: float, observed_power: float | No
                     f"Cost: ${num(saving, 2)}/month less at {inputs.requests_text}"
                     if saving is not None
                     else "Cost: pass --price for a monthly figure",
-                    f"Confidence: {confidence} ({'measured: ' + ', '.join(best.energy_per_1k.rows) if n_similar else 'extrapolated by the decode model'})",
+                    f"Confidence: {confidence} ({_confidence_source(best, n_similar)})",
                 ]
             ),
         )
@@ -338,7 +311,8 @@ def build(inputs: Inputs, observed_throughput: float, observed_power: float | No
             Bullets(
                 [
                     "Apply the first fix and watch the GPU while generating: `nvidia-smi dmon -s pucvmet -d 1`",
-                    f"Expected power: {num(best.power.value)} W (now {num(observed_power) + ' W observed' if observed_power else num(declared.power.value) + ' W expected'})",
+                    f"Expected power: {num(best.power.value)} W "
+                    f"(now {_power_now(observed_power, declared)})",
                     f"Expected throughput: {num(best.throughput.value)} tok/s (now {num(observed_throughput)} tok/s)",
                     "If the result differs by more than 10%, save your runs as a calibration CSV and pass it with "
                     "--calibration: your measurements then take precedence.",
@@ -358,9 +332,7 @@ def build(inputs: Inputs, observed_throughput: float, observed_power: float | No
             "expected": estimate_dict(declared, inputs),
             "deviation_pct": {
                 "throughput": deviation_t * 100,
-                "energy": (observed_energy / declared.energy_per_1k.value - 1) * 100
-                if observed_energy
-                else None,
+                "energy": (observed_energy / declared.energy_per_1k.value - 1) * 100 if observed_energy else None,
             },
             "patterns": [
                 {
@@ -375,13 +347,26 @@ def build(inputs: Inputs, observed_throughput: float, observed_power: float | No
                 for p in patterns
             ],
             "detected": primary.code if primary else None,
-            "fixes": [
-                {"title": f.title, "code": f.code, "expected": estimate_dict(f.after)}
-                for f in fixes
-            ],
+            "fixes": [{"title": f.title, "code": f.code, "expected": estimate_dict(f.after)} for f in fixes],
         }
     )
     report.data["warnings"] = [w.to_dict() for w in inputs.warnings]
     used = [declared] + [f.after for f in fixes]
     add_transparency(report, estimator, used, inputs)
     return report
+
+
+def _basis_text(estimate) -> str:
+    if estimate.basis == "extrapolated":
+        return "extrapolated"
+    return "measured " + ", ".join(estimate.energy_per_1k.rows)
+
+
+def _confidence_source(best, n_similar) -> str:
+    return "measured: " + ", ".join(best.energy_per_1k.rows) if n_similar else "extrapolated by the decode model"
+
+
+def _power_now(observed_power, declared) -> str:
+    if observed_power:
+        return num(observed_power) + " W observed"
+    return num(declared.power.value) + " W expected"

@@ -49,11 +49,7 @@ def build(inputs: Inputs) -> Report:
         Bullets(
             [
                 f"Throughput: {figure_text(current.throughput)}"
-                + (
-                    f" (all {inputs.batch_size} sequences together)"
-                    if inputs.batch_size > 1
-                    else ""
-                ),
+                + (f" (all {inputs.batch_size} sequences together)" if inputs.batch_size > 1 else ""),
                 f"Latency: {figure_text(current.latency_ms(), 0)} per request of {inputs.generation_length} tokens",
                 f"Power: {figure_text(current.power)} board average",
             ]
@@ -89,7 +85,8 @@ def build(inputs: Inputs) -> Report:
         [
             "Metric",
             f"Current ({quantization_label(inputs.quantization, True)}, BS={inputs.batch_size})",
-            f"Optimized ({quantization_label(optimized.workload.quantization, True)}, BS={optimized.workload.batch_size})",
+            f"Optimized ({quantization_label(optimized.workload.quantization, True)}, "
+            f"BS={optimized.workload.batch_size})",
             "Change",
         ],
         [
@@ -133,15 +130,14 @@ def build(inputs: Inputs) -> Report:
             ["Basis", current.basis, optimized.basis, ""],
         ],
     )
-    report.section(
-        f"Current vs optimized ({use_case} use case; `ecolint optimize` explains the choice)", table
-    )
+    report.section(f"Current vs optimized ({use_case} use case; `ecolint optimize` explains the choice)", table)
     changes = []
     if optimized.workload.quantization != inputs.quantization:
+        same_batch = rec.at(optimized.workload.quantization, inputs.batch_size)
         changes.append(
             f"Quantization {quantization_label(inputs.quantization, True)} -> "
             f"{quantization_label(optimized.workload.quantization, True)}: "
-            f"{_saving(current.energy_per_1k.value, rec.at(optimized.workload.quantization, inputs.batch_size).energy if rec.at(optimized.workload.quantization, inputs.batch_size) else None)} "
+            f"{_saving(current.energy_per_1k.value, same_batch.energy if same_batch else None)} "
             f"energy per token at the current batch size."
         )
     if optimized.workload.batch_size != inputs.batch_size:
@@ -163,9 +159,7 @@ def build(inputs: Inputs) -> Report:
             f"use a GPU with more memory or a smaller model."
         )
     if not changes:
-        changes.append(
-            "The current configuration is already the lowest-energy one for this use case."
-        )
+        changes.append("The current configuration is already the lowest-energy one for this use case.")
     report.section("Optimization breakdown", Bullets(changes))
 
     report.data = base_payload("estimate", inputs)

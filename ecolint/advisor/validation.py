@@ -208,9 +208,7 @@ def parse_quantization(value: str | None) -> tuple[str, bool]:
     extra = ""
     if key in ("int8", "8bit", "8-bit", "q8"):
         extra = " (int8_pure sets llm_int8_threshold=0.0; int8_default is plain load_in_8bit=True)"
-    raise InputError(
-        f"--quantization {value!r} is not supported.{hint}{extra} Valid: {', '.join(QUANTIZATIONS)}."
-    )
+    raise InputError(f"--quantization {value!r} is not supported.{hint}{extra} Valid: {', '.join(QUANTIZATIONS)}.")
 
 
 def parse_precision(value: str | None) -> str | None:
@@ -222,11 +220,7 @@ def parse_precision(value: str | None) -> str | None:
     if key in PRECISION_ALIASES:
         return PRECISION_ALIASES[key]
     if key in ("int8", "int4", "nf4", "int8_pure", "int8_default", "8bit", "4bit"):
-        target = (
-            "nf4"
-            if key in ("int4", "nf4", "4bit")
-            else ("int8_default" if key == "int8_default" else "int8_pure")
-        )
+        target = "nf4" if key in ("int4", "nf4", "4bit") else ("int8_default" if key == "int8_default" else "int8_pure")
         raise InputError(
             f"--precision {value!r} is a quantization method, not a compute precision. "
             f"Did you mean --quantization {target}? Valid precisions: {', '.join(PRECISIONS)}."
@@ -288,13 +282,9 @@ def parse_model(value: str | None, base_dir: Path | None = None) -> ModelChoice:
 def _int_in_range(name: str, value: int, bounds: tuple[int, int], typical: str) -> int:
     low, high = bounds
     if value < low:
-        raise InputError(
-            f"--{name}={value} is below the valid range [{low}, {high}]. Typical values: {typical}."
-        )
+        raise InputError(f"--{name}={value} is below the valid range [{low}, {high}]. Typical values: {typical}.")
     if value > high:
-        raise InputError(
-            f"--{name}={value} is above the valid range [{low}, {high}]. Typical values: {typical}."
-        )
+        raise InputError(f"--{name}={value} is above the valid range [{low}, {high}]. Typical values: {typical}.")
     return value
 
 
@@ -302,9 +292,7 @@ def parse_batch_size(value: int | None) -> int:
     if value is None:
         return 1
     if value < BATCH_RANGE[0]:
-        raise InputError(
-            f"--batch-size={value} must be at least 1 (valid range 1-64). Did you mean --batch-size 1?"
-        )
+        raise InputError(f"--batch-size={value} must be at least 1 (valid range 1-64). Did you mean --batch-size 1?")
     if value > BATCH_RANGE[1]:
         raise InputError(
             f"--batch-size={value} exceeds 64, the largest batch in the measurements (valid range 1-64). "
@@ -325,9 +313,7 @@ def parse_requests(value: str | None) -> tuple[float, str, bool]:
     text = value.strip().lower().replace(",", "").replace("_", "").replace(" ", "")
     match = re.fullmatch(r"(\d+(?:\.\d+)?)([kmb]?)(?:/?(?:per)?(day|d|month|mo|m))?", text)
     if not match:
-        raise InputError(
-            f"--requests {value!r} is not a request count. Examples: 1000000, 1M, 2.5M/month, 50k/day."
-        )
+        raise InputError(f"--requests {value!r} is not a request count. Examples: 1000000, 1M, 2.5M/month, 50k/day.")
     number, suffix, period = match.groups()
     count = float(number) * {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[suffix]
     if count <= 0:
@@ -395,7 +381,8 @@ def _check_precision(inputs: Inputs, requested: str | None) -> None:
         inputs.warn(
             "precision-conflict",
             f"--precision {requested} with unquantized {q.upper()} weights: an unquantized model computes in "
-            f"its weights' dtype, so {q.upper()} is used. Pass --quantization {requested if requested != 'tf32' else 'fp32'} "
+            f"its weights' dtype, so {q.upper()} is used. "
+            f"Pass --quantization {requested if requested != 'tf32' else 'fp32'} "
             f"to change both.",
         )
         inputs.precision = "fp32" if q == "fp32" and requested == "tf32" else q
@@ -451,9 +438,7 @@ def validate(
     _non_negative("price", price)
     _non_negative("grid", grid)
     if pue is not None and pue < 1.0:
-        raise InputError(
-            f"--pue={pue} must be at least 1.0 (1.0 = no facility overhead; typical cloud 1.1-1.6)."
-        )
+        raise InputError(f"--pue={pue} must be at least 1.0 (1.0 = no facility overhead; typical cloud 1.1-1.6).")
     rows: list[Measurement] = []
     if calibration:
         try:
@@ -468,9 +453,7 @@ def validate(
     else:
         price_value, price_source = None, f"no price for {reg.name} in the data; pass --price"
     grid_value, grid_source = (
-        (grid, "--grid")
-        if grid is not None
-        else (reg.gco2_per_kwh, f"{reg.name}: {reg.grid_source}")
+        (grid, "--grid") if grid is not None else (reg.gco2_per_kwh, f"{reg.name}: {reg.grid_source}")
     )
     if pue is not None:
         pue_value, pue_source = pue, "--pue"
@@ -529,8 +512,7 @@ def _collect_warnings(inputs: Inputs) -> None:
             f"knows: its shape is estimated from the parameter count and its figures are extrapolated.",
         )
     elif choice.arch.key not in _measured_shapes() | {
-        find_architecture(m.model_id).key if find_architecture(m.model_id) else m.model_id
-        for m in inputs.calibration
+        find_architecture(m.model_id).key if find_architecture(m.model_id) else m.model_id for m in inputs.calibration
     }:
         inputs.warn(
             "extrapolated-model",
@@ -557,18 +539,14 @@ def _collect_warnings(inputs: Inputs) -> None:
     if context and inputs.sequence_length > context:
         inputs.warn(
             "context-exceeded",
-            f"--sequence-length={inputs.sequence_length} exceeds {choice.text}'s context "
-            f"window ({context} tokens).",
+            f"--sequence-length={inputs.sequence_length} exceeds {choice.text}'s context window ({context} tokens).",
         )
     elif context and total > context:
         inputs.warn(
             "context-exceeded",
-            f"prompt + generation ({total} tokens) exceeds {choice.text}'s context window "
-            f"({context} tokens).",
+            f"prompt + generation ({total} tokens) exceeds {choice.text}'s context window ({context} tokens).",
         )
-    workload = Workload(
-        gpu, choice.arch, inputs.quantization, b, inputs.sequence_length, inputs.generation_length
-    )
+    workload = Workload(gpu, choice.arch, inputs.quantization, b, inputs.sequence_length, inputs.generation_length)
     needed = workload.vram_bytes() / 1e9
     if needed > gpu.vram_gb:
         weights = choice.arch.weight_bytes_resident(inputs.quantization) / 1e9
@@ -591,7 +569,8 @@ def _collect_warnings(inputs: Inputs) -> None:
         inputs.warn(
             "int8-default",
             f"INT8 default (load_in_8bit=True, threshold 6.0) splits every linear layer into INT8 and FP16 parts: "
-            f"measured energy per token is {ev.span()} above FP16 on the same GPU, model and batch size (rows {ev.row_ids}). "
+            f"measured energy per token is {ev.span()} above FP16 on the same GPU, model and batch size "
+            f"(rows {ev.row_ids}). "
             f"Set llm_int8_threshold=0.0 or use FP16/NF4.",
         )
 

@@ -55,9 +55,7 @@ KERNEL_FAMILY = {
     "int8_default": "int8_default",
     "int8_pure": "int8_pure",
 }
-MEMORY_EFFICIENCY = (
-    0.8  # eta: achieved fraction of peak memory bandwidth when memory-bound (assumed)
-)
+MEMORY_EFFICIENCY = 0.8  # eta: achieved fraction of peak memory bandwidth when memory-bound (assumed)
 DEFAULT_PROMPT_TOKENS = 256  # prompt length assumed for rows that do not record one
 
 
@@ -93,9 +91,7 @@ class Workload:
     def vram_bytes(self) -> float:
         """Weights plus the full KV cache of every sequence in the batch (activations not counted)."""
         kv = (
-            self.batch_size
-            * self.arch.kv_bytes_per_token(self.quantization)
-            * (self.input_tokens + self.output_tokens)
+            self.batch_size * self.arch.kv_bytes_per_token(self.quantization) * (self.input_tokens + self.output_tokens)
         )
         return self.arch.weight_bytes_resident(self.quantization) + kv
 
@@ -117,9 +113,7 @@ def _arch_for(model_id: str, params_b: float | None) -> Architecture | None:
     found = find_architecture(model_id)
     if found:
         return found
-    size = params_b or (
-        resolve_model_size(model_id).params_b if resolve_model_size(model_id) else None
-    )
+    size = params_b or (resolve_model_size(model_id).params_b if resolve_model_size(model_id) else None)
     return estimated_architecture(size, model_id) if size else None
 
 
@@ -179,14 +173,11 @@ def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
     return [aug[i][n] / aug[i][i] if abs(aug[i][i]) > 1e-300 else 0.0 for i in range(n)]
 
 
-def least_squares(
-    features: list[list[float]], targets: list[float], ridge: float = 1e-6
-) -> list[float]:
+def least_squares(features: list[list[float]], targets: list[float], ridge: float = 1e-6) -> list[float]:
     """Coefficients minimising squared error plus a tiny ridge (keeps unsupported columns at 0)."""
     n = len(features[0])
     normal = [
-        [sum(row[i] * row[j] for row in features) + (ridge if i == j else 0.0) for j in range(n)]
-        for i in range(n)
+        [sum(row[i] * row[j] for row in features) + (ridge if i == j else 0.0) for j in range(n)] for i in range(n)
     ]
     rhs = [sum(row[i] * y for row, y in zip(features, targets)) for i in range(n)]
     return _solve(normal, rhs)
@@ -252,17 +243,11 @@ class DecodeModel:
         factor = self.factor.get(w.family, 1.0)
         slope = self.batch_slope.get(w.family, self.batch_slope.get("fp16", 0.0))
         if w.batch_size > 1 and w.family not in self.batch_measured:
-            notes.append(
-                f"{w.family} never measured above batch 1: its per-sequence cost is taken as FP16's"
-            )
+            notes.append(f"{w.family} never measured above batch 1: its per-sequence cost is taken as FP16's")
         launch = w.arch.layers * per_layer * factor * (1.0 + slope * (w.batch_size - 1))
-        memory = w.bytes_per_step() / (
-            MEMORY_EFFICIENCY * (w.gpu.memory_bandwidth_gb_s or 1.0) * 1e9
-        )
+        memory = w.bytes_per_step() / (MEMORY_EFFICIENCY * (w.gpu.memory_bandwidth_gb_s or 1.0) * 1e9)
         if memory > launch:
-            notes.append(
-                "memory-bound: no measured row is in this regime (bandwidth efficiency 0.8 assumed)"
-            )
+            notes.append("memory-bound: no measured row is in this regime (bandwidth efficiency 0.8 assumed)")
             return memory, "memory-bound", notes
         return launch, "launch-bound", notes
 
@@ -287,9 +272,7 @@ class DecodeModel:
             notes.append(f"modelled power {power:.0f} W exceeds the {tdp:.0f} W TDP: capped")
             power = tdp
         power = max(power, base)
-        return Prediction(
-            throughput, power, 1000.0 * power / throughput, step, regime, tuple(notes)
-        )
+        return Prediction(throughput, power, 1000.0 * power / throughput, step, regime, tuple(notes))
 
 
 def fit_model(rows: list[TrainingRow]) -> DecodeModel:
@@ -300,8 +283,7 @@ def fit_model(rows: list[TrainingRow]) -> DecodeModel:
     launch_rows = [
         r
         for r in rows
-        if r.workload.bytes_per_step()
-        / (MEMORY_EFFICIENCY * r.workload.gpu.memory_bandwidth_gb_s * 1e9)
+        if r.workload.bytes_per_step() / (MEMORY_EFFICIENCY * r.workload.gpu.memory_bandwidth_gb_s * 1e9)
         < 0.9 * r.workload.batch_size / r.throughput
     ]
     design = [
@@ -335,13 +317,9 @@ def fit_model(rows: list[TrainingRow]) -> DecodeModel:
                 if r.workload.family == fam and r.workload.batch_size > 1
             ]
             if points:
-                slopes[fam] = max(
-                    0.0, sum(x * y for x, y in points) / sum(x * x for x, _ in points)
-                )
+                slopes[fam] = max(0.0, sum(x * y for x, y in points) / sum(x * x for x, _ in points))
     batch_measured = frozenset(
-        f
-        for f in slopes
-        if any(r.workload.family == f and r.workload.batch_size > 1 for r in launch_rows)
+        f for f in slopes if any(r.workload.family == f and r.workload.batch_size > 1 for r in launch_rows)
     )
     if "nf4" not in batch_measured:
         slopes["nf4"] = slopes["fp16"]
@@ -356,9 +334,7 @@ def fit_model(rows: list[TrainingRow]) -> DecodeModel:
         power_per_tparam_s=ops_w,
         power_offset=offsets,
         power_per_tparam_s_extra=ops_extra,
-        tdp={
-            g: next(r.workload.gpu.tdp_w for r in rows if r.workload.gpu.key == g) for g in gpu_keys
-        },
+        tdp={g: next(r.workload.gpu.tdp_w for r in rows if r.workload.gpu.key == g) for g in gpu_keys},
         rows=tuple(r.row_id for r in rows),
         batch_measured=batch_measured,
     )
@@ -405,10 +381,7 @@ def _fit_power(
         ops_rate = r.workload.arch.params_b * 1e9 * r.workload.batch_size / step / 1e12
         power_features.append(
             [1.0 if r.workload.gpu.key == g else 0.0 for g in gpu_keys]
-            + [
-                bytes_rate if shared_slope or memory_technology(r.workload.gpu) == t else 0.0
-                for t in slope_groups
-            ]
+            + [bytes_rate if shared_slope or memory_technology(r.workload.gpu) == t else 0.0 for t in slope_groups]
             + [ops_rate]
             + [1.0 if r.workload.family == f else 0.0 for f in families]
             + [ops_rate if r.workload.family == f else 0.0 for f in compute_families]
@@ -504,9 +477,7 @@ def leave_one_out(rows: list[TrainingRow], kind: str = "row") -> ErrorSummary:
                 continue  # no row of its precision is left: that tests a precision never measured
             if kind == "model_estimated_shape":
                 known = [a for a in architectures().values() if a.key != workload.arch.key]
-                workload = replace(
-                    workload, arch=estimated_architecture(workload.arch.params_b, "held out", known)
-                )
+                workload = replace(workload, arch=estimated_architecture(workload.arch.params_b, "held out", known))
             p = model.predict(workload)
             held.append(
                 HeldOut(
@@ -551,9 +522,7 @@ def ranking_check(rows: list[TrainingRow], summary: ErrorSummary) -> dict:
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
                 pairs += 1
-                if (a.energy < b.energy) == (
-                    by_id[a.row_id].predicted[2] < by_id[b.row_id].predicted[2]
-                ):
+                if (a.energy < b.energy) == (by_id[a.row_id].predicted[2] < by_id[b.row_id].predicted[2]):
                     pairs_ok += 1
     return {
         "groups": total,
@@ -605,9 +574,7 @@ class Estimate:
     notes: list[str] = field(default_factory=list)
     alternatives: list = field(default_factory=list)
     error_kinds: tuple[str, ...] = ()
-    shape_note: str | None = (
-        None  # measured with another request shape; the model predicts < 1% change
-    )
+    shape_note: str | None = None  # measured with another request shape; the model predicts < 1% change
 
     @property
     def energy_per_token(self) -> float:
@@ -658,11 +625,7 @@ class Estimate:
 
 
 def _origin(fig: Figure) -> str:
-    return (
-        f"{fig.basis} {', '.join(fig.rows)}"
-        if fig.basis in ("measured", "calibration")
-        else fig.basis
-    )
+    return f"{fig.basis} {', '.join(fig.rows)}" if fig.basis in ("measured", "calibration") else fig.basis
 
 
 def _std(row: TrainingRow, column: str) -> float | None:
@@ -677,19 +640,13 @@ class Estimator:
     """Answers for workloads: measured rows first (calibration before the shipped data), else the model."""
 
     def __init__(self, calibration: list[Measurement] | tuple = ()):
-        self.calibration_rows = [
-            r for r in (training_row(m, calibration=True) for m in calibration) if r
-        ]
+        self.calibration_rows = [r for r in (training_row(m, calibration=True) for m in calibration) if r]
         used = {r.row_id for r in self.calibration_rows}
-        self.skipped_calibration = [
-            f"{m.row_id} ({_unusable(m)})" for m in calibration if m.row_id not in used
-        ]
+        self.skipped_calibration = [f"{m.row_id} ({_unusable(m)})" for m in calibration if m.row_id not in used]
         self.dataset_rows = dataset_training_rows()
         self.rows = self.calibration_rows + self.dataset_rows
         alternatives = [r for r in curated_rows().values() if r.status == "alternative"]
-        self.alternative_rows = [
-            t for t in (training_row(r.measurement) for r in alternatives) if t is not None
-        ]
+        self.alternative_rows = [t for t in (training_row(r.measurement) for r in alternatives) if t is not None]
         self.model = fit_model(self.rows)
 
     @cached_property
@@ -724,9 +681,7 @@ class Estimator:
                     return alt
         return found
 
-    def rows_for(
-        self, gpu_key: str | None = None, arch_key: str | None = None
-    ) -> list[TrainingRow]:
+    def rows_for(self, gpu_key: str | None = None, arch_key: str | None = None) -> list[TrainingRow]:
         return [
             r
             for r in self.rows
@@ -785,7 +740,10 @@ class Estimator:
             if abs(e_scale - 1.0) > 0.01:
                 t_scale = prediction.throughput / at_row.throughput
                 p_scale = prediction.power / at_row.power
-                label += f", adjusted x{e_scale:.2f} (energy) by the decode model for {w.input_tokens}/{w.output_tokens} tokens"
+                label += (
+                    f", adjusted x{e_scale:.2f} (energy) by the decode model "
+                    f"for {w.input_tokens}/{w.output_tokens} tokens"
+                )
             else:
                 e_scale = 1.0
                 prompt = (row.measurement.raw or {}).get("input_tokens")
@@ -802,9 +760,7 @@ class Estimator:
             label += " (another experiment's measurement of this configuration, chosen to keep one protocol)"
         energy_source = label
         if curated is not None and curated.normalised:
-            energy_source += (
-                f" (gross; the source states {stated:,.0f} J with ~17 W idle subtracted)"
-            )
+            energy_source += f" (gross; the source states {stated:,.0f} J with ~17 W idle subtracted)"
         energy_value = row.energy * e_scale
         throughput_value = row.throughput * t_scale
         estimate = Estimate(
@@ -856,11 +812,7 @@ class Estimator:
                 and (fp16.workload.gpu.key, fp16.workload.arch.key, fp16.workload.batch_size)
                 == (r.workload.gpu.key, r.workload.arch.key, r.workload.batch_size)
             ]
-            span = (
-                f" {min(changes):+.1%} to {max(changes):+.1%} energy against FP16 there"
-                if changes
-                else ""
-            )
+            span = f" {min(changes):+.1%} to {max(changes):+.1%} energy against FP16 there" if changes else ""
             return [
                 f"BF16 is modelled with FP16's kernels and 2-byte weights: measured on {where} "
                 f"(rows {ids}),{span or ' close to FP16'}"
@@ -884,7 +836,8 @@ class Estimator:
         kinds = self.error_kinds_for(w)
         nearest = self.nearest_rows(w)
         near = ", ".join(
-            f"{r.row_id} ({r.workload.gpu.key} {r.workload.arch.key} {r.workload.quantization} BS={r.workload.batch_size})"
+            f"{r.row_id} ({r.workload.gpu.key} {r.workload.arch.key} {r.workload.quantization} "
+            f"BS={r.workload.batch_size})"
             for r in nearest
         )
         source = f"extrapolated from {len(self.rows)} measured rows by the decode model (nearest: {near})"
@@ -898,13 +851,9 @@ class Estimator:
         ids = tuple(r.row_id for r in nearest)
         return Estimate(
             workload=w,
-            throughput=Figure(
-                prediction.throughput, "tok/s", "extrapolated", source, t_lo, t_hi, ids
-            ),
+            throughput=Figure(prediction.throughput, "tok/s", "extrapolated", source, t_lo, t_hi, ids),
             power=Figure(prediction.power, "W", "extrapolated", source, p_lo, p_hi, ids),
-            energy_per_1k=Figure(
-                prediction.energy, "J/1k tokens", "extrapolated", source, e_lo, e_hi, ids
-            ),
+            energy_per_1k=Figure(prediction.energy, "J/1k tokens", "extrapolated", source, e_lo, e_hi, ids),
             basis="extrapolated",
             rows_used=nearest,
             regime=prediction.regime,

@@ -50,9 +50,7 @@ def test_estimate_markdown_measured_row_and_current_vs_optimized(advisor):
 
 
 def test_estimate_json_shape(advisor):
-    data = advisor(
-        "estimate", "--model", "Qwen2-7B", "--gpu", "5090", "--region", "eu", "--json"
-    ).json()
+    data = advisor("estimate", "--model", "Qwen2-7B", "--gpu", "5090", "--region", "eu", "--json").json()
     assert COMMON_KEYS | {"current", "optimized", "savings", "use_case"} <= set(data)
     _estimate(data["current"])
     _estimate(data["optimized"])
@@ -67,9 +65,9 @@ def test_estimate_without_a_price_reports_cost_as_missing(advisor):
     data = advisor("estimate", "--model", "7B", "--region", "no", "--json").json()
     assert data["current"]["monthly"]["usd"] is None
     assert (
-        advisor("estimate", "--model", "7B", "--region", "no", "--price", "0.1", "--json").json()[
-            "current"
-        ]["monthly"]["usd"]
+        advisor("estimate", "--model", "7B", "--region", "no", "--price", "0.1", "--json").json()["current"]["monthly"][
+            "usd"
+        ]
         is not None
     )
 
@@ -83,9 +81,7 @@ def test_extrapolated_output_says_so_with_a_range(advisor):
 
 
 def test_optimize_recommends_with_reasoning_and_rows(advisor):
-    run = advisor(
-        "optimize", "--model", "Qwen/Qwen2-1.5B", "--gpu", "5090", "-q", "nf4", "--use-case", "chat"
-    )
+    run = advisor("optimize", "--model", "Qwen/Qwen2-1.5B", "--gpu", "5090", "-q", "nf4", "--use-case", "chat")
     assert run.exit_code == 0, run.stderr
     text = run.stdout
     for heading in (
@@ -98,9 +94,7 @@ def test_optimize_recommends_with_reasoning_and_rows(advisor):
         assert heading in text
     assert "Quantization: FP16" in text.split("## Your inputs")[0]
     assert "m003/m005" in text
-    data = advisor(
-        "optimize", "--model", "Qwen/Qwen2-1.5B", "--gpu", "5090", "--use-case", "batch", "--json"
-    ).json()
+    data = advisor("optimize", "--model", "Qwen/Qwen2-1.5B", "--gpu", "5090", "--use-case", "batch", "--json").json()
     assert COMMON_KEYS | {
         "recommended",
         "reasoning",
@@ -124,9 +118,7 @@ def test_compare_table_chart_recommendation_and_paradoxes(advisor):
     data = advisor("compare", "--model", "Mistral-7B", "--gpu", "a800", "--json").json()
     assert set(data["columns"]) == {"fp16", "nf4", "int8_default", "int8_pure"}
     assert sorted(c["rank"] for c in data["columns"].values()) == [1, 2, 3, 4]
-    assert data["columns"]["int8_default"]["delta_energy_vs_fp16_pct"] == pytest.approx(
-        121.6, abs=0.2
-    )
+    assert data["columns"]["int8_default"]["delta_energy_vs_fp16_pct"] == pytest.approx(121.6, abs=0.2)
     for column in data["columns"].values():
         _estimate(column)
 
@@ -149,7 +141,9 @@ def test_compare_on_the_h200_shows_the_measured_hopper_rows(advisor):
     ):
         data = advisor("compare", "--gpu", "h200", "--model", model, "-b", batch, "--json").json()
         columns = data["columns"]
-        found = tuple(columns[q]["energy_j_per_1k_tokens"]["rows"][0] for q in ("fp16", "nf4", "int8_default", "int8_pure"))
+        found = tuple(
+            columns[q]["energy_j_per_1k_tokens"]["rows"][0] for q in ("fp16", "nf4", "int8_default", "int8_pure")
+        )
         assert found == rows
         assert all(c["basis"] == "measured" for c in columns.values())
         assert data["recommended"] == "fp16"
@@ -229,9 +223,7 @@ def test_data_lists_canonical_rows_and_filters(advisor):
     assert data["count"] == 59 and all(r["status"] == "canonical" for r in data["rows"])
     rows = advisor("data", "--gpu", "4090", "--precision", "int8_pure", "--json").json()["rows"]
     assert [r["row_id"] for r in rows] == ["m035", "m036"]
-    assert rows[0]["energy_j_per_1k_stated"] == 5212 and rows[0][
-        "energy_j_per_1k_gross"
-    ] == pytest.approx(6451.6, 0.1)
+    assert rows[0]["energy_j_per_1k_stated"] == 5212 and rows[0]["energy_j_per_1k_gross"] == pytest.approx(6451.6, 0.1)
     everything = advisor("data", "--all", "--model", "Phi-3", "--json").json()["rows"]
     assert {r["status"] for r in everything} == {"canonical", "excluded"}
     text = advisor("data", "--model", "yi").stdout
@@ -246,9 +238,7 @@ def test_calibration_file_takes_precedence(advisor, tmp_path):
     )
     data = advisor("estimate", "--model", "Mistral-7B", "--calibration", str(path), "--json").json()
     energy = data["current"]["energy_j_per_1k_tokens"]
-    assert (
-        energy["basis"] == "calibration" and energy["rows"] == ["c001"] and energy["value"] == 6000
-    )
+    assert energy["basis"] == "calibration" and energy["rows"] == ["c001"] and energy["value"] == 6000
 
 
 @pytest.mark.parametrize(

@@ -26,17 +26,29 @@ def notebook(*cells: str, language: str = "python", indent: int = 1) -> str:
         if source.startswith("md:"):
             raw.append({"cell_type": "markdown", "metadata": {}, "source": source[3:].splitlines(keepends=True)})
         else:
-            raw.append({"cell_type": "code", "execution_count": number, "metadata": {"tags": ["x"]},
-                        "outputs": [{"output_type": "stream", "name": "stdout", "text": ["out ✓\n"]}],
-                        "source": source.splitlines(keepends=True)})
-    data = {"cells": raw, "metadata": {"kernelspec": {"language": language, "name": language}},
-            "nbformat": 4, "nbformat_minor": 5}
+            raw.append(
+                {
+                    "cell_type": "code",
+                    "execution_count": number,
+                    "metadata": {"tags": ["x"]},
+                    "outputs": [{"output_type": "stream", "name": "stdout", "text": ["out ✓\n"]}],
+                    "source": source.splitlines(keepends=True),
+                }
+            )
+    data = {
+        "cells": raw,
+        "metadata": {"kernelspec": {"language": language, "name": language}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     return json.dumps(data, indent=indent, ensure_ascii=False) + "\n"
 
 
 def found(text: str, options: LintOptions = DEFAULTS) -> list[str]:
-    return [f"cell {d.cell}:{d.location.row}:{d.location.column}: {d.code}"
-            for d in lint_notebook_text(text, "nb.ipynb", options)]
+    return [
+        f"cell {d.cell}:{d.location.row}:{d.location.column}: {d.code}"
+        for d in lint_notebook_text(text, "nb.ipynb", options)
+    ]
 
 
 def check(*args: str) -> tuple[int, str]:
@@ -88,8 +100,9 @@ def test_a_broken_cell_does_not_hide_the_others():
 
 
 def test_noqa_works_inside_a_cell():
-    text = notebook("from transformers import BitsAndBytesConfig\n"
-                    "config = BitsAndBytesConfig(load_in_8bit=True)  # noqa: ECO101\n")
+    text = notebook(
+        "from transformers import BitsAndBytesConfig\nconfig = BitsAndBytesConfig(load_in_8bit=True)  # noqa: ECO101\n"
+    )
     assert found(text) == []
 
 
@@ -119,8 +132,12 @@ def test_directories_are_searched_for_notebooks(tmp_path, monkeypatch):
 
 def test_notebook_on_stdin(tmp_path):
     text = (DATA / "chat_demo.ipynb").read_text(encoding="utf-8")
-    result = CliRunner().invoke(main, ["check", "--no-cache", "--no-config", "-q", "-", "--stdin-filename", "nb.ipynb"],
-                                input=text, catch_exceptions=False)
+    result = CliRunner().invoke(
+        main,
+        ["check", "--no-cache", "--no-config", "-q", "-", "--stdin-filename", "nb.ipynb"],
+        input=text,
+        catch_exceptions=False,
+    )
     assert result.stdout.splitlines()[0].startswith("nb.ipynb:cell 3:2:28: ECO101")
 
 
@@ -157,7 +174,8 @@ def test_fix_rewrites_only_the_changed_cell_sources(tmp_path, fake_fixes):
         if index != 2:
             assert a["source"] == b["source"]  # magics and all
     assert new["cells"][2]["source"][1] == (
-        "quant = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0, bnb_4bit_compute_dtype=torch.float16)\n")
+        "quant = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0, bnb_4bit_compute_dtype=torch.float16)\n"
+    )
     # byte for byte, only the fixed source line differs
     changed = [(x, y) for x, y in zip(before.splitlines(), after.splitlines()) if x != y]
     assert len(changed) == 1 and "llm_int8_threshold=0.0" in changed[0][1]
@@ -178,7 +196,10 @@ def test_fix_keeps_layout_magics_and_string_sources(fake_fixes):
     outcome = fix_notebook_text(text, "nb.ipynb", DEFAULTS)
     assert outcome.changed
     new = json.loads(outcome.text)
-    assert new["cells"][2]["source"] == "!nvidia-smi\nconfig = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0)"
+    assert (
+        new["cells"][2]["source"]
+        == "!nvidia-smi\nconfig = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0)"
+    )
     assert new["cells"][0]["source"] == data["cells"][0]["source"]
     expected = json.loads(text)
     expected["cells"][2]["source"] = new["cells"][2]["source"]
@@ -232,6 +253,10 @@ def test_check_fix_rewrites_the_notebook_in_place(tmp_path, monkeypatch):
     assert "chat_demo.ipynb:cell 3:2:28: ECO101" in out and "ECO105" not in out
     after = path.read_text(encoding="utf-8")
     changed = [(x, y) for x, y in zip(before.splitlines(), after.splitlines()) if x != y]
-    assert changed == [('    "quant = BitsAndBytesConfig(load_in_8bit=True, bnb_4bit_compute_dtype=torch.float16)\\n"',
-                        '    "quant = BitsAndBytesConfig(load_in_8bit=True)\\n"')]
+    assert changed == [
+        (
+            '    "quant = BitsAndBytesConfig(load_in_8bit=True, bnb_4bit_compute_dtype=torch.float16)\\n"',
+            '    "quant = BitsAndBytesConfig(load_in_8bit=True)\\n"',
+        )
+    ]
     assert len(before) - len(after) == len(", bnb_4bit_compute_dtype=torch.float16")

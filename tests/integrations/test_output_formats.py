@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 DEMO = ROOT / "fixtures" / "demo"
 
-GOOD = '''\
+GOOD = """\
 import torch
 from transformers import AutoModelForCausalLM, BitsAndBytesConfig, pipeline
 
@@ -29,14 +29,14 @@ model = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", quanti
 small = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2-1.5B", dtype=torch.float16)
 pipe = pipeline("text-generation", model="Qwen/Qwen2-1.5B", batch_size=16)
 outputs = pipe(["a", "b", "c"])
-'''
-BAD = '''\
+"""
+BAD = """\
 from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
 config = BitsAndBytesConfig(load_in_8bit=True)
 model = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", quantization_config=config)
-draft = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2-1.5B", quantization_config=BitsAndBytesConfig(load_in_4bit=True))
-'''
+draft = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2-1.5B", quantization_config=BitsAndBytesConfig(load_in_4bit=True))  # noqa: E501
+"""
 
 
 @pytest.fixture
@@ -101,12 +101,19 @@ def test_sarif_output_is_valid_and_describes_every_rule(project):
         assert descriptor["fullDescription"]["text"]
         assert descriptor["help"]["text"].startswith(f"# {rule.name} ({code_})")
         assert descriptor["helpUri"].endswith(f"{code_}.md")
-        assert descriptor["defaultConfiguration"]["level"] == {"error": "error", "warning": "warning", "info": "note"}[rule.severity]
+        assert (
+            descriptor["defaultConfiguration"]["level"]
+            == {"error": "error", "warning": "warning", "info": "note"}[rule.severity]
+        )
         assert descriptor["defaultConfiguration"]["enabled"] == rule.default_enabled
     results = log["runs"][0]["results"]
     expected = diagnostics_json(".")
     assert len(results) == len(expected)
-    first = next(r for r in results if r["ruleId"] == "ECO101" and "bad.py" in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
+    first = next(
+        r
+        for r in results
+        if r["ruleId"] == "ECO101" and "bad.py" in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    )
     location = first["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {"uri": "bad.py", "uriBaseId": "%SRCROOT%"}
     assert location["region"] == {"startLine": 3, "startColumn": 29, "endLine": 3, "endColumn": 41}
@@ -128,10 +135,18 @@ def test_sarif_notebook_results_point_at_the_notebook_line(project):
 
 def test_sarif_fixes_become_replacements():
     diagnostic = Diagnostic(
-        code="ECO105", name="bnb-4bit-option-without-4bit", message="bnb_4bit_quant_type has no effect",
-        filename="pkg/quant.py", location=Location(3, 48), end_location=Location(3, 74), severity="warning",
-        fix={"applicability": "safe", "message": "Remove the bnb_4bit_* options that have no effect",
-             "edits": [{"content": "", "location": {"row": 3, "column": 46}, "end_location": {"row": 3, "column": 74}}]},
+        code="ECO105",
+        name="bnb-4bit-option-without-4bit",
+        message="bnb_4bit_quant_type has no effect",
+        filename="pkg/quant.py",
+        location=Location(3, 48),
+        end_location=Location(3, 74),
+        severity="warning",
+        fix={
+            "applicability": "safe",
+            "message": "Remove the bnb_4bit_* options that have no effect",
+            "edits": [{"content": "", "location": {"row": 3, "column": 46}, "end_location": {"row": 3, "column": 74}}],
+        },
     )
     log = json.loads(REPORTERS["sarif"]([diagnostic], Summary(files_checked=1)))
     assert_valid_sarif(log)
@@ -139,8 +154,12 @@ def test_sarif_fixes_become_replacements():
     assert fix["description"]["text"].startswith("Remove the bnb_4bit_* options")
     change = fix["artifactChanges"][0]
     assert change["artifactLocation"]["uri"] == "pkg/quant.py"
-    assert change["replacements"] == [{"deletedRegion": {"startLine": 3, "startColumn": 46, "endLine": 3, "endColumn": 74},
-                                       "insertedContent": {"text": ""}}]
+    assert change["replacements"] == [
+        {
+            "deletedRegion": {"startLine": 3, "startColumn": 46, "endLine": 3, "endColumn": 74},
+            "insertedContent": {"text": ""},
+        }
+    ]
 
 
 def test_sarif_with_no_diagnostics_is_valid(project):
@@ -167,7 +186,8 @@ def test_github_annotations(project):
         "::warning title=ecolint (ECO101),file=bad.py,line=3,col=29,endLine=3,endColumn=41::ECO101 8-bit bitsandbytes "
         "loading with llm_int8_threshold unset (bitsandbytes default): +17%25 to +147%25 energy per token vs FP16 "
         "(measured on RTX 4090D, A800). Set llm_int8_threshold=0.0 (removes most of the overhead, at a quality risk: "
-        "bitsandbytes does not recommend it for quality-sensitive work) or load in FP16/BF16 when memory allows")
+        "bitsandbytes does not recommend it for quality-sensitive work) or load in FP16/BF16 when memory allows"
+    )
     assert all(line.startswith(("::warning ", "::error ", "::notice ")) for line in lines)
     notebook = [line for line in lines if "chat_demo.ipynb" in line]
     assert notebook and all("::cell " in line for line in notebook)
@@ -176,7 +196,8 @@ def test_github_annotations(project):
 def test_github_escapes_properties_and_data():
     diagnostic = Diagnostic("ECO101", "n", "50% done\nnext", "a,b:c.py", Location(1, 1), Location(1, 2), "info")
     assert REPORTERS["github"]([diagnostic], Summary()) == (
-        "::notice title=ecolint (ECO101),file=a%2Cb%3Ac.py,line=1,col=1,endLine=1,endColumn=2::ECO101 50%25 done%0Anext")
+        "::notice title=ecolint (ECO101),file=a%2Cb%3Ac.py,line=1,col=1,endLine=1,endColumn=2::ECO101 50%25 done%0Anext"
+    )
 
 
 def test_junit_is_a_test_report(project):
@@ -206,7 +227,7 @@ def test_full_shows_the_snippet_penalty_and_fix(project):
 def test_full_shows_notebook_cells(project):
     _, out = check("--output-format", "full", "chat_demo.ipynb")
     assert "chat_demo.ipynb:cell 3:2:28: ECO101" in out
-    assert '2 | quant = BitsAndBytesConfig(load_in_8bit=True, bnb_4bit_compute_dtype=torch.float16)' in out
+    assert "2 | quant = BitsAndBytesConfig(load_in_8bit=True, bnb_4bit_compute_dtype=torch.float16)" in out
 
 
 # ---- audit --------------------------------------------------------------------------------
@@ -281,10 +302,13 @@ def _has_fixes() -> bool:
 def test_audit_shows_the_fix_as_a_diff(project):
     Path("quant.py").write_text(
         "import torch\nfrom transformers import BitsAndBytesConfig\n\n"
-        "config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0, bnb_4bit_compute_dtype=torch.float16)\n",
-        encoding="utf-8")
+        "config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0, bnb_4bit_compute_dtype=torch.float16)\n",  # noqa: E501
+        encoding="utf-8",
+    )
     changes = sections(check("--output-format", "audit", "quant.py")[1])["Recommended Changes"]
     assert "Automatic fix: 1 of 1 with `ecolint check --fix` (safe)" in changes
-    assert ("   --- a/quant.py\n   +++ b/quant.py\n   @@ -4 +4 @@\n"
-            "   -config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0, bnb_4bit_compute_dtype=torch.float16)\n"
-            "   +config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0)\n") in changes
+    assert (
+        "   --- a/quant.py\n   +++ b/quant.py\n   @@ -4 +4 @@\n"
+        "   -config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0, bnb_4bit_compute_dtype=torch.float16)\n"  # noqa: E501
+        "   +config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0)\n"
+    ) in changes
