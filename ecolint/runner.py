@@ -180,10 +180,16 @@ def _ignored_codes(settings: Settings, path: Path) -> list[str]:
         relative = path.as_posix()
     codes: list[str] = []
     for pattern, selectors in settings.per_file_ignores.items():
-        spec = pathspec.GitIgnoreSpec.from_lines([pattern])
+        spec = _pattern_spec(pattern)
         if spec.match_file(relative) or spec.match_file(path.name):
             codes.extend(selectors)
     return codes
+
+
+@lru_cache(maxsize=256)
+def _pattern_spec(pattern: str) -> pathspec.GitIgnoreSpec:
+    """One per-file-ignores pattern, compiled once per run rather than once per file."""
+    return pathspec.GitIgnoreSpec.from_lines([pattern])
 
 
 def _apply_per_file_ignores(settings: Settings, path: Path, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
