@@ -29,7 +29,8 @@ EXAMPLES = int(os.environ.get("ECOLINT_HYPOTHESIS_EXAMPLES", "60"))
 ALL = LintOptions(select_codes(["ALL"], [], []))
 SOURCES = [read_text(case) for case in PAIRS]
 FLAG_VALUES = ["True", "False", "(True)", "flag", "cfg.quantize", "not False", "1", "None", "args.load_8bit"]
-COMMON = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
+# In CI the examples are derived from each test's name, so a run is repeatable; locally they vary.
+COMMON = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 
 
