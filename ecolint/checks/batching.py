@@ -188,13 +188,19 @@ def _unique(findings: list[Finding]) -> list[Finding]:
     return unique
 
 
-GENERATION_IMPLEMENTATIONS = ("generate", "_generate", "_sample", "_beam")
+# Methods that implement decoding (transformers' GenerationMixin names): a ``generate`` call inside
+# them is one step of generation itself, not a caller generating per item.
+GENERATION_IMPLEMENTATIONS = frozenset({
+    "generate", "_generate", "_sample", "sample", "_greedy_search", "greedy_search", "_beam_search",
+    "beam_search", "_beam_sample", "_group_beam_search", "_constrained_beam_search", "_assisted_decoding",
+    "_contrastive_search", "_dola_decoding",
+})
 
 
 def _implements_generation(generation: GenerationCall) -> bool:
     """A ``generate`` method that calls another model's ``generate`` step by step (decoding itself)."""
     function = generation.site.function
-    if function is not None and function.node.name.value.startswith(GENERATION_IMPLEMENTATIONS):
+    if function is not None and function.node.name.value in GENERATION_IMPLEMENTATIONS:
         return True
     owner = generation.site.node.func
     return (

@@ -31,7 +31,7 @@ def kv_cache_disabled(ctx: CheckContext) -> Iterator[Finding]:
         if not (isinstance(owner, cst.Attribute) and owner.attr.value in CONFIG_ATTRIBUTES):
             continue
         value = facts.resolver.resolve(setting.value, setting.scope, setting.order)
-        if not value.provably_false() or facts.is_training(setting.unit):
+        if not value.provably_false() or facts.is_training(setting.unit) or _restored_later(facts, setting):
             continue
         yield Finding("ECO301", setting.target, {"where": f"set on {dotted_name(owner) or owner.attr.value}"}, setting)
 
@@ -44,3 +44,14 @@ def generate_without_torch_compile(ctx: CheckContext) -> Iterator[Finding]:
         if generation.site.loops:
             yield Finding("ECO302", generation.site.node)
             return
+
+
+def _restored_later(facts, setting) -> bool:
+    """``model.config.use_cache = False`` followed in the same function by setting it back (a
+    temporary switch, for calibration passes and the like, not the way generation runs)."""
+    target = dotted_name(setting.target)
+    for later in facts.cache_settings:
+        if later.unit is setting.unit and later.order > setting.order and dotted_name(later.target) == target:
+            if not facts.resolver.resolve(later.value, later.scope, later.order).provably_false():
+                return True
+    return False
