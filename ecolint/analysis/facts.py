@@ -16,7 +16,8 @@ from ecolint.analysis.values import Entries, Entry, Resolver, Value, last_name
 
 TRAINER_CLASSES = ("Trainer", "TrainingArguments")
 TRAINING_CALLS = frozenset(
-    {"backward", "gradient_checkpointing_enable", "zero_grad", "prepare_model_for_kbit_training"}
+    {"backward", "gradient_checkpointing_enable", "zero_grad", "prepare_model_for_kbit_training", "get_peft_model",
+     "LoraConfig"}
 )
 LOAD_KEYWORDS = ("load_in_8bit", "load_in_4bit")
 
@@ -55,8 +56,10 @@ class ModelLoad:
     via_pipeline: bool = False
 
     @property
-    def training(self) -> bool:
-        return bool(self.site.unit.training_markers)
+    def loads_for_training(self) -> bool:
+        """``from_pretrained(..., use_cache=False)``: the model is configured for training."""
+        entry = self.entries.get("use_cache")
+        return entry is not None and entry.value.provably_false()
 
 
 @dataclass(eq=False)
@@ -207,7 +210,7 @@ class _Builder:
             self.facts.input_calls.append(site)
             return
         if name == "generate" and isinstance(call.func, cst.Attribute):
-            if not self._is_vllm(site, call.func.value):
+            if _looks_like_llm_generation(call) and not self._is_vllm(site, call.func.value):
                 entries = self.resolver.call_entries(call, site.scope, site.order)
                 self.facts.generations.append(GenerationCall(site, "generate", entries))
             return
@@ -311,3 +314,35 @@ def _text(node: cst.CSTNode) -> str | None:
         inner = _text(node.value)
         return f"{inner}.{node.attr.value}" if inner else node.attr.value
     return None
+
+
+# Keywords of transformers' generate(); a call with one of them is text generation.
+GENERATION_KEYWORDS = frozenset({
+    "input_ids", "inputs", "attention_mask", "max_new_tokens", "max_length", "min_new_tokens", "do_sample",
+    "num_beams", "temperature", "top_p", "top_k", "generation_config", "streamer", "use_cache",
+    "eos_token_id", "pad_token_id", "num_return_sequences", "return_dict_in_generate", "output_scores",
+    "repetition_penalty", "stopping_criteria", "logits_processor", "past_key_values", "max_tokens",
+    "sampling_params", "prompt_token_ids",
+})
+MODEL_WORDS = ("model", "llm", "generator", "decoder", "engine", "pipe", "judge")
+INPUT_ENDINGS = ("ids", "inputs", "input", "prompt", "prompts", "tokens", "batch", "encoding", "encodings", "encoded",
+                 "enc", "text", "texts")
+
+
+def _looks_like_llm_generation(call: cst.Call) -> bool:
+    """``model.generate(...)`` rather than another library's ``generate`` (a template, a dummy-input maker).
+
+    True when the call passes a generation keyword or ``**kwargs``, when its receiver is named like a
+    model, or when its first argument is named like model inputs.
+    """
+    for arg in call.args:
+        if arg.star == "**" or (arg.keyword is not None and arg.keyword.value in GENERATION_KEYWORDS):
+            return True
+    owner = (_text(call.func.value) or "").lower() if isinstance(call.func, cst.Attribute) else ""
+    if any(word in owner for word in MODEL_WORDS) or owner.endswith("lm"):
+        return True
+    positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+    if positional:
+        first = _text(positional[0]) or (_text(positional[0].value) if isinstance(positional[0], cst.Subscript) else "")
+        return (first or "").rsplit(".", 1)[-1].lower().endswith(INPUT_ENDINGS)
+    return False

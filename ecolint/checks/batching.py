@@ -15,7 +15,7 @@ from ecolint.checks import CheckContext, check
 from ecolint.checks.common import number
 from ecolint.diagnostics import Finding
 
-BATCH_WORDS = ("batch", "chunk")
+BATCH_WORDS = ("batch", "chunk", "slice")
 LOOP_WORDS = {"for": "for loop", "while": "while loop", "comprehension": "comprehension"}
 
 
@@ -95,8 +95,24 @@ def _loader_for(facts: ModuleFacts, loop: Loop) -> DataLoaderSite | None:
     return None
 
 
-def _verdict(facts: ModuleFacts, loop: Loop) -> _Verdict:
+STREAMERS = frozenset({"TextStreamer", "TextIteratorStreamer", "readline"})
+
+
+def _interactive(facts: ModuleFacts, loop: Loop) -> bool:
+    """A loop that waits for a person: ``input()``, an input helper, stdin, or streaming text back."""
     if any(loop in site.loops for site in facts.input_calls):
+        return True
+    for site in loop.calls:
+        name = last_name(site.node.func) or ""
+        if name in STREAMERS or "input" in name.lower() and isinstance(site.node.func, cst.Name):
+            return True
+        if any(arg.keyword is not None and arg.keyword.value == "streamer" for arg in site.node.args):
+            return True
+    return False
+
+
+def _verdict(facts: ModuleFacts, loop: Loop) -> _Verdict:
+    if _interactive(facts, loop):
         return _Verdict("interactive")
     loader = _loader_for(facts, loop)
     if loader is not None:

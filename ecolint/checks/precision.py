@@ -25,7 +25,9 @@ def _is_float32(value) -> bool:
 def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
     suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
     for load in ctx.facts.model_loads:
-        if load.dtype is None or not _is_float32(load.dtype.value) or ctx.facts.is_training(load.site.unit):
+        if load.dtype is None or not _is_float32(load.dtype.value):
+            continue
+        if ctx.facts.is_training(load.site.unit) or load.loads_for_training:
             continue
         yield Finding(
             "ECO303",

@@ -84,7 +84,7 @@ def _quantized_bits(load: ModelLoad) -> str | None:
 
 def _inference_loads(ctx: CheckContext) -> Iterator[ModelLoad]:
     for load in ctx.facts.model_loads:
-        if not ctx.facts.is_training(load.site.unit):
+        if not ctx.facts.is_training(load.site.unit) and not load.loads_for_training:
             yield load
 
 
