@@ -9,7 +9,7 @@ from ecolint.energy.dataset import Measurement, UnknownGpuError, resolve_gpu
 
 PRECISIONS = ("fp16", "bf16", "fp32", "nf4", "int8_default", "int8_pure")
 # Written by ``ecolint calibrate`` but outside what the estimator models: loaded, then reported unused.
-OTHER_PRECISIONS = ("fp16_no_kv_cache",)
+OTHER_PRECISIONS = ("fp16_no_kv_cache", "fp16_compiled")
 REQUIRED = ("gpu", "model_id", "precision", "batch_size", "throughput_tok_s")
 
 

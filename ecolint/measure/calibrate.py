@@ -16,6 +16,10 @@ Quantization uses bitsandbytes directly, with the settings ``transformers`` uses
 no double quantization; ``int8_default`` = ``Linear8bitLt(threshold=6.0)``; ``int8_pure`` =
 ``Linear8bitLt(threshold=0.0)``; ``lm_head`` stays in fp16, as transformers leaves it.
 
+``fp16_compiled`` (``--compile``) is the fp16 model with a static KV cache and its decoding step
+compiled by ``torch.compile(mode="reduce-overhead", fullgraph=True)`` (see
+:func:`compile_for_generation`); compilation happens in the unmeasured warm-up.
+
 torch and transformers are imported only when calibrating; bitsandbytes only for nf4/int8.
 """
 
@@ -24,11 +28,14 @@ from __future__ import annotations
 import datetime as _dt
 import gc
 import json
+import math
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 
 from ecolint.measure.calibration_file import (
+    COMPILED,
     NO_KV_CACHE,
     PRECISIONS,
     ConfigResult,
@@ -63,11 +70,19 @@ class Protocol:
     time_budget_s: float | None = (
         None  # skip the configurations left once this much time has passed
     )
+    # > 0: after the warm-up, one more unmeasured call is timed, and each measured run repeats
+    # generate ceil(min_run_s / that time) times in one window (for fast configurations)
+    min_run_s: float = 0.0
 
     def note(self) -> str:
+        repeat = (
+            f", each run repeats generate to last at least {self.min_run_s:g} s"
+            if self.min_run_s > 0
+            else ""
+        )
         return (
             f"protocol: input {self.input_tokens} random tokens, {self.new_tokens} new tokens greedy (fixed length), "
-            f"warm-up {self.warmup}, {self.runs} measured runs, pause {self.pause_s:g} s, idle measured "
+            f"warm-up {self.warmup}, {self.runs} measured runs{repeat}, pause {self.pause_s:g} s, idle measured "
             f"{self.idle_seconds:g} s per config; outliers {self.outlier_channels} channels x{self.outlier_scale:g}; "
             f"energy = NVML total-energy counter (gross)"
         )
@@ -132,6 +147,40 @@ def build_model(
         quantize(model, precision, device)
     model.eval()  # after quantize: new layers start in training mode, and bitsandbytes acts on it
     return model
+
+
+def compile_for_generation(model) -> str:
+    """Give ``model`` a static KV cache and a ``torch.compile``d decoding step; returns how.
+
+    transformers versions whose ``generate`` compiles by itself (those with ``CompileConfig``,
+    5.x among them) get ``generation_config.cache_implementation = "static"`` and
+    ``generation_config.compile_config = CompileConfig(fullgraph=True, mode="reduce-overhead",
+    dynamic=False)``: ``generate`` then runs the prefill eagerly and every decoding step through
+    the compiled model. Older versions get the recipe of their documentation, the static cache
+    and ``model.forward = torch.compile(model.forward, mode="reduce-overhead", fullgraph=True)``.
+    Nothing is compiled here: compilation happens on the first ``generate`` call.
+    """
+    torch = _import("torch")
+    transformers = _import("transformers")
+    model.generation_config.cache_implementation = "static"
+    compile_config = getattr(transformers, "CompileConfig", None)
+    if compile_config is not None and hasattr(model, "get_compiled_call"):
+        model.generation_config.compile_config = compile_config(
+            fullgraph=True, mode="reduce-overhead", dynamic=False
+        )
+        return (
+            "static KV cache; generate compiles the decoding step itself "
+            "(CompileConfig(fullgraph=True, mode='reduce-overhead', dynamic=False))"
+        )
+    model.forward = torch.compile(model.forward, mode="reduce-overhead", fullgraph=True)
+    return "static KV cache; model.forward = torch.compile(model.forward, mode='reduce-overhead', fullgraph=True)"
+
+
+def _reset_compiled(torch) -> None:
+    """Drop compiled graphs and CUDA graph pools, so the next model starts clean."""
+    dynamo = getattr(torch, "_dynamo", None)
+    if dynamo is not None and hasattr(dynamo, "reset"):
+        dynamo.reset()
 
 
 def _decoder_layers(model):
@@ -265,15 +314,20 @@ class Plan:
     batch_sizes: list
     kv_cache_off: bool = True
     fp32: bool = True
+    compiled: bool = False
 
     def builds(self) -> list[tuple[str, list[tuple[str, bool]]]]:
-        """(precision to build, [(row precision, use_cache) ...]) in run order."""
+        """(precision to build, [(row precision, use_cache) ...]) in run order.
+
+        ``fp16_compiled`` gets a model of its own (built in fp16, then compiled), measured right
+        after the eager fp16 one, so that compilation never touches the other rows.
+        """
         # fp16 first (the reference of every delta), then fp32, then the rest: if a time budget
         # cuts the run short, the configurations the shipped data lacks are already measured.
         order = [p for p in ("fp16", "fp32") if p in self.precisions]
         if self.fp32 and "fp32" not in order:
             order.append("fp32")
-        if self.kv_cache_off and "fp16" not in order:
+        if (self.kv_cache_off or self.compiled) and "fp16" not in order:
             order.insert(0, "fp16")
         order += [p for p in PRECISIONS if p in self.precisions and p not in order]
         steps = []
@@ -283,7 +337,10 @@ class Plan:
                 cases.append((precision, True))
             if precision == "fp16" and self.kv_cache_off:
                 cases.append((NO_KV_CACHE, False))
-            steps.append((precision, cases))
+            if cases:
+                steps.append((precision, cases))
+            if precision == "fp16" and self.compiled:
+                steps.append(("fp16", [(COMPILED, True)]))
         return steps
 
 
@@ -334,6 +391,10 @@ def run_calibration(
 
     ``device`` (default ``cuda:<device_ordinal>``) exists for tests on the CPU.
     """
+    if plan.compiled and protocol.warmup < 1:
+        raise CalibrationError(
+            "--compile needs --warmup 1 or more: compilation must happen before the measured runs"
+        )
     torch = _import("torch")
     _import("transformers")
     if device is None and not torch.cuda.is_available():
@@ -360,16 +421,14 @@ def run_calibration(
         with Meter(nvml, gpus, interval=protocol.interval) as meter:
             for arch in archs:
                 for precision, cases in plan.builds():
-                    if (
-                        protocol.time_budget_s is not None
-                        and time.monotonic() - started > protocol.time_budget_s
-                    ):
+                    if _out_of_time(protocol, started):
                         for label, _ in cases:
                             for batch in plan.batch_sizes:
                                 calibration.skipped.append(
                                     f"{arch['name']} {label} bs={batch}: time budget spent"
                                 )
                         continue
+                    compiled = any(label == COMPILED for label, _ in cases)
                     built = time.monotonic()
                     model = build_model(arch, precision, protocol, device, config_overrides)
                     _sync(device)
@@ -378,19 +437,47 @@ def run_calibration(
                         f"[{time.monotonic() - started:7.1f} s] built {arch['name']} {precision} in {build_s:.1f} s"
                     )
                     try:
+                        how = None
+                        if compiled:
+                            try:
+                                how = compile_for_generation(model)
+                            except Exception as error:  # an old torch or transformers: record, go on
+                                for batch in plan.batch_sizes:
+                                    _compile_failed(calibration, arch, COMPILED, batch, error, emit)
+                                if on_result is not None:
+                                    on_result(calibration)
+                                continue
+                            emit(f"           {arch['name']} {COMPILED}: {how}")
                         for batch in plan.batch_sizes:
                             for label, use_cache in cases:
-                                result = measure_config(
-                                    model,
-                                    arch,
-                                    label,
-                                    batch,
-                                    use_cache,
-                                    protocol,
-                                    meter,
-                                    device,
-                                    emit,
-                                )
+                                if _out_of_time(protocol, started):
+                                    calibration.skipped.append(
+                                        f"{arch['name']} {label} bs={batch}: time budget spent"
+                                    )
+                                    continue
+                                try:
+                                    result = measure_config(
+                                        model,
+                                        arch,
+                                        label,
+                                        batch,
+                                        use_cache,
+                                        protocol,
+                                        meter,
+                                        device,
+                                        emit,
+                                    )
+                                except Exception as error:
+                                    if label != COMPILED:
+                                        raise
+                                    # torch.compile failing on this model, torch or transformers is
+                                    # a result too: it is logged, and the eager rows stay valid
+                                    _compile_failed(calibration, arch, label, batch, error, emit)
+                                    if on_result is not None:
+                                        on_result(calibration)
+                                    continue
+                                if how:
+                                    result.notes.insert(0, how)
                                 calibration.results.append(result)
                                 emit(
                                     f"[{time.monotonic() - started:7.1f} s] "
@@ -401,11 +488,34 @@ def run_calibration(
                     finally:
                         del model
                         gc.collect()
+                        if compiled:
+                            _reset_compiled(torch)
                         if device.startswith("cuda"):
                             torch.cuda.empty_cache()
         return calibration
     finally:
         nvml.close()
+
+
+def _out_of_time(protocol: Protocol, started: float) -> bool:
+    return (
+        protocol.time_budget_s is not None
+        and time.monotonic() - started > protocol.time_budget_s
+    )
+
+
+def _compile_failed(calibration, arch, label, batch, error, emit) -> None:
+    lines = str(error).strip().splitlines()
+    message = f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    calibration.skipped.append(f"{arch['name']} {label} bs={batch}: torch.compile failed ({message})")
+    calibration.log.append(
+        {
+            "config": f"{arch['name']} {label} bs={batch}",
+            "error": message,
+            "traceback": traceback.format_exc(),
+        }
+    )
+    emit(f"           {arch['name']} {label} bs={batch}: torch.compile failed: {message}")
 
 
 def _sync(device: str) -> None:
@@ -450,8 +560,26 @@ def measure_config(
     if on_gpu:
         torch.cuda.reset_peak_memory_stats(device)
     for _ in range(protocol.warmup):
+        begun = time.monotonic()
         generate()
-    _sync(device)
+        _sync(device)
+        result.warmup_s.append(time.monotonic() - begun)
+    if label == COMPILED and result.warmup_s:
+        calls = ", ".join(f"{seconds:.1f}" for seconds in result.warmup_s)
+        result.notes.append(
+            f"compile_s={sum(result.warmup_s):.1f} (warm-up calls, compilation included, not measured: {calls} s)"
+        )
+        emit(f"           {arch['name']} {label} bs={batch}: warm-up with compilation {calls} s")
+    if protocol.min_run_s > 0:
+        begun = time.monotonic()
+        generate()
+        _sync(device)
+        probe = time.monotonic() - begun
+        result.calls_per_run = max(1, math.ceil(protocol.min_run_s / max(probe, 1e-3)))
+        emit(
+            f"           {arch['name']} {label} bs={batch}: one call {probe:.2f} s, "
+            f"{result.calls_per_run} per measured run"
+        )
     taken, total = int8_outlier_layers(model)
     if total:
         result.notes.append(f"int8 outlier path taken in {taken}/{total} layers (last forward)")
@@ -461,7 +589,8 @@ def measure_config(
     for number in range(protocol.runs):
         _sync(device)
         start = meter.mark()
-        output = generate()
+        for _ in range(result.calls_per_run):
+            output = generate()
         _sync(device)
         window = meter.end(start, idle)
         new = int(output.shape[1]) - protocol.input_tokens
@@ -469,8 +598,9 @@ def measure_config(
             result.notes.append(
                 f"run {number + 1} generated {new} tokens per sequence, not {protocol.new_tokens}"
             )
-        window.tokens = batch * new
+        window.tokens = batch * new * result.calls_per_run
         run = window.as_dict()
+        run["calls"] = result.calls_per_run
         run["temperature_c"] = meter.nvml.temperature_c(meter.gpus[0])
         result.runs.append(run)
         for warning in window.warnings:

@@ -4,7 +4,8 @@ A calibration file has exactly the columns of ``ecolint/energy/data/measurements
 come from ``ecolint calibrate`` on the user's own GPU:
 
 * ``precision`` is one of ``fp16``, ``bf16``, ``nf4``, ``int8_default``, ``int8_pure``, ``fp32``,
-  or ``fp16_no_kv_cache`` (fp16 weights, ``generate(use_cache=False)``);
+  ``fp16_no_kv_cache`` (fp16 weights, ``generate(use_cache=False)``) or ``fp16_compiled`` (fp16
+  weights, static KV cache, decoding compiled with ``torch.compile``);
 * ``energy_j_per_1k`` is gross GPU energy (NVML counter) per 1000 generated tokens, over the batch;
   the idle-subtracted (net) figure is in ``notes`` (``net_j_per_1k=...``);
 * ``delta_vs_fp16_pct`` compares with the fp16 row of the same architecture and batch size;
@@ -32,6 +33,7 @@ FALLBACK_COLUMNS = (
 
 PRECISIONS = ("fp16", "bf16", "nf4", "int8_default", "int8_pure", "fp32")
 NO_KV_CACHE = "fp16_no_kv_cache"
+COMPILED = "fp16_compiled"
 
 
 def columns() -> list[str]:
@@ -90,6 +92,8 @@ class ConfigResult:
     idle_w: float | None = None
     peak_memory_gb: float | None = None
     notes: list = field(default_factory=list)
+    warmup_s: list = field(default_factory=list)  # duration of each unmeasured warm-up call
+    calls_per_run: int = 1  # generate calls in each measured window
 
     def _values(self, key):
         return [run[key] for run in self.runs]
@@ -109,7 +113,9 @@ class ConfigResult:
     def energy_per_request(self):
         return summarize(
             [
-                run["energy_j"] / self.batch_size if run["energy_j"] is not None else None
+                run["energy_j"] / (self.batch_size * run.get("calls", 1))
+                if run["energy_j"] is not None
+                else None
                 for run in self.runs
             ]
         )
@@ -172,6 +178,13 @@ def make_rows(
             notes.append(
                 "fp16 weights, generate(use_cache=False): every step recomputes the whole sequence"
             )
+        if result.precision == COMPILED:
+            notes.append(
+                "fp16 weights, static KV cache, decoding compiled with torch.compile "
+                "(mode reduce-overhead, fullgraph); compilation happened in the unmeasured warm-up"
+            )
+        if result.calls_per_run > 1:
+            notes.append(f"{result.calls_per_run} generate calls per measured run")
         notes.extend(result.notes)
         row = {name: "" for name in header}
         row.update(

@@ -212,6 +212,14 @@ def measure(
     help="Also measure fp16 with generate(use_cache=False) (precision fp16_no_kv_cache).",
 )
 @click.option("--fp32/--no-fp32", default=True, show_default=True, help="Also measure fp32.")
+@click.option(
+    "--compile/--no-compile",
+    "compiled",
+    default=False,
+    show_default=True,
+    help="Also measure fp16 with a static KV cache and decoding compiled by torch.compile "
+    "(precision fp16_compiled; compilation happens in the warm-up).",
+)
 @click.option("--input-tokens", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option(
     "--new-tokens",
@@ -229,6 +237,14 @@ def measure(
 )
 @click.option(
     "--runs", type=click.IntRange(min=1), default=3, show_default=True, help="Measured runs."
+)
+@click.option(
+    "--min-run-seconds",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Repeat generate within each measured run until it lasts this long "
+    "(timed on one extra unmeasured call; 0: one call per run).",
 )
 @click.option(
     "--pause",
@@ -312,10 +328,12 @@ def calibrate(
     batch_sizes,
     kv_cache_off,
     fp32,
+    compiled,
     input_tokens,
     new_tokens,
     warmup,
     runs,
+    min_run_seconds,
     pause,
     idle_seconds,
     interval,
@@ -380,6 +398,7 @@ def calibrate(
         outlier_channels=outlier_channels,
         outlier_scale=outlier_scale,
         time_budget_s=time_budget,
+        min_run_s=min_run_seconds,
     )
     plan = cal.Plan(
         architectures=names,
@@ -387,6 +406,7 @@ def calibrate(
         batch_sizes=sizes,
         kv_cache_off=kv_cache_off,
         fp32=fp32,
+        compiled=compiled,
     )
     state = {}
 
