@@ -85,11 +85,32 @@ def test_json_output_has_ruff_field_names_and_measured_penalty(project):
     assert item["penalty"]["measured_on"] == ["RTX 4090D", "A800"]
 
 
-def test_not_measured_penalty_says_so(project):
+def test_not_measured_penalty_says_so():
+    from ecolint.rules import parse_rule
+
+    rule = parse_rule(
+        {
+            "code": "ECO999",
+            "name": "example",
+            "summary": "An example.",
+            "severity": "info",
+            "default": False,
+            "message": "pattern; {penalty}",
+            "penalty": {"measured": False, "note": "No row yet."},
+            "fix": {"applicability": "none"},
+            "docs": {},
+        },
+        rows={},
+    )
+    assert rule.to_dict()["penalty"] == {"measured": False, "note": "No row yet."}
+    assert rule.format_message({}) == "pattern; energy penalty not measured yet"
+
+
+def test_torch_compile_penalty_comes_from_the_hopper_rows(project):
     write(project, "a.py", "for batch in batches:\n    model.generate(**batch)\n")
     [item] = json.loads(run_cli("check", "a.py", "--select", "ECO302", "--output-format", "json").stdout)
-    assert item["penalty"] == {"measured": False, "note": item["penalty"]["note"]}
-    assert "not measured" in item["message"]
+    assert "+75% to +312% energy per token without torch.compile (measured on H200)" in item["message"]
+    assert item["evidence"] == ["h029", "h031", "h030", "h032", "h033", "h035", "h034", "h036"]
 
 
 def test_kv_cache_penalty_comes_from_the_hopper_rows(project):

@@ -196,8 +196,19 @@ def test_calibration_rows_the_model_cannot_use_are_reported(tmp_path):
 
 
 def test_hopper_rows_are_canonical_except_kv_cache_off():
-    hopper = {k: v for k, v in curated_rows().items() if k.startswith("h")}
+    # h001-h028: the first H200 calibration; h029-h036, the torch.compile experiment, are all excluded
+    rows = {k: v for k, v in curated_rows().items() if k.startswith("h")}
+    hopper = {k: v for k, v in rows.items() if int(k[1:]) <= 28}
     assert len(hopper) == 28
+    compile_rows = sorted(set(rows) - set(hopper))
+    assert compile_rows == [f"h{n:03d}" for n in range(29, 37)]
+    assert all(rows[k].status == "excluded" for k in compile_rows)
+    assert [k for k in compile_rows if rows[k].measurement.precision == "fp16_compiled"] == [
+        "h031",
+        "h032",
+        "h035",
+        "h036",
+    ]
     for row in hopper.values():
         expected = "excluded" if row.measurement.precision == "fp16_no_kv_cache" else "canonical"
         assert row.status == expected, row.row_id
