@@ -11,6 +11,8 @@ from ecolint.analysis.values import ArgparseOption, FunctionInfo, Resolver, last
 from ecolint.analysis.walk import walk
 
 ATTRIBUTE_SETTINGS = frozenset({"use_cache"})
+# Settings with which transformers' generate() compiles the decoding step itself (a static cache).
+COMPILE_SETTINGS = frozenset({"cache_implementation", "compile_config"})
 
 
 @dataclass(eq=False)
@@ -284,6 +286,14 @@ class Collector:
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         if node.attr.value == "compile" and dotted_name(node.value) not in ("re", "regex"):
+            self.compile_mentions += 1
+        elif node.attr.value in COMPILE_SETTINGS:
+            self.compile_mentions += 1
+        return True
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        # generate(..., cache_implementation="static") or compile_config=...: transformers compiles the step
+        if node.keyword is not None and node.keyword.value in COMPILE_SETTINGS:
             self.compile_mentions += 1
         return True
 
