@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -96,6 +97,8 @@ def _loader_for(facts: ModuleFacts, loop: Loop) -> DataLoaderSite | None:
 
 
 STREAMERS = frozenset({"TextStreamer", "TextIteratorStreamer", "readline"})
+# Helpers that read what a person types: get_user_input(), read_input(), get_multi_line_input(), ...
+USER_INPUT = re.compile(r"(?:get|read|ask|prompt|wait|raw)_?\w*input", re.IGNORECASE)
 
 
 def _interactive(facts: ModuleFacts, loop: Loop) -> bool:
@@ -104,7 +107,7 @@ def _interactive(facts: ModuleFacts, loop: Loop) -> bool:
         return True
     for site in loop.calls:
         name = last_name(site.node.func) or ""
-        if name in STREAMERS or "input" in name.lower() and isinstance(site.node.func, cst.Name):
+        if name in STREAMERS or USER_INPUT.match(name):
             return True
         if any(arg.keyword is not None and arg.keyword.value == "streamer" for arg in site.node.args):
             return True
