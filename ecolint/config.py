@@ -62,6 +62,10 @@ class Settings:
     def enabled_codes(self) -> frozenset[str]:
         return select_codes(self.select, self.extend_select, self.ignore)
 
+    def frozen_rule_options(self) -> tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]:
+        """The per-rule options in the hashable, ordered form ``LintOptions`` keeps."""
+        return tuple(sorted((code, tuple(sorted(values.items()))) for code, values in self.options.items()))
+
 
 def _all_codes() -> list[str]:
     return [*all_rules(), *ENGINE_CODES]
@@ -83,7 +87,8 @@ def check_selectors(selectors: list[str], where: str) -> list[str]:
     return checked
 
 
-def _matches(code: str, selectors: list[str]) -> bool:
+def selector_matches(code: str, selectors) -> bool:
+    """Whether a code is named by one of the selectors (a code prefix, or ALL)."""
     return any(selector == "ALL" or code.startswith(selector) for selector in selectors)
 
 

@@ -44,8 +44,7 @@ def _config_values(config_file: str | None) -> tuple[tuple, GpuSpec | None, str 
     if config_file is None:
         return (), None, None
     settings = load_settings(Path(config_file), Path(config_file).parent)
-    options = tuple(sorted((code, tuple(sorted(values.items()))) for code, values in settings.options.items()))
-    return options, settings.gpu, str(settings.calibration) if settings.calibration else None
+    return settings.frozen_rule_options(), settings.gpu, str(settings.calibration) if settings.calibration else None
 
 
 @lru_cache(maxsize=1024)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pathspec
 
 from ecolint import __version__
-from ecolint.config import ConfigError, Settings
+from ecolint.config import ConfigError, Settings, selector_matches
 from ecolint.energy.calibration import CalibrationError
 from ecolint.rules import rules_for
 from ecolint.diagnostics import Diagnostic
@@ -37,7 +37,7 @@ class RunResult:
 
 
 def lint_options(settings: Settings) -> LintOptions:
-    options = tuple(sorted((code, tuple(sorted(values.items()))) for code, values in settings.options.items()))
+    options = settings.frozen_rule_options()
     calibration, digest = None, ""
     if settings.calibration is not None:
         calibration = str(settings.calibration)
@@ -196,7 +196,7 @@ def _apply_per_file_ignores(settings: Settings, path: Path, diagnostics: list[Di
     ignored = _ignored_codes(settings, path)
     if not ignored:
         return diagnostics
-    return [d for d in diagnostics if not any(sel == "ALL" or d.code.startswith(sel) for sel in ignored)]
+    return [d for d in diagnostics if not selector_matches(d.code, ignored)]
 
 
 def run(paths: list[Path], settings: Settings, use_cache: bool = True, jobs: int | None = None) -> RunResult:

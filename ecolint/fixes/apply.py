@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ecolint.config import selector_matches
 from ecolint.diagnostics import Diagnostic
 from ecolint.engine import LintOptions, lint_text
 from ecolint.fixes.edits import Edit, EditError, LineIndex, apply_edits, conflicts, edits_from_fix
@@ -12,10 +13,6 @@ from ecolint.fixes.registry import parses
 from ecolint.rules import SYNTAX_ERROR
 
 MAX_PASSES = 20
-
-
-def _matches(code: str, selectors) -> bool:
-    return any(selector == "ALL" or code.startswith(selector) for selector in selectors)
 
 
 @dataclass(frozen=True)
@@ -27,9 +24,9 @@ class FixPolicy:
     unfixable: tuple[str, ...] = ()
 
     def code_allowed(self, code: str) -> bool:
-        if self.fixable is not None and not _matches(code, self.fixable):
+        if self.fixable is not None and not selector_matches(code, self.fixable):
             return False
-        return not _matches(code, self.unfixable)
+        return not selector_matches(code, self.unfixable)
 
     def applies(self, diagnostic: Diagnostic) -> bool:
         fix = diagnostic.fix
