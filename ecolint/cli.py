@@ -12,7 +12,6 @@ import click
 from ecolint import __version__
 from ecolint.config import ConfigError, Settings, check_selectors, load_settings, parse_gpu
 from ecolint.diagnostics import Diagnostic
-from ecolint.engine import SourceError, decode_source, lint_text
 from ecolint.reporters import REPORTERS, Summary
 from ecolint.reporters.concise import render_statistics, statistics
 from ecolint.rules import RuleError, all_rules
@@ -223,41 +222,22 @@ def check(
                 emit=emit,
             )
         )
-    diagnostics, files_checked = lint_paths(paths, settings, stdin_filename, use_cache=not no_cache, jobs=jobs)
+    result = lint_paths(paths, settings, stdin_filename, use_cache=not no_cache, jobs=jobs,
+                        practices=output_format == "audit")
+    diagnostics = result.diagnostics
     unsafe_fixable = show_available(diagnostics, policy_for(settings, unsafe_fixes))
-    emit(
-        diagnostics,
-        Summary(files_checked=files_checked, quiet=quiet, unsafe_fixable=unsafe_fixable),
-        output_format,
-        show_statistics,
-    )
+    summary = Summary(files_checked=result.files_checked, quiet=quiet, unsafe_fixable=unsafe_fixable,
+                      practices=result.practices)
+    emit(diagnostics, summary, output_format, show_statistics)
     sys.exit(EXIT_FOUND if diagnostics and not exit_zero else EXIT_CLEAN)
 
 
-def lint_paths(paths, settings: Settings, stdin_filename: str | None, use_cache: bool, jobs: int | None):
-    from ecolint.runner import _apply_per_file_ignores, lint_options, run
+def lint_paths(paths, settings: Settings, stdin_filename: str | None, use_cache: bool, jobs: int | None,
+               practices: bool = False):
+    """Lint through the workspace: the run's diagnostics, sorted, with its practices and counts."""
+    from ecolint.workspace import Workspace
 
-    diagnostics: list[Diagnostic] = []
-    files_checked = 0
-    if "-" in paths:
-        display = stdin_filename or "-"
-        try:
-            source = decode_source(sys.stdin.buffer.read())
-        except SourceError as error:
-            raise ConfigError(f"stdin: {error}") from None
-        lint = lint_text
-        if display.endswith(".ipynb"):  # a notebook on stdin
-            from ecolint.notebooks import lint_notebook_text as lint
-        found = lint(source, display, lint_options(settings), Path(display) if stdin_filename else None)
-        diagnostics.extend(_apply_per_file_ignores(settings, Path(display), found))
-        files_checked += 1
-    disk_paths = [Path(p) for p in paths if p != "-"]
-    if disk_paths:
-        result = run(disk_paths, settings, use_cache=use_cache, jobs=jobs)
-        diagnostics.extend(result.diagnostics)
-        files_checked += result.files_checked
-    diagnostics.sort(key=Diagnostic.sort_key)
-    return diagnostics, files_checked
+    return Workspace(settings, use_cache=use_cache, jobs=jobs, practices=practices).lint(paths, stdin_filename)
 
 
 def emit(diagnostics: list[Diagnostic], summary: Summary, output_format: str, show_statistics: bool) -> None:
@@ -305,7 +285,8 @@ def rules_command(as_json):
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="The cache folder to remove.")
 def clean_command(config, cache_dir):
     """Remove the cache folder (.ecolint_cache)."""
-    from ecolint.runner import cache_folder, clear_cache
+    from ecolint.workspace import cache_folder
+    from ecolint.workspace.cache import clear_cache
 
     settings = load_settings(Path(config) if config else None, Path.cwd())
     folder = Path(cache_dir) if cache_dir else cache_folder(settings)

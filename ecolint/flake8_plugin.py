@@ -32,7 +32,7 @@ from typing import Any
 from ecolint import __version__
 from ecolint.config import ConfigError, find_config, load_settings, parse_gpu
 from ecolint.energy.dataset import GpuSpec
-from ecolint.engine import LintOptions, lint_text
+from ecolint.engine import LintOptions
 from ecolint.rules import IO_ERROR, SYNTAX_ERROR, all_rules
 
 ENGINE_CODES = (SYNTAX_ERROR, IO_ERROR)  # flake8 reports unparsable files itself (E999, E902)
@@ -104,10 +104,15 @@ class EcolintChecker:
         return LintOptions(frozenset(all_rules()), rule_options, self.gpu or config_gpu, calibration)
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
+        from ecolint.workspace import SourceFile
+        from ecolint.workspace.workspace import analyze_source
+
         source = "".join(self.lines)
         path = None if self.filename in ("stdin", "-") else Path(self.filename)
-        for diagnostic in lint_text(source, self.filename, self._options(), path):
-            if diagnostic.code in ENGINE_CODES:
+        report = analyze_source(source, SourceFile(path, self.filename), self._options())
+        for diagnostic in report["diagnostics"]:
+            if diagnostic["code"] in ENGINE_CODES:
                 continue  # libcst could not parse the file; flake8's own E999 says why
-            yield (diagnostic.location.row, diagnostic.location.column - 1,
-                   f"{diagnostic.code} {diagnostic.message}", type(self))
+            location = diagnostic["location"]
+            yield (location["row"], location["column"] - 1, f"{diagnostic['code']} {diagnostic['message']}",
+                   type(self))

@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ecolint.diagnostics import Diagnostic, Location
-from ecolint.engine import LintOptions, SourceError, file_error, lint_text
+from ecolint.engine import Analysis, LintOptions, analyze_text, file_error
+from ecolint.workspace.sources import SourceError, decode_notebook, read_bytes
 from ecolint.rules import SYNTAX_ERROR
 
-NOTEBOOK_SUFFIX = ".ipynb"
 BOUNDARY = "# ecolint: notebook cell boundary"
 MAGIC = "pass  # ecolint: ipython magic {index}"
 _MAGIC_LINE = re.compile(r"^(?P<indent>\s*)pass  # ecolint: ipython magic (?P<index>\d+)$")
@@ -172,16 +171,23 @@ def _map_fix(fix: dict | None, spans, where, cell: int) -> dict | None:
 
 def lint_notebook_text(text: str, filename: str, options: LintOptions, path: Path | None = None) -> list[Diagnostic]:
     """Diagnostics for a notebook's code cells, each naming its cell and the row in it."""
+    return analyze_notebook_text(text, filename, options, path).diagnostics
+
+
+def analyze_notebook_text(text: str, filename: str, options: LintOptions, path: Path | None = None) -> Analysis:
+    """The engine's analysis of a notebook's code cells, rows mapped to their cells."""
     try:
         notebook = parse_notebook(text)
     except NotebookError as error:
-        return [file_error(filename, str(error))]
+        return Analysis([file_error(filename, str(error))])
     if not notebook.cells or not is_python_notebook(notebook):
-        return []
+        return Analysis()
     source, spans = notebook.virtual_source()
-    diagnostics = lint_text(source, filename, options, path)
+    analysis = analyze_text(source, filename, options, path)
+    practices = [_map_row(row, spans) + (text,) for row, _, text in analysis.practices]
+    diagnostics = analysis.diagnostics
     if not any(d.code == SYNTAX_ERROR for d in diagnostics):
-        return sorted((_map(d, spans) for d in diagnostics), key=_cell_order)
+        return Analysis(sorted((_map(d, spans) for d in diagnostics), key=_cell_order), practices)
     # a cell that cannot be parsed: report it, and lint the others with it left out
     import libcst as cst
 
@@ -198,10 +204,20 @@ def lint_notebook_text(text: str, filename: str, options: LintOptions, path: Pat
                                  cell=cell.number))
             cell.python = "\n" * cell.python.count("\n")
     if not found:  # only the joined cells fail (a cell ending inside brackets): report where
-        return sorted((_map(d, spans) for d in diagnostics), key=_cell_order)
+        return Analysis(sorted((_map(d, spans) for d in diagnostics), key=_cell_order), practices)
     source, spans = notebook.virtual_source()
-    found += [_map(d, spans) for d in lint_text(source, filename, options, path) if d.code != SYNTAX_ERROR]
-    return sorted(found, key=_cell_order)
+    analysis = analyze_text(source, filename, options, path)
+    found += [_map(d, spans) for d in analysis.diagnostics if d.code != SYNTAX_ERROR]
+    practices = [_map_row(row, spans) + (text,) for row, _, text in analysis.practices]
+    return Analysis(sorted(found, key=_cell_order), practices)
+
+
+def _map_row(row: int, spans: list[tuple[int, int, int]]) -> tuple[int, int | None]:
+    """A row of the joined cells as ``(row in its cell, cell number)``."""
+    for number, first, count in spans:
+        if first <= row < first + max(count, 1):
+            return row - first + 1, number
+    return row, None
 
 
 def _cell_order(diagnostic: Diagnostic) -> tuple:
@@ -210,20 +226,12 @@ def _cell_order(diagnostic: Diagnostic) -> tuple:
 
 
 def read_text(path: Path) -> str:
-    data = path.read_bytes()
-    if b"\x00" in data:
-        raise SourceError("binary file (contains NUL bytes), not a notebook")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise SourceError(f"cannot decode as utf-8: {error.reason}") from None
+    return decode_notebook(read_bytes(path))
 
 
 def lint_notebook(path: Path, display: str, options: LintOptions) -> list[Diagnostic]:
     try:
         text = read_text(path)
-    except OSError as error:
-        return [file_error(display, f"cannot read file: {error.strerror or error}")]
     except SourceError as error:
         return [file_error(display, str(error))]
     return lint_notebook_text(text, display, options, path)
@@ -394,18 +402,3 @@ def fix_notebook(path: Path, display: str, options: LintOptions, unsafe: bool = 
     if outcome.changed:
         path.write_bytes(outcome.text.encode("utf-8"))
     return outcome
-
-
-# ---- discovery ----------------------------------------------------------------------------
-
-
-def is_notebook(path: Path | str) -> bool:
-    return str(path).endswith(NOTEBOOK_SUFFIX)
-
-
-def split_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
-    """Notebook files named explicitly, and every other path (directories are in the second list)."""
-    notebooks, others = [], []
-    for path in paths:
-        (notebooks if is_notebook(path) and not path.is_dir() else others).append(path)
-    return notebooks, others

@@ -444,16 +444,20 @@ def test_rules_lists_every_rule_with_default_and_fix():
 
 # -- cache ---------------------------------------------------------------------------------
 def test_cache_reuses_results_until_the_file_changes(project, monkeypatch):
-    from ecolint import runner
+    from ecolint.config import Settings
+    from ecolint.workspace import Workspace
+
+    def run():
+        return Workspace(Settings(root=project)).lint(["."])
 
     write(project, "a.py", EIGHT_BIT)
-    first = runner.run([Path(".")], runner.Settings(root=project))
-    again = runner.run([Path(".")], runner.Settings(root=project))
+    first = run()
+    again = run()
     assert (first.files_from_cache, again.files_from_cache) == (0, 1)
     assert [d.to_dict() for d in again.diagnostics] == [d.to_dict() for d in first.diagnostics]
     assert (project / ".ecolint_cache" / ".gitignore").exists()
     write(project, "a.py", CLEAN + "\n")
-    changed = runner.run([Path(".")], runner.Settings(root=project))
+    changed = run()
     assert changed.files_from_cache == 0 and changed.diagnostics == []
     assert "Removed" in run_cli("clean").stdout
     assert not (project / ".ecolint_cache").exists()
@@ -466,8 +470,8 @@ def test_cache_is_shared_between_processes(project):
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "ecolint"]
     subprocess.run([*command, "a.py"], capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "1"})
     code = (
-        "import sys; from pathlib import Path; from ecolint import runner; "
-        "r = runner.run([Path('a.py')], runner.Settings(root=Path.cwd())); print(r.files_from_cache)"
+        "from pathlib import Path; from ecolint.config import Settings; from ecolint.workspace import Workspace; "
+        "r = Workspace(Settings(root=Path.cwd())).lint(['a.py']); print(r.files_from_cache)"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "2"}
@@ -476,14 +480,16 @@ def test_cache_is_shared_between_processes(project):
 
 
 def test_parallel_run_matches_serial_run(project):
-    from ecolint import runner
+    from ecolint.config import Settings
+    from ecolint.workspace import Workspace
+    from ecolint.workspace.pool import PARALLEL_THRESHOLD
 
-    for index in range(runner.PARALLEL_THRESHOLD + 4):
+    for index in range(PARALLEL_THRESHOLD + 4):
         write(project, f"m{index}.py", EIGHT_BIT if index % 2 else CLEAN)
-    serial = runner.run([Path(".")], runner.Settings(root=project), use_cache=False, jobs=1)
-    parallel = runner.run([Path(".")], runner.Settings(root=project), use_cache=False, jobs=2)
+    serial = Workspace(Settings(root=project), use_cache=False, jobs=1).lint(["."])
+    parallel = Workspace(Settings(root=project), use_cache=False, jobs=2).lint(["."])
     assert [d.to_dict() for d in parallel.diagnostics] == [d.to_dict() for d in serial.diagnostics]
-    assert len(serial.diagnostics) == (runner.PARALLEL_THRESHOLD + 4) // 2
+    assert len(serial.diagnostics) == (PARALLEL_THRESHOLD + 4) // 2
 
 
 def test_console_script_runs_as_a_process(project):

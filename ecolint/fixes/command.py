@@ -12,10 +12,10 @@ import click
 
 from ecolint.config import Settings
 from ecolint.diagnostics import Diagnostic
-from ecolint.engine import SourceError, decode_source
-from ecolint.fixes.apply import FixPolicy, fix_with_policy
-from ecolint.fixes.edits import unified_diff
-from ecolint.fixes.files import FileOutcome, FixJob, fix_files
+from ecolint.engine import file_error
+from ecolint.fixes.apply import FixPolicy
+from ecolint.fixes.files import FileOutcome, fix_paths, fix_text
+from ecolint.workspace import SourceError, SourceFile, Workspace, decode_source
 from ecolint.reporters import Summary
 
 EXIT_CLEAN, EXIT_FOUND = 0, 1
@@ -60,78 +60,26 @@ class FixRun:
         return sum(len(outcome.fixed) for outcome in self.outcomes)
 
 
-def fix_disk_paths(paths: list[Path], settings: Settings, unsafe_fixes: bool | None, write: bool,
-                   use_cache: bool, jobs: int | None) -> FixRun:
-    from ecolint.discovery import SOURCE_SUFFIXES, FileFinder
-    from ecolint.engine import file_error
-    from ecolint.runner import Cache, _apply_per_file_ignores, _ignored_codes, cache_folder, display_path, lint_options
-
-    options = lint_options(settings)
-    extra = {"force_exclude": True} if getattr(settings, "force_exclude", False) else {}
-    finder = FileFinder(settings.root, settings.exclude, settings.extend_exclude, settings.respect_gitignore,
-                        suffixes=(*SOURCE_SUFFIXES, ".ipynb"), **extra)
-    cache = Cache(cache_folder(settings), options) if use_cache else None
-    run = FixRun()
-    pending: list[tuple[Path, FixJob]] = []
-    for found in finder.find(paths):
-        display = display_path(found.path)
-        if found.error:
-            run.outcomes.append(FileOutcome(display, [file_error(display, found.error)]))
-            continue
-        run.files_checked += 1
-        policy = policy_for(settings, unsafe_fixes, _ignored_codes(settings, found.path))
-        cached = cache.get(found.path) if cache else None
-        if cached is not None:
-            diagnostics = [Diagnostic.from_dict(dict(d, filename=display)) for d in cached]
-            if not any(policy.applies(d) for d in diagnostics):  # nothing to fix: the cache is the answer
-                run.outcomes.append(FileOutcome(display, _apply_per_file_ignores(settings, found.path, diagnostics)))
-                continue
-        pending.append((found.path, FixJob(str(found.path), display, options, policy, write)))
-    for (path, _), outcome in zip(pending, fix_files([job for _, job in pending], jobs)):
-        if cache is not None and (outcome.written or not outcome.fixed) and not outcome.error:
-            cache.put(path, [d.to_dict() for d in outcome.remaining])
-        outcome.remaining = _apply_per_file_ignores(settings, path, outcome.remaining)
-        run.outcomes.append(outcome)
-    if cache is not None:
-        cache.save()
-    return run
+def fix_disk_paths(workspace: Workspace, paths: list[Path], unsafe_fixes: bool | None, write: bool) -> FixRun:
+    settings = workspace.settings
+    outcomes, files_checked = fix_paths(
+        workspace, paths, lambda path: policy_for(settings, unsafe_fixes, workspace.ignored_codes(path)), write)
+    return FixRun(outcomes, files_checked)
 
 
-def fix_stdin(settings: Settings, unsafe_fixes: bool | None,
+def fix_stdin(workspace: Workspace, unsafe_fixes: bool | None,
               stdin_filename: str | None) -> tuple[FileOutcome, str, bytes]:
     """Fix source read from stdin; returns the outcome, the original text and the bytes to print."""
-    from ecolint.runner import _apply_per_file_ignores, _ignored_codes, lint_options
-
-    from ecolint.engine import file_error
-
     display = stdin_filename or "-"
+    source = SourceFile(Path(display) if stdin_filename else None, display)
     data = sys.stdin.buffer.read()
     try:
         text = decode_source(data)
     except SourceError as error:  # an editor waits for its text back: give it back unchanged
         return FileOutcome(display, [file_error(display, str(error))]), "", data
-    path = Path(display) if stdin_filename else None
-    policy = policy_for(settings, unsafe_fixes, _ignored_codes(settings, Path(display)))
-    outcome = FileOutcome(display)
-    if display.endswith(".ipynb"):
-        from ecolint.notebooks import NotebookError, fix_notebook_text, lint_notebook_text
-
-        options = lint_options(settings)
-        try:
-            result = fix_notebook_text(text, display, options, policy.unsafe, path, fixable=policy.fixable,
-                                       unfixable=policy.unfixable)
-            new_text, outcome.fixed, outcome.remaining = result.text, [("", "")] * result.fixed, result.remaining
-        except NotebookError as error:
-            new_text, outcome.error = text, str(error)
-            outcome.remaining = lint_notebook_text(text, display, options, path)
-    else:
-        result = fix_with_policy(text, display, lint_options(settings), policy, path)
-        new_text, outcome.remaining = result.source, result.remaining
-        outcome.fixed = [(d.code, d.name) for d in result.fixed]
-        if not result.converged:
-            outcome.error = f"{result.error}; the source was left unchanged"
-    outcome.remaining = _apply_per_file_ignores(settings, Path(display), outcome.remaining)
-    outcome.diff = unified_diff(text, new_text, display) if new_text != text else ""
+    policy = policy_for(workspace.settings, unsafe_fixes, workspace.ignored_codes(Path(display)))
+    new_text, outcome = fix_text(text, source, workspace.options, policy)
+    outcome.remaining = workspace.apply_file_settings(Path(display), outcome.remaining)
     output = data if new_text == text else _encode_like(data, new_text)
     return outcome, text, output
 
@@ -153,16 +101,21 @@ def fix_command(paths: tuple[str, ...], settings: Settings, *, unsafe_fixes: boo
                 output_format: str, show_statistics: bool, quiet: bool, exit_zero: bool, emit) -> int:
     """Run ``check --fix`` (or ``--diff``) and print what the options ask for; returns the exit status."""
     run = FixRun()
+    workspace = Workspace(settings, use_cache=use_cache, jobs=jobs)
     stdin_output: bytes | None = None
     if "-" in paths:
-        outcome, _, stdin_output = fix_stdin(settings, unsafe_fixes, stdin_filename)
+        outcome, _, stdin_output = fix_stdin(workspace, unsafe_fixes, stdin_filename)
         run.outcomes.append(outcome)
         run.files_checked += 1
     disk_paths = [Path(p) for p in paths if p != "-"]
     if disk_paths:
-        found = fix_disk_paths(disk_paths, settings, unsafe_fixes, write=not diff, use_cache=use_cache, jobs=jobs)
+        found = fix_disk_paths(workspace, disk_paths, unsafe_fixes, write=not diff)
         run.outcomes.extend(found.outcomes)
         run.files_checked += found.files_checked
+    if output_format == "audit" and disk_paths and not diff:  # the good practices of the fixed files
+        practices = Workspace(settings, use_cache=False, jobs=jobs, practices=True).lint(disk_paths).practices
+    else:
+        practices = []
     for outcome in run.outcomes:
         if outcome.error:
             click.echo(f"ecolint: error: {outcome.display}: {outcome.error}", err=True)
@@ -182,7 +135,7 @@ def fix_command(paths: tuple[str, ...], settings: Settings, *, unsafe_fixes: boo
         return EXIT_FOUND if text and not exit_zero else EXIT_CLEAN
 
     summary = Summary(files_checked=run.files_checked, fixed=run.fixed, unsafe_fixable=unsafe_hidden, quiet=quiet,
-                      fix_mode=True)
+                      fix_mode=True, practices=practices)
     if stdin_output is not None:
         sys.stdout.buffer.write(stdin_output)
         sys.stdout.flush()

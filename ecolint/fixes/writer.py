@@ -22,7 +22,7 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecolint.engine import decode_source
+from ecolint.workspace.sources import decode_notebook, decode_source, read_bytes
 
 
 class WriteError(Exception):
@@ -39,13 +39,15 @@ class SourceFile:
     status: os.stat_result
 
 
-def read_source(path: Path) -> SourceFile:
-    """Read and decode a file (``OSError`` and ``engine.SourceError`` propagate)."""
+def read_source(path: Path, notebook: bool = False) -> SourceFile:
+    """Read and decode a regular file (``SourceError`` says why it cannot be)."""
     target = Path(os.path.realpath(path))
+    data = read_bytes(target)
     status = os.stat(target)
-    data = target.read_bytes()
-    text = decode_source(data)
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    text = decode_notebook(data) if notebook else decode_source(data)
+    encoding = "utf-8-sig" if notebook and data.startswith(b"\xef\xbb\xbf") else "utf-8"
+    if not notebook:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     return SourceFile(Path(path), target, data, text, encoding, status)
 
 

@@ -26,7 +26,8 @@ from pygls.workspace.position_codec import ServerTextPosition
 from ecolint import __version__
 from ecolint.config import ConfigError, Settings, find_config, load_settings
 from ecolint.diagnostics import Diagnostic
-from ecolint.engine import LintOptions, lint_text
+from ecolint.engine import LintOptions
+from ecolint.workspace import SourceFile, Workspace, display_path
 from ecolint.rules import all_rules
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,15 @@ PYTHON_SUFFIXES = (".py", ".pyi")
 @dataclass
 class _Config:
     stamp: tuple[str, int] | None
-    settings: Settings
-    options: LintOptions
+    workspace: Workspace  # the settings of the documents under one configuration file
+
+    @property
+    def settings(self) -> Settings:
+        return self.workspace.settings
+
+    @property
+    def options(self) -> LintOptions:
+        return self.workspace.options
 
 
 @dataclass
@@ -73,8 +81,6 @@ class EcolintLanguageServer(LanguageServer):
 
     def config_for(self, path: Path | None) -> _Config:
         """The settings for a document: the nearest ``[tool.ecolint]`` table, re-read when it changes."""
-        from ecolint.runner import lint_options
-
         anchor = path if path is not None else self.workspace_root()
         config_file = find_config(anchor)
         stamp = None
@@ -95,7 +101,12 @@ class EcolintLanguageServer(LanguageServer):
                 self._reported_errors.add(message)
                 self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, message))
             settings = Settings(root=self.workspace_root())
-        config = _Config(stamp, settings, lint_options(settings))
+        try:
+            workspace = Workspace(settings, use_cache=False)
+        except ConfigError as error:  # a calibration file that cannot be read
+            self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"ecolint: {error}"))
+            workspace = Workspace(Settings(root=self.workspace_root()), use_cache=False)
+        config = _Config(stamp, workspace)
         self._configs[key] = config
         return config
 
@@ -112,15 +123,10 @@ class EcolintLanguageServer(LanguageServer):
         return document.uri.endswith(PYTHON_SUFFIXES)
 
     def lint(self, document: TextDocument) -> list[Diagnostic]:
-        from ecolint.runner import _apply_per_file_ignores, display_path
-
         path = self.document_path(document)
         config = self.config_for(path)
-        display = display_path(path) if path else document.uri
-        found = lint_text(document.source, display, config.options, path)
-        if path is not None:
-            found = _apply_per_file_ignores(config.settings, path, found)
-        return found
+        source = SourceFile(path, display_path(path) if path else document.uri)
+        return config.workspace.lint_text(document.source, source).diagnostics
 
     def publish(self, uri: str) -> None:
         self._pending.pop(uri, None)

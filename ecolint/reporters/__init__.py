@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ecolint.diagnostics import Diagnostic
 
@@ -17,6 +17,7 @@ class Summary:
     unsafe_fixable: int = 0
     quiet: bool = False
     fix_mode: bool = False
+    practices: list = field(default_factory=list)  # the run's good practices (workspace.Practice), for the audit
 
 
 Reporter = Callable[[list[Diagnostic], Summary], str]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from ecolint.diagnostics import Diagnostic
 from ecolint.reporters import Summary, reporter
@@ -25,8 +24,6 @@ from ecolint.rules import Rule, all_rules
 CRITICAL_ABOVE = 30.0
 WARNING_FROM = 10.0
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
-# Text a file must contain before it is parsed for good practices.
-PRACTICE_HINTS = re.compile(r"llm_int8_threshold|dtype|batch_size|padding|compile|load_in_4bit|use_cache")
 
 
 # ---- energy figures of a diagnostic -------------------------------------------------------
@@ -79,184 +76,7 @@ def impact(rule: Rule | None, diagnostic: Diagnostic) -> str:
     return f"removes up to {found.high:.0f}% extra energy ({text})"
 
 
-# ---- good practices -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Practice:
-    filename: str
-    row: int
-    cell: int | None
-    text: str
-
-    def where(self) -> str:
-        if self.cell is not None:
-            return f"{self.filename}:cell {self.cell}:{self.row}"
-        return f"{self.filename}:{self.row}"
-
-
-def _number(value) -> float | None:
-    if value is None:
-        return None
-    if value.kind == "option" and value.value is not None and hasattr(value.value, "number"):
-        return value.value.number()
-    return value.number()
-
-
-def _symbol(value) -> str | None:
-    if value is None:
-        return None
-    if value.kind == "symbol":
-        return str(value.value)
-    if value.kind == "const" and isinstance(value.value, str):
-        return value.value
-    if value.kind == "option" and value.value is not None and hasattr(value.value, "kind"):
-        return _symbol(value.value)
-    return None
-
-
-HALF = {"torch.float16": "float16", "torch.half": "float16", "torch.bfloat16": "bfloat16",
-        "float16": "float16", "bfloat16": "bfloat16", "fp16": "float16", "bf16": "bfloat16"}
-
-
-def practices_in_source(source: str, filename: str, path: Path | None = None) -> list[tuple[int, str]]:
-    """``(row, description)`` of the energy-wise choices a module makes."""
-    import libcst as cst
-    from libcst.metadata import MetadataWrapper, PositionProvider
-
-    from ecolint.analysis.facts import collect_facts
-    from ecolint.energy.model_size import resolve_model_size
-
-    if not PRACTICE_HINTS.search(source):
-        return []
-    try:
-        module = cst.parse_module(source)
-    except (cst.ParserSyntaxError, RecursionError):
-        return []
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-    facts = collect_facts(module)
-
-    def row(node) -> int:
-        try:
-            return positions[node].start.line
-        except KeyError:
-            return 1
-
-    found: list[tuple[int, str]] = []
-    for config in facts.quant_configs:
-        eight, threshold = config.entry("load_in_8bit"), config.entry("llm_int8_threshold")
-        if eight and eight.value.maybe_true() and threshold and _number(threshold.value) == 0:
-            found.append((row(threshold.key_node), "8-bit loading with `llm_int8_threshold=0.0` (pure INT8): "
-                                                   "avoids the mixed-precision decomposition overhead"))
-    bases = tuple(folder for folder in ((path.parent,) if path else ()) + (Path.cwd(),))
-    for load in facts.model_loads:
-        dtype = _symbol(load.dtype.value) if load.dtype else None
-        quant = load.quant
-        if dtype in HALF and not (quant and (quant.requests("load_in_8bit") or quant.requests("load_in_4bit"))):
-            found.append((row(load.dtype.key_node), f"model loaded in half precision (`{HALF[dtype]}`)"))
-        if quant and quant.entry("load_in_4bit") and quant.entry("load_in_4bit").value.provably_true():
-            model = load.model_id.text() if load.model_id else None
-            size = resolve_model_size(model, bases) if model else None
-            if size is not None and size.params_b >= 6:
-                found.append((row(load.site.node), f"4-bit loading of a {size.params_b:g}B model, large enough "
-                                                   "for NF4 to save energy"))
-    for creation in facts.pipelines:
-        entry = creation.entries.get("batch_size")
-        if entry and (_number(entry.value) or 0) > 1:
-            found.append((row(entry.key_node), f"batched generation: pipeline batch_size={_number(entry.value):g}"))
-    for generation in facts.generations:
-        entry = generation.entries.get("batch_size")
-        if entry and (_number(entry.value) or 0) > 1:
-            found.append((row(entry.key_node), f"batched generation: batch_size={_number(entry.value):g}"))
-        cache = generation.entries.get("use_cache")
-        if cache and cache.value.provably_true():
-            found.append((row(cache.key_node), "KV cache kept on for generation (`use_cache=True`)"))
-    for loader in facts.dataloaders:
-        size = _number(loader.batch_size) if loader.batch_size is not None else None
-        if size and size > 1 and loader.batch_size_entry:
-            found.append((row(loader.batch_size_entry.key_node), f"batched inputs: DataLoader batch_size={size:g}"))
-    padded = _padded_calls(module, positions)
-    if padded and facts.generations and not any(g.site.loops for g in facts.generations):
-        found.append((padded[0], "batched generation: inputs tokenized together with padding"))
-    if facts.uses_compile and facts.generations:
-        found.append((1, "`torch.compile` used in a module that generates"))
-    return sorted(set(found))
-
-
-def _padded_calls(module, positions) -> list[int]:
-    import libcst as cst
-
-    rows = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            for arg in node.args:
-                if arg.keyword is not None and arg.keyword.value == "padding" and not (
-                        isinstance(arg.value, cst.Name) and arg.value.value in ("False", "None")):
-                    rows.append(positions[node].start.line)
-
-    module.visit(Finder())
-    return rows
-
-
-def practices_in_file(path: Path, display: str) -> list[Practice]:
-    from ecolint.engine import SourceError, decode_source
-    from ecolint.notebooks import NotebookError, is_notebook, parse_notebook, read_text
-
-    try:
-        if is_notebook(path):
-            notebook = parse_notebook(read_text(path))
-            source, spans = notebook.virtual_source()
-        else:
-            source, spans = decode_source(path.read_bytes()), None
-    except (OSError, SourceError, NotebookError):
-        return []
-    found = []
-    for row, text in practices_in_source(source, display, path):
-        cell = None
-        if spans:
-            for number, first, count in spans:
-                if first <= row < first + max(count, 1):
-                    cell, row = number, row - first + 1
-                    break
-        found.append(Practice(display, row, cell, text))
-    return found
-
-
-def audited_files(diagnostics: list[Diagnostic]) -> list[tuple[Path, str]]:
-    """The files of this run: found again under the command's paths, plus those diagnostics name."""
-    import click
-
-    from ecolint.discovery import SOURCE_SUFFIXES, FileFinder
-    from ecolint.runner import display_path
-
-    files: dict[str, Path] = {}
-    context = click.get_current_context(silent=True)
-    paths = [p for p in (context.params.get("paths") or ()) if p != "-"] if context else []
-    if context is not None and not paths and context.params.get("paths") == ():
-        paths = ["."]
-    if paths:
-        root = Path.cwd()
-        try:
-            from ecolint.config import load_settings
-
-            settings = load_settings(None, Path(paths[0]))
-            root, exclude, extend, gitignore = settings.root, settings.exclude, settings.extend_exclude, \
-                settings.respect_gitignore
-        except Exception:  # the check command already reported configuration problems
-            exclude, extend, gitignore = None, [], True
-        finder = FileFinder(root, exclude, extend, gitignore, suffixes=(*SOURCE_SUFFIXES, ".ipynb"))
-        for found in finder.find([Path(p) for p in paths]):
-            if found.error is None:
-                files.setdefault(display_path(found.path), found.path)
-    for diagnostic in diagnostics:
-        if diagnostic.filename not in ("-", "") and Path(diagnostic.filename).is_file():
-            files.setdefault(diagnostic.filename, Path(diagnostic.filename))
-    return [(path, display) for display, path in sorted(files.items())]
-
-
-# ---- recommended changes ------------------------------------------------------------------
+# ---- good practices: found by the engine in the run's one pass (``Summary.practices``) ----
 
 
 def use_instead(rule: Rule) -> tuple[list[str], str | None]:
@@ -357,7 +177,7 @@ def recommended_changes(diagnostics: list[Diagnostic]) -> list[str]:
 # ---- the report ---------------------------------------------------------------------------
 
 
-def render_audit(diagnostics: list[Diagnostic], practices: Iterable[Practice], files_checked: int) -> str:
+def render_audit(diagnostics: list[Diagnostic], practices: Iterable, files_checked: int) -> str:
     critical = [d for d in diagnostics if section(d) == "critical"]
     warnings = [d for d in diagnostics if section(d) != "critical"]
     practices = list(practices)
@@ -382,7 +202,4 @@ def render_audit(diagnostics: list[Diagnostic], practices: Iterable[Practice], f
 
 @reporter("audit")
 def render(diagnostics: list[Diagnostic], summary: Summary) -> str:
-    practices: list[Practice] = []
-    for path, display in audited_files(diagnostics):
-        practices.extend(practices_in_file(path, display))
-    return render_audit(diagnostics, practices, summary.files_checked).rstrip("\n")
+    return render_audit(diagnostics, summary.practices, summary.files_checked).rstrip("\n")

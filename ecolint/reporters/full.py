@@ -16,7 +16,7 @@ MAX_MARKED = 6  # lines of a long range shown before it is cut
 
 @lru_cache(maxsize=256)
 def _file_lines(filename: str) -> tuple[str, ...] | None:
-    from ecolint.engine import SourceError, decode_source
+    from ecolint.workspace.sources import SourceError, decode_source
 
     path = Path(filename)
     try:

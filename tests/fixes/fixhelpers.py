@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from ecolint.config import select_codes
-from ecolint.engine import LintOptions, decode_source
+from ecolint.engine import LintOptions
+from ecolint.workspace.sources import decode_source
 from ecolint.fixes import FixResult, fix_source
 
 ROOT = Path(__file__).resolve().parents[2]

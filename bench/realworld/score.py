@@ -1,0 +1,161 @@
+"""Score ecolint on the labelled real files: precision and recall per rule, file level and line level.
+
+    python bench/realworld/score.py                 # default rules, table on stdout
+    python bench/realworld/score.py --details       # every miss and every false finding
+    python bench/realworld/score.py --json out.json
+    python bench/realworld/score.py -- --select ALL # extra arguments for `ecolint check`
+
+Files come from bench/realworld/files/ (run fetch.py first); files that are not there are
+counted and skipped. A reported line matches an expected one when both lie in the same statement
+(for a compound statement, its header), or when the reported line is one of the expected
+finding's alternative lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from manifest import Entry, load_manifest  # noqa: E402
+
+DEFAULT_CODES = ("ECO101", "ECO102", "ECO104", "ECO105", "ECO106", "ECO201", "ECO202", "ECO301", "ECO303")
+
+
+def statement_spans(source: str) -> list[tuple[int, int]]:
+    """(first, last) line of every simple statement and of every compound statement's header."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    spans = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt):
+            continue
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+            header_end = max(node.lineno, body[0].lineno - 1)
+            decorators = getattr(node, "decorator_list", [])
+            start = min([node.lineno, *(d.lineno for d in decorators)])
+            spans.append((start, header_end))
+        else:
+            spans.append((node.lineno, node.end_lineno or node.lineno))
+    return spans
+
+
+def statement_of(spans: list[tuple[int, int]], line: int) -> tuple[int, int]:
+    """The smallest span holding the line, or the line itself."""
+    holding = [span for span in spans if span[0] <= line <= span[1]]
+    return min(holding, key=lambda span: span[1] - span[0]) if holding else (line, line)
+
+
+def run_ecolint(paths: list[Path], extra: list[str]) -> dict[str, list[dict]]:
+    command = [sys.executable, "-m", "ecolint", "check", "--no-config", "--no-cache", "--exit-zero",
+               "--output-format", "json", *extra, *map(str, paths)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"ecolint failed: {result.stderr.strip()}")
+    found: dict[str, list[dict]] = defaultdict(list)
+    for diagnostic in json.loads(result.stdout or "[]"):
+        found[str(Path(diagnostic["filename"]).resolve())].append(diagnostic)
+    return found
+
+
+def score(entries: list[Entry], found: dict[str, list[dict]], codes: tuple[str, ...]) -> dict:
+    file_counts = {code: Counter() for code in codes}
+    line_counts = {code: Counter() for code in codes}
+    details: list[str] = []
+    for entry in entries:
+        path = entry.local_path
+        reported = [d for d in found.get(str(path.resolve()), []) if d["code"] in codes]
+        source = path.read_text(encoding="utf-8", errors="replace")
+        spans = statement_spans(source)
+        for code in codes:
+            expected = [e for e in entry.expected if e.code == code]
+            got = [d for d in reported if d["code"] == code]
+            if expected and got:
+                file_counts[code]["tp"] += 1
+            elif got:
+                file_counts[code]["fp"] += 1
+                details.append(f"FP file {code} {entry.key} ({entry.kind})")
+            elif expected:
+                file_counts[code]["fn"] += 1
+                details.append(f"FN file {code} {entry.key} ({entry.kind})")
+            unmatched = list(got)
+            for item in expected:
+                targets = {statement_of(spans, line) for line in item.lines}
+                match = next((d for d in unmatched
+                              if statement_of(spans, d["location"]["row"]) in targets
+                              or d["location"]["row"] in item.lines), None)
+                if match is not None:
+                    unmatched.remove(match)
+                    line_counts[code]["tp"] += 1
+                else:
+                    line_counts[code]["fn"] += 1
+                    details.append(f"FN line {code} {entry.key}:{item.line} {item.why}")
+            for d in unmatched:
+                line_counts[code]["fp"] += 1
+                details.append(f"FP line {code} {entry.key}:{d['location']['row']} {d['message'][:110]}")
+    return {"file": file_counts, "line": line_counts, "details": details}
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def table(counts: dict[str, Counter], title: str) -> list[str]:
+    lines = [f"### {title}", "", "| rule | TP | FP | FN | precision | recall |", "|---|---:|---:|---:|---:|---:|"]
+    total = Counter()
+    for code, counter in counts.items():
+        total.update(counter)
+        lines.append(_row(code, counter))
+    lines.append(_row("**all**", total))
+    return lines + [""]
+
+
+def _row(label: str, counter: Counter) -> str:
+    tp, fp, fn = counter["tp"], counter["fp"], counter["fn"]
+    precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
+    show = lambda value: "-" if value is None else f"{value:.2f}"  # noqa: E731
+    return f"| {label} | {tp} | {fp} | {fn} | {show(precision)} | {show(recall)} |"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--details", action="store_true", help="list every miss and false finding")
+    parser.add_argument("--json", type=Path, help="write the counts and details as JSON")
+    parser.add_argument("--kind", action="append", default=[], help="score only files of these kinds")
+    parser.add_argument("extra", nargs="*", help="arguments for ecolint check (after --)")
+    args = parser.parse_args(argv)
+    entries = [e for e in load_manifest() if not args.kind or e.kind in args.kind]
+    present = [e for e in entries if e.local_path.exists()]
+    repos = {e.repo for e in present}
+    found = run_ecolint([e.local_path for e in present], args.extra) if present else {}
+    result = score(present, found, DEFAULT_CODES)
+    expected_total = sum(len(e.expected) for e in present)
+    print(f"{len(present)} files from {len(repos)} repositories ({len(entries) - len(present)} not fetched); "
+          f"{expected_total} expected findings in {sum(bool(e.expected) for e in present)} files")
+    print()
+    print("\n".join(table(result["file"], "File level (a rule's finding in a file)")))
+    print("\n".join(table(result["line"], "Line level (each finding at its statement)")))
+    if args.details:
+        print("\n".join(sorted(result["details"])))
+    if args.json:
+        args.json.write_text(json.dumps({
+            "files": len(present), "repositories": len(repos),
+            "file": {code: dict(c) for code, c in result["file"].items()},
+            "line": {code: dict(c) for code, c in result["line"].items()},
+            "details": result["details"],
+        }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

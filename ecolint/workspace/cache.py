@@ -1,0 +1,135 @@
+"""The per-file result cache: what linting a file gave, keyed by the file and the settings.
+
+An entry is used only when the file's size, modification time and content hash are all the same
+as when it was stored, and every project module it read (its ``uses``) is unchanged too. An entry
+that is unreadable or not of the expected shape is a miss, and is written anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ecolint import __version__
+
+CACHE_DIR_NAME = ".ecolint_cache"
+_DIAGNOSTIC_KEYS = {"code": str, "name": str, "message": str, "location": dict, "end_location": dict,
+                    "severity": str}
+
+
+@lru_cache(maxsize=None)
+def inputs_digest() -> str:
+    """A hash of the shipped rule files and data: a change in either invalidates the cache."""
+    digest = hashlib.sha256(__version__.encode())
+    for package in ("ecolint.rule_files", "ecolint.energy.data"):
+        folder = resources.files(package)
+        for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+            if entry.name.endswith((".yaml", ".csv")):
+                digest.update(entry.name.encode())
+                digest.update(entry.read_bytes())
+    return digest.hexdigest()
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def file_stamp(path: Path) -> list[int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return [status.st_size, status.st_mtime_ns]
+
+
+def file_digest(path: Path) -> str | None:
+    try:
+        return content_hash(path.read_bytes())
+    except OSError:
+        return None
+
+
+def valid_report(report: Any) -> bool:
+    """A cached report has this shape; anything else is treated as a miss."""
+    if not isinstance(report, dict):
+        return False
+    diagnostics, practices, uses = report.get("diagnostics"), report.get("practices", []), report.get("uses", {})
+    if not isinstance(diagnostics, list) or not isinstance(practices, list) or not isinstance(uses, dict):
+        return False
+    for item in diagnostics:
+        if not isinstance(item, dict) or any(not isinstance(item.get(k), t) for k, t in _DIAGNOSTIC_KEYS.items()):
+            return False
+        for key in ("location", "end_location"):
+            if not all(isinstance(item[key].get(axis), int) for axis in ("row", "column")):
+                return False
+    if not all(isinstance(p, list) and len(p) == 3 and isinstance(p[0], int) and isinstance(p[2], str)
+               for p in practices):
+        return False
+    return all(isinstance(k, str) and isinstance(v, str) for k, v in uses.items())
+
+
+class Cache:
+    """Reports per file, in one JSON file per settings fingerprint under the cache folder."""
+
+    def __init__(self, folder: Path, fingerprint_parts: list) -> None:
+        fingerprint = hashlib.sha256(json.dumps([*fingerprint_parts, inputs_digest()]).encode()).hexdigest()[:16]
+        self.folder = folder
+        self.file = folder / __version__ / f"{fingerprint}.json"
+        self.dirty = False
+        self.entries: dict[str, list] = {}
+        try:
+            loaded = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            loaded = {}
+        if isinstance(loaded, dict):
+            self.entries = loaded
+
+    def get(self, path: Path) -> dict | None:
+        """The stored report of an unchanged file, or None."""
+        entry = self.entries.get(str(path.absolute()))
+        if not (isinstance(entry, list) and len(entry) == 3 and valid_report(entry[2])):
+            return None
+        stamp, digest, report = entry
+        if stamp != file_stamp(path) or digest != file_digest(path):
+            return None
+        if any(file_digest(Path(used)) != used_digest for used, used_digest in report.get("uses", {}).items()):
+            return None
+        return report
+
+    def put(self, path: Path, report: dict) -> None:
+        stamp, digest = file_stamp(path), file_digest(path)
+        if stamp is None or digest is None:
+            return
+        diagnostics = [dict(d, filename=None) for d in report.get("diagnostics", [])]
+        self.entries[str(path.absolute())] = [stamp, digest, dict(report, diagnostics=diagnostics)]
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            ignore = self.folder / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Created by ecolint\n*\n", encoding="utf-8")
+            handle, temporary = tempfile.mkstemp(dir=self.file.parent, suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(self.entries, stream)
+            os.replace(temporary, self.file)
+        except OSError:
+            pass  # a cache that cannot be written only costs speed
+
+
+def clear_cache(folder: Path) -> bool:
+    import shutil
+
+    if folder.is_dir():
+        shutil.rmtree(folder)
+        return True
+    return False
