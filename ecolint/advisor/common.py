@@ -11,8 +11,11 @@ from ecolint.advisor.report import Bullets, Report
 from ecolint.advisor.validation import Inputs, quantization_label
 from ecolint.energy.curation import curated_rows, measured_gpus
 from ecolint.energy.dataset import gpus
-from ecolint.energy.estimator import LOO_KINDS, Estimate, Estimator, Figure, TrainingRow, Workload
+from ecolint.energy.estimator import Estimate, Estimator, Figure
 from ecolint.energy.model_size import format_params
+from ecolint.energy.training_rows import TrainingRow
+from ecolint.energy.validation import LOO_KINDS
+from ecolint.energy.workload import Workload
 
 COMPARED = ("fp16", "nf4", "int8_default", "int8_pure")
 

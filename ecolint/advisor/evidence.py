@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ecolint.energy.curation import curated_rows
-from ecolint.energy.estimator import TrainingRow, dataset_training_rows, training_row
+from ecolint.energy.training_rows import TrainingRow, dataset_training_rows, training_row
 
 SMALL_MODEL_B = 3.0
 

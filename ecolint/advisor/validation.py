@@ -493,7 +493,7 @@ def validate(
 
 
 def _collect_warnings(inputs: Inputs) -> None:
-    from ecolint.energy.estimator import Workload
+    from ecolint.energy.workload import Workload
 
     gpu, choice = inputs.gpu, inputs.model
     calibrated_gpus = {m.gpu for m in inputs.calibration}

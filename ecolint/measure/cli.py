@@ -361,11 +361,14 @@ def calibrate(
     calibration = "FILE" under [tool.ecolint].
     """
     from ecolint.measure import calibrate as cal
-    from ecolint.measure.calibration_file import PRECISIONS
+    from ecolint.measure.calibration_file import PRECISIONS, gpu_key
+    from ecolint.measure.calibration_plan import Plan, Protocol
+    from ecolint.measure.calibration_results import save as save_rows
+    from ecolint.measure.random_model import CalibrationError, available_architectures, load_architecture
 
     if list_archs:
-        for name in cal.available_architectures():
-            arch = cal.load_architecture(name)
+        for name in available_architectures():
+            arch = load_architecture(name)
             click.echo(f"{name:<16} {arch['model_id']}  ({arch['params_b']:g}B)")
         return
     names = _name_list(archs)
@@ -383,10 +386,10 @@ def calibrate(
         )
     try:
         for name in names:
-            cal.load_architecture(name)
-    except cal.CalibrationError as error:
+            load_architecture(name)
+    except CalibrationError as error:
         _fail("calibrate", str(error))
-    protocol = cal.Protocol(
+    protocol = Protocol(
         input_tokens=input_tokens,
         new_tokens=new_tokens,
         warmup=warmup,
@@ -400,7 +403,7 @@ def calibrate(
         time_budget_s=time_budget,
         min_run_s=min_run_seconds,
     )
-    plan = cal.Plan(
+    plan = Plan(
         architectures=names,
         precisions=chosen,
         batch_sizes=sizes,
@@ -413,7 +416,7 @@ def calibrate(
     def paths(calibration):
         if "csv" not in state:
             date = calibration.started_at[:10]
-            key = cal.gpu_key(calibration.gpu["name"])
+            key = gpu_key(calibration.gpu["name"])
             state["csv"] = output or f"ecolint-calibration-{key}-{date}.csv"
             state["log"] = log_path or os.path.splitext(state["csv"])[0] + ".json"
             state["experiment"] = experiment or f"calibrate_{key}_{date.replace('-', '')}"
@@ -421,7 +424,7 @@ def calibrate(
 
     def save(calibration):
         csv_path, json_path = paths(calibration)
-        cal.save(
+        save_rows(
             calibration,
             csv_path,
             json_path,
@@ -442,7 +445,7 @@ def calibrate(
         )
     except NvmlUnavailable as error:
         _fail("calibrate", str(error))
-    except cal.CalibrationError as error:
+    except CalibrationError as error:
         _fail("calibrate", str(error))
     if not calibration.results:
         _fail(

@@ -25,11 +25,9 @@ ARCH_NAMES = {
     9: "Hopper",
     10: "Blackwell",
 }
-ARCH_VOLTA = 5
 ARCH_AMPERE = 7
 
-# Field ids of nvmlDeviceGetFieldValues (nvml.h); used when pynvml lacks the constants.
-FI_DEV_POWER_AVERAGE = 185
+# Field id of nvmlDeviceGetFieldValues (nvml.h); used when pynvml lacks the constant.
 FI_DEV_POWER_INSTANT = 186
 
 # c_nvmlValue_t member for each NVML value type.
@@ -233,14 +231,6 @@ class Nvml:
         sensor = getattr(self.nv, "NVML_TEMPERATURE_GPU", 0)
         value = self._call("nvmlDeviceGetTemperature", gpu.handle, sensor)
         return None if value is None else float(value)
-
-    def utilization_pct(self, gpu: Gpu) -> float | None:
-        value = self._call("nvmlDeviceGetUtilizationRates", gpu.handle)
-        return None if value is None else float(getattr(value, "gpu", 0))
-
-    def memory_used_gb(self, gpu: Gpu) -> float | None:
-        value = self._call("nvmlDeviceGetMemoryInfo", gpu.handle)
-        return None if value is None else float(value.used) / 1e9
 
     def describe(self, gpu: Gpu) -> dict:
         """Static facts about a GPU for reports and provenance."""

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ecolint.energy.estimator import Estimator, leave_one_out, ranking_check
+from ecolint.energy.estimator import Estimator
+from ecolint.energy.validation import leave_one_out, ranking_check
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from ecolint.energy.architectures import architectures, estimated_architecture, 
 from ecolint.energy.calibration import CalibrationError, load_calibration
 from ecolint.energy.curation import canonical_rows, curated_rows, gross_energy_j_per_1k
 from ecolint.energy.dataset import gpus, measurements
-from ecolint.energy.estimator import Estimator, Workload
+from ecolint.energy.estimator import Estimator
+from ecolint.energy.workload import Workload
 
 
 @pytest.fixture(scope="module")
