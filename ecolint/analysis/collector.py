@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ecolint.analysis.scopes import Binding, Scope, dotted_name, module_path
-from ecolint.analysis.values import ArgparseOption, FunctionInfo, Resolver, last_name
+from ecolint.analysis.values import ArgparseOption, FunctionInfo, Mutation, Resolver, last_name
 from ecolint.analysis.walk import walk
 
 ATTRIBUTE_SETTINGS = frozenset({"use_cache"})
@@ -67,12 +67,14 @@ class Collector:
         self.units: list[Unit] = [self.module_unit]
         self.loops: list[Loop] = []
         self.all_loops: list[Loop] = []
-        self.functions: list[FunctionInfo] = []
+        self.classes: dict[str, dict[str, FunctionInfo]] = {}  # class name -> its methods
         self.calls: list[CallSite] = []
         self.attribute_assignments: list[AttributeAssignment] = []
         self.compile_mentions = 0
         self._function_stack: list[FunctionInfo] = []
         self._loop_floor: list[int] = []  # loops do not reach into nested function bodies
+        self._class_stack: list[cst.ClassDef] = []
+        self._conditions = [0]  # ``if`` nesting, per function
 
     # -- helpers -----------------------------------------------------------------------------
     def _tick(self) -> int:
@@ -139,11 +141,14 @@ class Collector:
         if self.unit is self.module_unit:
             self.unit = Unit(node, node.name.value)
             self.units.append(self.unit)
+        owner = self._class_stack[-1] if self.scope.kind == "class" and self._class_stack else None
         self._push_scope("function", node)
-        info = FunctionInfo(node, self.scope)
+        info = FunctionInfo(node, self.scope, owner=owner, is_async=node.asynchronous is not None)
         self.resolver.functions[id(node)] = info
-        self.functions.append(info)
+        if owner is not None:
+            self.classes.setdefault(owner.name.value, {})[node.name.value] = info
         self._function_stack.append(info)
+        self._conditions.append(0)
         self._loop_floor.append(len(self.loops))
         params = node.params
         for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
@@ -156,6 +161,7 @@ class Collector:
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:  # noqa: D401
         self._pop_scope()
         self._function_stack.pop()
+        self._conditions.pop()
         self._loop_floor.pop()
         if self.unit.node is original_node:
             self.unit = self.module_unit
@@ -172,10 +178,19 @@ class Collector:
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         self._bind(node.name.value, "class", node=node)
         self._push_scope("class", node)
+        self._class_stack.append(node)
         return True
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self._pop_scope()
+        self._class_stack.pop()
+
+    def visit_If(self, node: cst.If) -> bool:
+        self._conditions[-1] += 1
+        return True
+
+    def leave_If(self, original_node: cst.If) -> None:
+        self._conditions[-1] -= 1
 
     def visit_Return(self, node: cst.Return) -> bool:
         if self._function_stack and node.value is not None:
@@ -186,6 +201,7 @@ class Collector:
     def leave_Assign(self, original_node: cst.Assign) -> None:
         for target in original_node.targets:
             self._record_attribute_setting(target.target, original_node.value)
+            self._record_dict_setting(target.target, original_node.value)
             self._bind_target(target.target, original_node.value)
 
     def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
@@ -210,6 +226,42 @@ class Collector:
         if node.name is not None and isinstance(node.name.name, cst.Name):
             self._bind(node.name.name.value, "other")
         return True
+
+    def _record_dict_setting(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """``kwargs["load_in_8bit"] = True`` and ``kwargs["model_kwargs"]["load_in_4bit"] = True``."""
+        path: list[str] = []
+        node = target
+        while isinstance(node, cst.Subscript):
+            key = _constant_key(node)
+            if key is None:
+                return
+            path.insert(0, key)
+            node = node.value
+        if path and isinstance(node, cst.Name):
+            key_node = target.slice[0].slice.value if isinstance(target, cst.Subscript) else target
+            self._record_mutation(node.value, Mutation("set", tuple(path), value, key_node, self.scope, self.order,
+                                                       self._conditions[-1] > 0))
+
+    def _record_mutation(self, name: str, mutation: Mutation) -> None:
+        binding = self.scope.lookup(name, self.order)
+        if binding is not None and binding.kind == "assign":
+            self.resolver.mutations.setdefault(id(binding), []).append(mutation)
+
+    def _record_dict_method(self, node: cst.Call) -> None:
+        func = node.func
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+            return
+        method = func.attr.value
+        conditional = self._conditions[-1] > 0
+        if method == "update":
+            self._record_mutation(func.value.value, Mutation("update", (), node, node, self.scope, self.order,
+                                                             conditional))
+        elif method == "setdefault" and len(node.args) == 2 and node.args[0].keyword is None:
+            key = node.args[0].value
+            if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
+                self._record_mutation(func.value.value, Mutation("setdefault", (key.evaluated_value,),
+                                                                 node.args[1].value, key, self.scope, self.order,
+                                                                 conditional))
 
     def _record_attribute_setting(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if isinstance(target, cst.Attribute) and target.attr.value in ATTRIBUTE_SETTINGS:
@@ -280,8 +332,12 @@ class Collector:
         for loop in loops:
             loop.calls.append(site)
         name = last_name(node.func)
+        if name is not None:
+            self.resolver.calls_by_name.setdefault(name, []).append(node)
         if name == "add_argument":
             self._record_argparse(node)
+        elif name in ("update", "setdefault"):
+            self._record_dict_method(node)
         return True
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
@@ -331,6 +387,15 @@ def _target_names(target: cst.BaseExpression) -> frozenset[str]:
     elif isinstance(target, cst.StarredElement):
         names |= _target_names(target.value)
     return frozenset(names)
+
+
+def _constant_key(node: cst.Subscript) -> str | None:
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    key = node.slice[0].slice.value
+    if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
+        return key.evaluated_value
+    return None
 
 
 def receiver(call: cst.Call) -> cst.BaseExpression | None:

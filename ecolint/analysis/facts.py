@@ -12,6 +12,7 @@ import libcst as cst
 from ecolint.analysis.walk import walk
 from ecolint.analysis.collector import AttributeAssignment, CallSite, Collector, Loop, Unit, receiver
 from ecolint.analysis.scopes import is_library_name, qualify
+from ecolint.analysis.helpers import per_item_helper_calls
 from ecolint.analysis.values import Entries, Entry, Resolver, Value, last_name
 
 TRAINER_CLASSES = ("Trainer", "TrainingArguments")
@@ -64,11 +65,28 @@ class ModelLoad:
 
 @dataclass(eq=False)
 class GenerationCall:
-    """A ``.generate(...)`` call or a call of a transformers pipeline object."""
+    """A synchronous generation call: ``.generate(...)``, a pipeline object, remote-code ``.chat``, vLLM."""
 
     site: CallSite
-    kind: str  # "generate" or "pipeline"
+    kind: str  # "generate", "pipeline", "chat" (remote-code model.chat), "vllm" (offline LLM.generate)
     entries: Entries
+
+    def inputs(self) -> list[cst.BaseExpression]:
+        """The expressions that carry what is generated from (not the settings)."""
+        call = self.site.node
+        found = [arg.value for arg in call.args if arg.keyword is None or arg.keyword.value in INPUT_KEYWORDS]
+        if self.kind == "chat":
+            found = found[1:]  # model.chat(tokenizer, query, ...): the tokenizer is no input
+        return found
+
+
+@dataclass(eq=False)
+class HelperCall:
+    """A call of a local function or method that generates for what it is given (one item)."""
+
+    site: CallSite
+    chain: tuple[str, ...]  # ("evaluate()", "model.generate()")
+    arguments: list[cst.BaseExpression]
 
 
 @dataclass(eq=False)
@@ -98,6 +116,8 @@ class ModuleFacts:
     generation_configs: list[PipelineCreation] = field(default_factory=list)  # GenerationConfig(...) calls
     cache_settings: list[AttributeAssignment] = field(default_factory=list)
     input_calls: list[CallSite] = field(default_factory=list)
+    helper_calls: list[HelperCall] = field(default_factory=list)
+    device_moves: list[CallSite] = field(default_factory=list)  # .cuda(), .to(...), .half(), .bfloat16()
     uses_compile: bool = False
 
     def training_anywhere(self) -> bool:
@@ -116,6 +136,7 @@ def collect_facts(module: cst.Module) -> ModuleFacts:
     facts = ModuleFacts(collector.resolver, collector.units, collector.all_loops)
     _Builder(collector, facts).build()
     facts.uses_compile = collector.compile_mentions > 0
+    facts.helper_calls = per_item_helper_calls(collector, facts)
     return facts
 
 
@@ -209,10 +230,19 @@ class _Builder:
         if name == "input" and self._qualified(site, call.func) == "builtins.input":
             self.facts.input_calls.append(site)
             return
+        if name in DEVICE_MOVES and isinstance(call.func, cst.Attribute):
+            self.facts.device_moves.append(site)
         if name == "generate" and isinstance(call.func, cst.Attribute):
-            if _looks_like_llm_generation(call) and not self._is_vllm(site, call.func.value):
+            if self._is_vllm(site, call.func.value):
+                entries = self.resolver.call_entries(call, site.scope, site.order)
+                self.facts.generations.append(GenerationCall(site, "vllm", entries))
+            elif _looks_like_llm_generation(call):
                 entries = self.resolver.call_entries(call, site.scope, site.order)
                 self.facts.generations.append(GenerationCall(site, "generate", entries))
+            return
+        if name == "chat" and isinstance(call.func, cst.Attribute) and _is_remote_code_chat(call):
+            entries = self.resolver.call_entries(call, site.scope, site.order)
+            self.facts.generations.append(GenerationCall(site, "chat", entries))
             return
         if self._is_pipeline_object(site, call.func):
             entries = self.resolver.call_entries(call, site.scope, site.order)
@@ -305,6 +335,20 @@ class _Builder:
         self._configs[id(value.node)] = config
         self.facts.quant_configs.append(config)
         return config
+
+
+DEVICE_MOVES = frozenset({"cuda", "to", "half", "bfloat16", "float"})
+# Keywords of generate() that carry the input itself (the rest are settings).
+INPUT_KEYWORDS = frozenset({"input_ids", "inputs", "attention_mask", "prompts", "prompt", "prompt_token_ids",
+                            "query", "messages", "text_inputs", "pixel_values", "images", "inputs_embeds"})
+
+
+def _is_remote_code_chat(call: cst.Call) -> bool:
+    """``model.chat(tokenizer, query, ...)``: the chat method of remote-code models (Qwen, ChatGLM, ...)."""
+    positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+    first = (_text(positional[0]) or "").lower() if positional else ""
+    owner = (_text(call.func.value) or "").lower() if isinstance(call.func, cst.Attribute) else ""
+    return "tok" in first.rsplit(".", 1)[-1] and any(word in owner for word in MODEL_WORDS)
 
 
 def _text(node: cst.CSTNode) -> str | None:

@@ -56,14 +56,6 @@ class Value:
             return all(option.provably_true() for option in self.options)
         return False
 
-    def is_conditional(self) -> bool:
-        """True when the value depends on something only known at run time."""
-        if self.kind in ("option", "unknown"):
-            return True
-        if self.kind == "choice":
-            return True
-        return False
-
     def number(self) -> float | None:
         if self.kind == "const" and isinstance(self.value, (int, float)) and not isinstance(self.value, bool):
             return float(self.value)
@@ -109,6 +101,33 @@ class FunctionInfo:
     node: cst.FunctionDef
     scope: Scope
     returns: list[tuple[cst.BaseExpression, int]] = field(default_factory=list)
+    owner: cst.ClassDef | None = None  # the class of a method
+    is_async: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.node.name.value
+
+    def parameters(self) -> list[str]:
+        """Positional parameter names in order, ``self``/``cls`` of a method left out."""
+        params = self.node.params
+        names = [param.name.value for param in [*params.posonly_params, *params.params]]
+        if self.owner is not None and names and names[0] in ("self", "cls"):
+            names = names[1:]
+        return names
+
+
+@dataclass(eq=False)
+class Mutation:
+    """A change to a dict after it was built: ``d[k] = v``, ``d.update(...)``, ``d.setdefault(k, v)``."""
+
+    kind: str  # "set", "update", "setdefault"
+    path: tuple[str, ...]  # keys from the dict down to the changed one (set, setdefault)
+    node: cst.CSTNode  # the value (set, setdefault) or the update call
+    key_node: cst.CSTNode
+    scope: Scope
+    order: int
+    conditional: bool  # inside an ``if``: the change may not happen
 
 
 @dataclass(eq=False)
@@ -127,6 +146,8 @@ class Resolver:
     def __init__(self) -> None:
         self.functions: dict[int, FunctionInfo] = {}
         self.argparse_options: dict[str, ArgparseOption] = {}
+        self.mutations: dict[int, list[Mutation]] = {}  # by id of the binding of the changed dict
+        self.calls_by_name: dict[str, list[cst.Call]] = {}  # every call, by the callee's last name
 
     # -- expressions -------------------------------------------------------------------------
     def resolve(self, node: cst.BaseExpression, scope: Scope, order: int, depth: int = 0) -> Value:
@@ -174,17 +195,84 @@ class Resolver:
             qualified = qualify(node, scope, order)
             return Value("symbol", qualified, node) if qualified else Value("unknown", node=node, reason="dynamic")
         if binding.kind == "assign" and binding.value is not None:
-            return self.resolve(binding.value, binding.scope, binding.order, depth + 1)
+            value = self.resolve(binding.value, binding.scope, binding.order, depth + 1)
+            changes = [m for m in self.mutations.get(id(binding), ()) if m.order < order]
+            if changes and value.kind == "mapping" and value.entries is not None:
+                value = self._mutated(value, changes, depth)
+            return value
         if binding.kind == "import":
             return Value("symbol", binding.qualified, node)
         if binding.kind == "param":
+            default = self._unchanged_default(binding)
+            if default is not None:
+                return self.resolve(default, binding.scope.parent or binding.scope, binding.order, depth + 1)
             return Value("unknown", node=node, reason="parameter")
         return Value("unknown", node=node, reason="dynamic")
+
+    def _mutated(self, value: Value, changes: list[Mutation], depth: int) -> Value:
+        """A dict's value with the later ``d[k] = v`` / ``update`` / ``setdefault`` changes applied."""
+        entries = _copy_entries(value.entries)
+        for change in changes:
+            if change.kind == "update":
+                update = self.call_entries(change.node, change.scope, change.order, depth + 1)
+                for call_arg in change.node.args:
+                    if call_arg.keyword is None and not call_arg.star:
+                        self._merge_splat(update, call_arg.value, change.scope, change.order, depth)
+                for name, entry in update.items.items():
+                    entries.items[name] = _maybe(entry, change.conditional)
+                entries.unknown_splat = entries.unknown_splat or update.unknown_splat
+                continue
+            target = entries
+            for key in change.path[:-1]:
+                inner = target.items.get(key)
+                if inner is None or inner.value.kind != "mapping" or inner.value.entries is None:
+                    inner = Entry(key, Value("mapping", node=change.key_node, entries=Entries(), call_name="dict"),
+                                  change.key_node, change.key_node)
+                else:
+                    inner = Entry(key, Value("mapping", node=inner.value.node, entries=_copy_entries(
+                        inner.value.entries), call_name="dict"), inner.key_node, inner.owner)
+                target.items[key] = inner
+                target = inner.value.entries
+            key = change.path[-1]
+            if change.kind == "setdefault" and key in target.items:
+                continue
+            resolved = self.resolve(change.node, change.scope, change.order, depth + 1)
+            target.items[key] = _maybe(Entry(key, resolved, change.key_node, change.key_node), change.conditional)
+        return Value("mapping", node=value.node, entries=entries, call_name=value.call_name)
+
+    def _unchanged_default(self, binding) -> cst.BaseExpression | None:
+        """A parameter's default when the module calls its function and no call passes that parameter."""
+        param = binding.node
+        function = binding.scope.node
+        if not isinstance(param, cst.Param) or param.default is None or not isinstance(function, cst.FunctionDef):
+            return None
+        info = self.functions.get(id(function))
+        calls = self.calls_by_name.get(function.name.value, [])
+        if info is None or not calls:
+            return None
+        positional = info.parameters()
+        index = positional.index(param.name.value) if param.name.value in positional else None
+        for call in calls:
+            if any(arg.star for arg in call.args):
+                return None
+            if any(arg.keyword is not None and arg.keyword.value == param.name.value for arg in call.args):
+                return None
+            given = sum(1 for arg in call.args if arg.keyword is None)
+            if index is not None and given > index:
+                return None
+        return param.default
 
     def _resolve_call(self, node: cst.Call, scope: Scope, order: int, depth: int) -> Value:
         qualified = qualify(node.func, scope, order)
         if qualified == "builtins.dict":
-            return Value("mapping", node=node, entries=self.call_entries(node, scope, order, depth), call_name="dict")
+            entries = Entries()
+            for arg in node.args:  # dict(base, **extra): the base first, then the keywords
+                if arg.keyword is None and not arg.star:
+                    self._merge_splat(entries, arg.value, scope, order, depth)
+            keywords = self.call_entries(node, scope, order, depth)
+            entries.items.update(keywords.items)
+            entries.unknown_splat = entries.unknown_splat or keywords.unknown_splat
+            return Value("mapping", node=node, entries=entries, call_name="dict")
         if is_library_name(qualified, "transformers", "BitsAndBytesConfig"):
             return Value(
                 "mapping",
@@ -253,6 +341,18 @@ class Resolver:
             entries.unknown_splat = entries.unknown_splat or value.entries.unknown_splat
         else:
             entries.unknown_splat = True
+
+
+def _copy_entries(entries: Entries) -> Entries:
+    return Entries(dict(entries.items), entries.unknown_splat)
+
+
+def _maybe(entry: Entry, conditional: bool) -> Entry:
+    """An entry set inside an ``if``: its value, or nothing."""
+    if not conditional:
+        return entry
+    value = Value("choice", node=entry.value.node, options=[entry.value, Value("const", None, entry.value.node)])
+    return Entry(entry.name, value, entry.key_node, entry.owner)
 
 
 def _number(node: cst.Integer | cst.Float) -> float | int:

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import libcst as cst
 
 from ecolint.analysis.collector import CallSite, Loop
+from ecolint.analysis.dataflow import derived_names, names_in, unwrap_iterable
 from ecolint.analysis.facts import DataLoaderSite, GenerationCall, ModuleFacts
+from ecolint.analysis.helpers import GENERATION_IMPLEMENTATIONS
 from ecolint.analysis.scopes import dotted_name
 from ecolint.analysis.values import last_name
 from ecolint.checks import CheckContext, check
@@ -83,16 +85,32 @@ def _batched_call(site: CallSite, loop: Loop) -> bool:
     return False
 
 
-def _loader_for(facts: ModuleFacts, loop: Loop) -> DataLoaderSite | None:
-    node = loop.iter
-    if isinstance(node, cst.Call) and last_name(node.func) == "enumerate" and node.args:
-        node = node.args[0].value
+def _origin(facts: ModuleFacts, node: cst.BaseExpression | None, scope, order: int, depth: int = 0):
+    """The call that built what a name holds, through assignments and the module's own helpers."""
+    if node is None or depth > 4:
+        return None
     if isinstance(node, cst.Name):
-        binding = loop.scope.lookup(node.value, loop.order)
-        node = binding.value if binding is not None and binding.kind == "assign" else None
-    for loader in facts.dataloaders:
-        if loader.site.node is node:
-            return loader
+        binding = scope.lookup(node.value, order)
+        if binding is None or binding.kind != "assign" or binding.value is None:
+            return None
+        return _origin(facts, binding.value, binding.scope, binding.order, depth + 1)
+    if isinstance(node, cst.Call):
+        function = facts.resolver.local_function(node.func, scope, order)
+        if function is not None and len(function.returns) == 1:
+            value, at = function.returns[0]
+            found = _origin(facts, value, function.scope, at, depth + 1)
+            if found is not None:
+                return found
+        return node
+    return None
+
+
+def _loader_for(facts: ModuleFacts, loop: Loop) -> DataLoaderSite | None:
+    for node in unwrap_iterable(loop.iter):
+        origin = _origin(facts, node, loop.scope, loop.order)
+        for loader in facts.dataloaders:
+            if loader.site.node is origin:
+                return loader
     return None
 
 
@@ -139,6 +157,57 @@ def _callee(generation: GenerationCall) -> str:
     return f"{text}()"
 
 
+ASSISTED = ("assistant_model", "prompt_lookup_num_tokens", "assistant_early_exit")
+
+
+@dataclass
+class _Candidate:
+    """A call in a loop that may generate once per item: a generation itself or a per-item helper."""
+
+    site: CallSite
+    inputs: list[cst.BaseExpression]
+    callee: str
+    kind: str
+
+
+def _candidates(facts: ModuleFacts) -> Iterator[_Candidate]:
+    for generation in facts.generations:
+        if any(generation.entries.get(name) for name in ASSISTED):
+            continue  # assisted / speculative decoding runs at batch size 1 only
+        if generation.kind == "vllm" and not _one_prompt(generation):
+            continue  # vLLM batches the prompts of one call
+        yield _Candidate(generation.site, generation.inputs(), _callee(generation), generation.kind)
+    for helper in facts.helper_calls:
+        callee = f"{helper.chain[0]} (via {' -> '.join(helper.chain)})"
+        yield _Candidate(helper.site, helper.arguments, callee, "helper")
+
+
+def _one_prompt(generation: GenerationCall) -> bool:
+    """``llm.generate([prompt], params)`` or ``llm.generate(prompt, params)``: one item per call."""
+    inputs = generation.inputs()
+    if not inputs:
+        return False
+    first = inputs[0]
+    if isinstance(first, (cst.List, cst.Tuple)):
+        return len(first.elements) == 1 and not isinstance(first.elements[0], cst.StarredElement)
+    if isinstance(first, (cst.SimpleString, cst.FormattedString, cst.Subscript)):
+        return True
+    name = (dotted_name(first) or "").rsplit(".", 1)[-1].lower()
+    return bool(name) and not name.endswith("s") and not any(word in name for word in ("batch", "list", "chunk"))
+
+
+def _feeds(loop: Loop, inputs: list[cst.BaseExpression]) -> bool:
+    """Whether the loop hands the call a new item each time (not a repeat of one batch, not a sweep)."""
+    if loop.kind == "while":
+        return True
+    carried = derived_names(loop.node, set(loop.targets))
+    return any(names_in(expression) & carried for expression in inputs)
+
+
+def _awaited_or_async(site: CallSite) -> bool:
+    return site.function is not None and site.function.is_async
+
+
 def _pipeline_batch_one(facts: ModuleFacts) -> Iterator[tuple[cst.CSTNode, str, CallSite]]:
     for creation in facts.pipelines:
         entry = creation.entries.get("batch_size")
@@ -160,9 +229,10 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
     for node, where, site in _pipeline_batch_one(facts):
         batch_one.append(Finding("ECO202", node, {"where": where, "defaulted": ""}))
         reported_loops.update(id(loop) for loop in site.loops)
-    for generation in facts.generations:
-        loops = generation.site.loops
-        if not loops or _implements_generation(generation):
+    for candidate in _candidates(facts):
+        site = candidate.site
+        loops = site.loops
+        if not loops or _implements_generation(site) or _awaited_or_async(site):
             continue
         verdicts = [_verdict(facts, loop) for loop in loops]
         innermost = loops[-1]
@@ -180,18 +250,13 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
             continue
         if any(verdict.kind in ("batched", "interactive") for verdict in verdicts):
             continue
-        if generation.kind == "pipeline" and _pipeline_given_list(generation):
+        if candidate.kind == "pipeline" and _pipeline_given_list(site):
+            continue
+        if not any(_feeds(loop, candidate.inputs) for loop in loops):
             continue
         reported_loops.add(id(innermost))
         per_item.append(
-            Finding(
-                "ECO201",
-                generation.site.node,
-                {
-                    "callee": _callee(generation),
-                    "loop_kind": LOOP_WORDS[innermost.kind],
-                },
-            )
+            Finding("ECO201", site.node, {"callee": candidate.callee, "loop_kind": LOOP_WORDS[innermost.kind]})
         )
     ctx.memo["batching"] = {"ECO201": per_item, "ECO202": _unique(batch_one)}
     return ctx.memo["batching"]
@@ -207,21 +272,12 @@ def _unique(findings: list[Finding]) -> list[Finding]:
     return unique
 
 
-# Methods that implement decoding (transformers' GenerationMixin names): a ``generate`` call inside
-# them is one step of generation itself, not a caller generating per item.
-GENERATION_IMPLEMENTATIONS = frozenset({
-    "generate", "_generate", "_sample", "sample", "_greedy_search", "greedy_search", "_beam_search",
-    "beam_search", "_beam_sample", "_group_beam_search", "_constrained_beam_search", "_assisted_decoding",
-    "_contrastive_search", "_dola_decoding",
-})
-
-
-def _implements_generation(generation: GenerationCall) -> bool:
+def _implements_generation(site: CallSite) -> bool:
     """A ``generate`` method that calls another model's ``generate`` step by step (decoding itself)."""
-    function = generation.site.function
+    function = site.function
     if function is not None and function.node.name.value in GENERATION_IMPLEMENTATIONS:
         return True
-    owner = generation.site.node.func
+    owner = site.node.func
     return (
         isinstance(owner, cst.Attribute)
         and isinstance(owner.value, cst.Call)
@@ -230,8 +286,8 @@ def _implements_generation(generation: GenerationCall) -> bool:
     )
 
 
-def _pipeline_given_list(generation: GenerationCall) -> bool:
-    positional = [arg for arg in generation.site.node.args if arg.keyword is None and not arg.star]
+def _pipeline_given_list(site: CallSite) -> bool:
+    positional = [arg for arg in site.node.args if arg.keyword is None and not arg.star]
     return bool(positional) and isinstance(positional[0].value, (cst.List, cst.ListComp))
 
 

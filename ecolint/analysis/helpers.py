@@ -1,0 +1,112 @@
+"""Summaries of the module's own functions: which ones generate for the one item they are given.
+
+A function (or method) whose body runs synchronous generation on something built from its
+parameters is a per-item generator; so is one that calls such a function with something built
+from its parameters (helpers calling helpers, through ``self.`` or an instance of a local class).
+Each call of a per-item generator is recorded with the chain that leads to the generation, for
+ECO201 to judge the loops around it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from ecolint.analysis.collector import CallSite, Collector
+from ecolint.analysis.dataflow import derived_names, names_in
+from ecolint.analysis.scopes import dotted_name
+from ecolint.analysis.values import FunctionInfo
+
+if TYPE_CHECKING:
+    from ecolint.analysis.facts import HelperCall, ModuleFacts
+
+MAX_CHAIN = 4
+GENERATION_IMPLEMENTATIONS = frozenset({
+    "generate", "_generate", "_sample", "sample", "_greedy_search", "greedy_search", "_beam_search",
+    "beam_search", "_beam_sample", "_group_beam_search", "_constrained_beam_search", "_assisted_decoding",
+    "_contrastive_search", "_dola_decoding",
+})
+
+
+def callee_text(call: cst.Call, fallback: str = "generate") -> str:
+    return f"{dotted_name(call.func) or fallback}()"
+
+
+def called_function(collector: Collector, site: CallSite) -> FunctionInfo | None:
+    """The module's own function or method a call runs, when it can be told statically."""
+    func = site.node.func
+    resolver = collector.resolver
+    if isinstance(func, cst.Name):
+        return resolver.local_function(func, site.scope, site.order)
+    if not isinstance(func, cst.Attribute):
+        return None
+    method = func.attr.value
+    owner = func.value
+    if isinstance(owner, cst.Name) and owner.value in ("self", "cls") and site.function is not None:
+        enclosing = site.function.owner
+        return collector.classes.get(enclosing.name.value, {}).get(method) if enclosing is not None else None
+    if isinstance(owner, cst.Name):  # obj = LocalClass(...); obj.method(...)
+        binding = site.scope.lookup(owner.value, site.order)
+        if binding is not None and binding.kind == "assign" and isinstance(binding.value, cst.Call):
+            created = binding.value.func
+            if isinstance(created, cst.Name) and created.value in collector.classes:
+                return collector.classes[created.value].get(method)
+    return None
+
+
+def _parameter_names(function: FunctionInfo) -> set[str]:
+    params = function.node.params
+    names = {param.name.value for param in [*params.posonly_params, *params.params, *params.kwonly_params]}
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            names.add(star.name.value)
+    return names - {"self", "cls"}
+
+
+def _feeds(expressions: list[cst.BaseExpression], tainted: set[str]) -> bool:
+    return any(names_in(expression) & tainted for expression in expressions)
+
+
+def per_item_helper_calls(collector: Collector, facts: "ModuleFacts") -> list["HelperCall"]:
+    from ecolint.analysis.facts import HelperCall
+
+    summaries: dict[int, tuple[str, ...]] = {}
+    tainted: dict[int, set[str]] = {}
+
+    def taint_of(function: FunctionInfo) -> set[str]:
+        key = id(function.node)
+        if key not in tainted:
+            tainted[key] = derived_names(function.node.body, _parameter_names(function))
+        return tainted[key]
+
+    for generation in facts.generations:
+        function = generation.site.function
+        if function is None or generation.site.loops or id(function.node) in summaries:
+            continue
+        if function.is_async or function.name in GENERATION_IMPLEMENTATIONS or not _parameter_names(function):
+            continue
+        if _feeds(generation.inputs(), taint_of(function)):
+            summaries[id(function.node)] = (f"{function.name}()", callee_text(generation.site.node))
+    calls = [(site, called_function(collector, site)) for site in collector.calls]
+    calls = [(site, target) for site, target in calls if target is not None]
+    for _ in range(MAX_CHAIN - 1):  # helpers calling helpers
+        grown = False
+        for site, target in calls:
+            function = site.function
+            chain = summaries.get(id(target.node))
+            if chain is None or function is None or site.loops or id(function.node) in summaries:
+                continue
+            if function.is_async or function is target or not _parameter_names(function):
+                continue
+            if _feeds([arg.value for arg in site.node.args], taint_of(function)):
+                summaries[id(function.node)] = (f"{function.name}()", *chain)
+                grown = True
+        if not grown:
+            break
+    found = []
+    for site, target in calls:
+        chain = summaries.get(id(target.node))
+        if chain is not None and site.loops:
+            found.append(HelperCall(site, chain, [arg.value for arg in site.node.args]))
+    return found
