@@ -111,8 +111,11 @@ def _subscript_bases(target: cst.BaseExpression) -> set[str]:
     return set()
 
 
-def derived_names(body: cst.CSTNode | list[cst.CSTNode], seeds: set[str]) -> set[str]:
-    """``seeds`` and every name assigned (in ``body``) from an expression that reads one of them."""
+def derived_names(body: cst.CSTNode | list[cst.CSTNode], seeds: set[str],
+                  kill: frozenset[str] = frozenset()) -> set[str]:
+    """``seeds`` and every name assigned (in ``body``) from an expression that reads one of them.
+
+    Names in ``kill`` never carry anything (a loop's own target is rebound at every iteration)."""
     collector = _Assignments()
     for part in body if isinstance(body, list) else [body]:
         walk(part, collector)
@@ -121,6 +124,7 @@ def derived_names(body: cst.CSTNode | list[cst.CSTNode], seeds: set[str]) -> set
     while changed:
         changed = False
         for targets, read in collector.pairs:
+            targets = targets - kill
             if read & tainted and not targets <= tainted:
                 tainted |= targets
                 changed = True
@@ -140,3 +144,35 @@ def unwrap_iterable(node: cst.BaseExpression | None) -> list[cst.BaseExpression]
                 return [inner for arg in positional for inner in unwrap_iterable(arg)]
             return unwrap_iterable(positional[0]) if positional else []
     return [node]
+
+
+class _AssignedFrom:
+    def __init__(self, call: cst.Call) -> None:
+        self.call = call
+        self.names: set[str] = set()
+
+    def visit_Assign(self, node: cst.Assign) -> bool:
+        if _contains(node.value, self.call):
+            for target in node.targets:
+                self.names |= _targets(target.target)
+        return True
+
+
+def _contains(root: cst.CSTNode, wanted: cst.CSTNode) -> bool:
+    found = False
+
+    class Finder:
+        def visit_Call(self, node: cst.Call) -> bool:
+            nonlocal found
+            found = found or node is wanted
+            return not found
+
+    walk(root, Finder())
+    return found
+
+
+def carried_from_result(body: cst.CSTNode, call: cst.Call, kill: frozenset[str] = frozenset()) -> set[str]:
+    """Names that hold what ``call`` returned, and names built from them, in ``body``."""
+    collector = _AssignedFrom(call)
+    walk(body, collector)
+    return derived_names(body, collector.names, kill) if collector.names else set()

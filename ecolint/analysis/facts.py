@@ -21,6 +21,14 @@ TRAINING_CALLS = frozenset(
      "LoraConfig"}
 )
 LOAD_KEYWORDS = ("load_in_8bit", "load_in_4bit")
+LOADING_LIBRARIES = ("transformers.", "peft.")
+# Libraries with a from_pretrained of their own whose load_in_4bit/8bit are not transformers' keywords.
+OTHER_LOADERS = frozenset({"torch", "sentence_transformers", "diffusers", "unsloth", "ipex_llm", "bigdl", "auto_gptq",
+                           "gptqmodel", "awq", "optimum", "vllm", "ctransformers", "llama_cpp", "exllamav2", "mlx_lm",
+                           "intel_extension_for_transformers", "modelscope", "xtuner", "lmdeploy"})
+NOT_MODELS = ("Tokenizer", "TokenizerFast", "Processor", "FeatureExtractor", "Config", "ImageProcessor")
+ADAPTER_LOADERS = frozenset({"PeftModel", "PeftModelForCausalLM", "LoraModel"})
+BNB_LOAD_ARGUMENTS = frozenset({"load_in_8bit", "load_in_4bit", "quantization_config"})
 
 
 @dataclass(eq=False)
@@ -194,9 +202,7 @@ class _Builder:
                 self._config_for(site, call)
             return
         if name == "from_pretrained":
-            owner = receiver(call)
-            qualified = self._qualified(site, owner) if owner is not None else None
-            if qualified and qualified.startswith(("transformers.", "peft.")):
+            if self._loads_a_model(site, receiver(call)):
                 self._model_load(site, positional=0)
             return
         if name == "pipeline":
@@ -247,6 +253,26 @@ class _Builder:
         if self._is_pipeline_object(site, call.func):
             entries = self.resolver.call_entries(call, site.scope, site.order)
             self.facts.generations.append(GenerationCall(site, "pipeline", entries))
+
+    def _loads_a_model(self, site: CallSite, owner: cst.BaseExpression | None) -> bool:
+        """A transformers/peft class, a variable holding one (``model_cls``), or a class that cannot be
+        resolved but is given bitsandbytes loading arguments."""
+        if owner is None:
+            return False
+        class_name = (_text(owner) or "").rsplit(".", 1)[-1]
+        if class_name.endswith(NOT_MODELS) or class_name in ADAPTER_LOADERS:
+            return False  # a tokenizer, processor or config; an adapter on a model loaded elsewhere
+        qualified = self._qualified(site, owner)
+        if qualified and qualified.startswith(LOADING_LIBRARIES):
+            return True
+        value = self.resolver.resolve(owner, site.scope, site.order)
+        options = value.options if value.kind == "choice" else [value]
+        if any(option.kind == "symbol" and str(option.value).startswith(LOADING_LIBRARIES) for option in options):
+            return True
+        if qualified and (qualified.startswith("<local>") or qualified.split(".", 1)[0] in OTHER_LOADERS):
+            return False  # a class of this module (resolved, not transformers) or another library's loader
+        keywords = {arg.keyword.value for arg in site.node.args if arg.keyword is not None}
+        return bool(keywords & BNB_LOAD_ARGUMENTS)
 
     def _creation_of(self, site: CallSite, node: cst.BaseExpression) -> tuple[cst.Call, CallSite] | None:
         """The call that created the object a name refers to (``pipe = pipeline(...)``)."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from ecolint.analysis.collector import CallSite, Loop
-from ecolint.analysis.dataflow import derived_names, names_in, unwrap_iterable
+from ecolint.analysis.dataflow import carried_from_result, derived_names, names_in, unwrap_iterable
 from ecolint.analysis.facts import DataLoaderSite, GenerationCall, ModuleFacts
 from ecolint.analysis.helpers import GENERATION_IMPLEMENTATIONS
 from ecolint.analysis.scopes import dotted_name
@@ -143,7 +143,7 @@ def _verdict(facts: ModuleFacts, loop: Loop) -> _Verdict:
         return _Verdict("batched")
     if (
         _stepped_range(loop.iter)
-        or _mentions_batch(loop.iter)
+        or any(_mentions_batch(node) for node in [loop.iter, *unwrap_iterable(loop.iter)])
         or any(any(word in name.lower() for word in BATCH_WORDS) for name in loop.targets)
     ):
         return _Verdict("batched")
@@ -190,8 +190,11 @@ def _one_prompt(generation: GenerationCall) -> bool:
     first = inputs[0]
     if isinstance(first, (cst.List, cst.Tuple)):
         return len(first.elements) == 1 and not isinstance(first.elements[0], cst.StarredElement)
-    if isinstance(first, (cst.SimpleString, cst.FormattedString, cst.Subscript)):
+    if isinstance(first, (cst.SimpleString, cst.FormattedString)):
         return True
+    if isinstance(first, cst.Subscript):  # prompts[i] is one prompt; dataset["input_ids"] is a column
+        index = first.slice[0].slice if first.slice else None
+        return not (isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString))
     name = (dotted_name(first) or "").rsplit(".", 1)[-1].lower()
     return bool(name) and not name.endswith("s") and not any(word in name for word in ("batch", "list", "chunk"))
 
@@ -202,6 +205,12 @@ def _feeds(loop: Loop, inputs: list[cst.BaseExpression]) -> bool:
         return True
     carried = derived_names(loop.node, set(loop.targets))
     return any(names_in(expression) & carried for expression in inputs)
+
+
+def _sequential(loop: Loop, site: CallSite, inputs: list[cst.BaseExpression]) -> bool:
+    """Each call needs the previous call's output (multi-turn chat, iterative refinement): no batching."""
+    previous = carried_from_result(loop.node, site.node, loop.targets)
+    return any(names_in(expression) & previous for expression in inputs)
 
 
 def _awaited_or_async(site: CallSite) -> bool:
@@ -252,7 +261,7 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
             continue
         if candidate.kind == "pipeline" and _pipeline_given_list(site):
             continue
-        if not any(_feeds(loop, candidate.inputs) for loop in loops):
+        if not any(_feeds(loop, candidate.inputs) for loop in loops) or _sequential(innermost, site, candidate.inputs):
             continue
         reported_loops.add(id(innermost))
         per_item.append(

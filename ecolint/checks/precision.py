@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
+import libcst as cst
+
+from ecolint.analysis.facts import ModelLoad
+from ecolint.analysis.scopes import dotted_name
 from ecolint.checks import CheckContext, check
 from ecolint.checks.common import model_text
 from ecolint.diagnostics import Finding
@@ -21,6 +26,80 @@ def _is_float32(value) -> bool:
     return False
 
 
+# Model classes and ids whose cost the float32 rows (decoder LLMs generating text) do not describe.
+NOT_GENERATIVE = re.compile(
+    r"SequenceClassification|TokenClassification|QuestionAnswering|MaskedLM|Embedding|SentenceTransformer|"
+    r"^AutoModel$|BertModel|CLIP|Whisper|Wav2Vec|SpeechSeq2Seq|ImageClassification|EncoderModel|RewardModel"
+)
+NOT_GENERATIVE_TASKS = frozenset({
+    "feature-extraction", "text-classification", "sentiment-analysis", "token-classification", "ner", "fill-mask",
+    "automatic-speech-recognition", "image-classification", "zero-shot-classification", "question-answering",
+    "sentence-similarity", "audio-classification", "object-detection", "image-segmentation", "depth-estimation",
+})
+NOT_GENERATIVE_IDS = re.compile(r"bert|roberta|e5-|bge-|gte-|minilm|mpnet|whisper|wav2vec|clip|sentence-t", re.I)
+
+
+def generative(load: ModelLoad) -> bool:
+    """A model that generates text (the class or the id says otherwise for encoders, embedders, speech)."""
+    func = load.site.node.func
+    owner = func.value if isinstance(func, cst.Attribute) else None
+    class_name = (dotted_name(owner) or "").rsplit(".", 1)[-1] if owner is not None else ""
+    if class_name and NOT_GENERATIVE.search(class_name):
+        return False
+    model = model_text(load)
+    if load.via_pipeline:
+        task = load.site.node.args[0].value if load.site.node.args else None
+        if isinstance(task, cst.SimpleString) and str(task.evaluated_value) in NOT_GENERATIVE_TASKS:
+            return False
+    return not (model and NOT_GENERATIVE_IDS.search(model))
+
+
+def _is_cpu(value, site) -> bool:
+    """A device (or a device map) that is the CPU: ``"cpu"``, ``torch.device("cpu")``, ``{"": "cpu"}``, or a
+    parameter or option whose default is one of them."""
+    if value.kind == "const":
+        return isinstance(value.value, str) and value.value.lower().startswith("cpu")
+    if value.kind == "option":
+        return value.value is not None and _is_cpu(value.value, site)
+    if value.kind == "choice":
+        return bool(value.options) and all(_is_cpu(option, site) for option in value.options)
+    if value.kind == "mapping":
+        items = value.entries.items.values() if value.entries is not None else ()
+        return bool(items) and all(_is_cpu(entry.value, site) for entry in items)
+    node = value.node
+    if isinstance(node, cst.Call) and dotted_name(node.func) in ("torch.device", "device") and node.args:
+        node = node.args[0].value
+        if isinstance(node, cst.SimpleString):
+            return str(node.evaluated_value).lower().startswith("cpu")
+    if isinstance(node, cst.Name):
+        binding = site.scope.lookup(node.value, site.order)
+        default = getattr(binding.node, "default", None) if binding is not None and binding.kind == "param" else None
+        return isinstance(default, cst.SimpleString) and str(default.evaluated_value).lower().startswith("cpu")
+    return False
+
+
+def stays_on_cpu(facts, load: ModelLoad) -> bool:
+    """``device_map="cpu"`` (or a map of CPU devices), or no device placement anywhere in the module."""
+    entry = load.entries.get("device_map") or load.entries.get("device")
+    if entry is not None:
+        return _is_cpu(entry.value, load.site)
+    return not any(site.node.func.attr.value in ("cuda", "to") for site in facts.device_moves)
+
+
+def converted_later(facts, load: ModelLoad) -> bool:
+    """The loaded model is turned into half precision afterwards: ``.half()``, ``.to(torch.float16)``."""
+    for site in facts.device_moves:
+        name = site.node.func.attr.value
+        if name in ("half", "bfloat16"):
+            return True
+        if name == "to" and any(dotted_name(arg.value) in HALF_SYMBOLS for arg in site.node.args):
+            return True
+    return False
+
+
+HALF_SYMBOLS = frozenset({"torch.float16", "torch.half", "torch.bfloat16"})
+
+
 @check("ECO303")
 def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
     suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
@@ -28,6 +107,8 @@ def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
         if load.dtype is None or not _is_float32(load.dtype.value):
             continue
         if ctx.facts.is_training(load.site.unit) or load.loads_for_training:
+            continue
+        if not generative(load) or stays_on_cpu(ctx.facts, load) or converted_later(ctx.facts, load):
             continue
         yield Finding(
             "ECO303",
