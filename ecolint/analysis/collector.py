@@ -243,7 +243,8 @@ class Collector:
                                                        self._conditions[-1] > 0))
 
     def _record_mutation(self, name: str, mutation: Mutation) -> None:
-        binding = self.scope.lookup(name, self.order)
+        mutation.order = self._tick()  # after the binding it changes, before the uses that follow
+        binding = self.scope.lookup(name, mutation.order)
         if binding is not None and binding.kind == "assign":
             self.resolver.mutations.setdefault(id(binding), []).append(mutation)
 

@@ -1,0 +1,62 @@
+"""The cheap text prefilter: whether a selected rule can fire on a file, from the rules' ``triggers``.
+
+Each rule file has ``triggers``: ``words`` (one must occur in the text; a plain ``in`` test that
+runs first) and ``patterns``, groups of regular expressions: the rule can fire when every pattern
+of one group matches. A pattern starting with ``code:`` counts only on code lines, not in comments
+or doctest examples. A rule file without triggers is never skipped. Only the YAML is read (once per
+process): neither libcst nor the measurement data is loaded here.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from ecolint.rule_schema import CODE_ONLY, rule_data
+
+Group = tuple[tuple[str, ...], tuple["_Pattern", ...]]
+
+
+def could_match(source: str, codes: frozenset[str]) -> bool:
+    """False means no rule of ``codes`` can fire on this source text."""
+    return any(
+        any(word in source for word in words) and all(pattern.found_in(source) for pattern in patterns)
+        for words, patterns in _groups(codes)
+    )
+
+
+@lru_cache(maxsize=None)
+def triggers() -> dict[str, dict]:
+    """Each rule's ``triggers`` by code (rules without them are left out)."""
+    return {code: data["triggers"] for code, data in rule_data().items() if data.get("triggers")}
+
+
+@lru_cache(maxsize=64)
+def _groups(codes: frozenset[str]) -> tuple[Group, ...]:
+    groups: list[Group] = []
+    for code in sorted(codes):
+        if code not in rule_data():
+            continue  # not a rule's code (E999, ...): nothing to parse for
+        entry = triggers().get(code)
+        if entry is None:
+            groups.append((("",), ()))  # a rule file without triggers: always parse
+            continue
+        words = tuple(entry.get("words") or ("",))
+        groups += [(words, tuple(_Pattern(text) for text in group)) for group in entry["patterns"]]
+    return tuple(groups)
+
+
+class _Pattern:
+    def __init__(self, text: str) -> None:
+        self.code_only = text.startswith(CODE_ONLY)
+        self.regex = re.compile(text.removeprefix(CODE_ONLY), re.MULTILINE)
+
+    def found_in(self, source: str) -> bool:
+        if not self.code_only:
+            return self.regex.search(source) is not None
+        for match in self.regex.finditer(source):
+            line_start = source.rfind("\n", 0, match.start()) + 1
+            before = source[line_start:match.start()]
+            if "#" not in before and not before.lstrip().startswith((">>>", "...")):
+                return True
+        return False

@@ -1,0 +1,114 @@
+"""Start a new rule: ``python scripts/new_rule.py ECO204 --name some-name --family batching``.
+
+Writes rules/ECO204.yaml (valid, off by default, TODO texts), appends a ``@check("ECO204")`` stub
+to ecolint/checks/<family>.py, and writes fixtures/ECO204/pos_basic.py and neg_basic.py with their
+.expected files. The tests then say what is left: the check, the examples and the fixtures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+from ecolint.rule_schema import validate
+
+ROOT = Path(__file__).resolve().parent.parent
+NOT_FAMILIES = {"__init__", "common"}
+
+RULE = """\
+code: {code}
+name: {name}
+summary: TODO one sentence on what the rule finds.
+severity: warning
+default: false
+message: >
+  TODO what was found and why it costs energy; {{penalty}}. TODO what to write instead
+# Prefilter: parsed only when the text has one of the words and all regexes of one group ("code:" = code lines only)
+triggers:
+  words: ['TODO a word every reported file contains']
+  patterns:
+    - ['TODO a regex every reported file matches']
+penalty:
+  measured: false
+  note: TODO name pairs of measurement rows (ecolint/energy/data/*.csv) under groups, as other rules do.
+fix:
+  applicability: none
+docs:
+  what_it_does: |
+    TODO what the rule finds, and what it does not.
+  why_bad: |
+    TODO why the pattern wastes energy.
+  fix_safety: |
+    No automatic fix.
+examples:
+  invalid:
+    - |
+      # TODO code that {code} reports
+  valid:
+    - |
+      # TODO the same code written the better way
+"""
+
+CHECK = '''
+
+@check("{code}")
+def {function}(ctx: CheckContext) -> list[Finding]:
+    """TODO find the pattern of rules/{code}.yaml in ``ctx.facts``; one Finding per place."""
+    return []
+'''
+
+FIXTURE = "# {code}: TODO code the rule {verb}.\n"
+TODO_EXPECTED = "1:1: {code} TODO write the check, then run: python scripts/update_fixtures.py {code}\n"
+
+
+def families(root: Path) -> list[str]:
+    return sorted(path.stem for path in (root / "ecolint" / "checks").glob("*.py") if path.stem not in NOT_FAMILIES)
+
+
+def create(root: Path, code: str, name: str, family: str) -> list[Path]:
+    """Write the new rule's files under ``root``; the paths written, in order."""
+    rule_file = root / "rules" / f"{code}.yaml"
+    check_file = root / "ecolint" / "checks" / f"{family}.py"
+    fixtures = root / "fixtures" / code
+    if family not in families(root):
+        raise SystemExit(f"unknown family {family!r}: one of {', '.join(families(root))}")
+    if rule_file.exists() or fixtures.exists() or f'@check("{code}")' in check_file.read_text("utf-8"):
+        raise SystemExit(f"{code} exists already")
+    text = RULE.format(code=code, name=name)
+    validate(yaml.safe_load(text))
+    rule_file.write_text(text, encoding="utf-8")
+    with check_file.open("a", encoding="utf-8") as out:
+        out.write(CHECK.format(code=code, function=name.replace("-", "_")))
+    fixtures.mkdir(parents=True)
+    written = [rule_file, check_file]
+    for stem, verb, expected in (("pos_basic", "reports", TODO_EXPECTED), ("neg_basic", "accepts", "")):
+        (fixtures / f"{stem}.py").write_text(FIXTURE.format(code=code, verb=verb), encoding="utf-8")
+        (fixtures / f"{stem}.expected").write_text(expected.format(code=code), encoding="utf-8")
+        written += [fixtures / f"{stem}.py", fixtures / f"{stem}.expected"]
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("code", help="the new rule's code, e.g. ECO204")
+    parser.add_argument("--name", required=True, help="kebab-case name, e.g. some-name")
+    parser.add_argument("--family", required=True, help="the ecolint/checks/<family>.py module for the check")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the project folder (default: this checkout)")
+    options = parser.parse_args(argv)
+    if not re.fullmatch(r"ECO\d{3}", options.code):
+        parser.error("the code looks like ECO204")
+    if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", options.name):
+        parser.error("the name is kebab-case, like some-name")
+    for path in create(options.root, options.code, options.name, options.family):
+        print(f"wrote {path}")
+    print(f"Next: write the check, the triggers and examples, the fixtures; then run "
+          f"scripts/update_fixtures.py {options.code} and scripts/generate_rule_docs.py, and the tests.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

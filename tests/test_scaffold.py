@@ -1,0 +1,65 @@
+"""scripts/new_rule.py, run on a copy of the project's rule folders: valid stubs the tests then point at."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from cli_helpers import ROOT
+from ecolint.rules import parse_rule
+
+SCRIPT = ROOT / "scripts" / "new_rule.py"
+
+
+def new_rule(root, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args, "--root", str(root)], capture_output=True, text=True)
+
+
+@pytest.fixture
+def project(tmp_path):
+    shutil.copytree(ROOT / "ecolint" / "checks", tmp_path / "ecolint" / "checks",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "rules", tmp_path / "rules", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "fixtures").mkdir()
+    shutil.copy(ROOT / "setup.cfg", tmp_path / "setup.cfg")
+    return tmp_path
+
+
+def test_new_rule_writes_a_valid_rule_file_a_check_stub_and_fixtures(project):
+    before = (project / "ecolint" / "checks" / "batching.py").read_text(encoding="utf-8")
+    done = new_rule(project, "ECO204", "--name", "some-name", "--family", "batching")
+    assert done.returncode == 0, done.stderr
+
+    rule = parse_rule(yaml.safe_load((project / "rules" / "ECO204.yaml").read_text(encoding="utf-8")), rows={})
+    assert (rule.code, rule.name, rule.default_enabled) == ("ECO204", "some-name", False)
+    assert rule.examples_invalid and rule.examples_valid  # test_rule_examples fails until the check finds them
+    assert rule.missing_placeholders({}) == []
+
+    checks = (project / "ecolint" / "checks" / "batching.py").read_text(encoding="utf-8")
+    assert checks.startswith(before)
+    [stub] = [node for node in ast.parse(checks).body
+              if isinstance(node, ast.FunctionDef) and node.name == "some_name"]
+    assert ast.unparse(stub.decorator_list[0]) == "check('ECO204')"
+    lint = subprocess.run([sys.executable, "-m", "flake8", str(project / "ecolint" / "checks")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
+
+    fixtures = project / "fixtures" / "ECO204"
+    assert sorted(path.name for path in fixtures.iterdir()) == [
+        "neg_basic.expected", "neg_basic.py", "pos_basic.expected", "pos_basic.py"]
+    assert (fixtures / "neg_basic.expected").read_text(encoding="utf-8") == ""
+    # the stub finds nothing, so the positive fixture fails until the check and its .expected are written
+    assert "update_fixtures.py ECO204" in (fixtures / "pos_basic.expected").read_text(encoding="utf-8")
+
+
+def test_new_rule_refuses_an_existing_code_an_unknown_family_and_a_bad_name(project):
+    assert new_rule(project, "ECO101", "--name", "again", "--family", "batching").returncode != 0
+    unknown = new_rule(project, "ECO204", "--name", "some-name", "--family", "nowhere")
+    assert unknown.returncode != 0 and "batching" in unknown.stderr
+    assert new_rule(project, "ECO204", "--name", "Some_Name", "--family", "batching").returncode != 0
+    assert not (project / "rules" / "ECO204.yaml").exists()
