@@ -7,6 +7,9 @@ a fix; ``python scripts/new_rule.py CODE --name NAME --family FAMILY`` makes the
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import libcst as cst
 import pytest
 
@@ -39,6 +42,14 @@ def test_every_rule_file_has_a_check():
 def test_every_rule_file_has_triggers():
     missing = sorted(code for code in rule_data() if code not in triggers())
     assert not missing, f"rule files without triggers (the prefilter would parse every file for them): {missing}"
+
+
+def test_the_prefilter_reads_only_the_rule_files():
+    """Deciding that a file needs no parse must stay cheap: no libcst, no measurement tables."""
+    probe = ("import sys; from ecolint.prefilter import could_match; could_match('x = 1', frozenset({'ECO101'})); "
+             "print(sorted({'libcst', 'ecolint.energy.dataset', 'ecolint.rules'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("code", sorted(all_rules()))
