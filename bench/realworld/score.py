@@ -56,8 +56,12 @@ def statement_of(spans: list[tuple[int, int]], line: int) -> tuple[int, int]:
     return min(holding, key=lambda span: span[1] - span[0]) if holding else (line, line)
 
 
-def run_ecolint(paths: list[Path], extra: list[str]) -> dict[str, list[dict]]:
-    command = [sys.executable, "-m", "ecolint", "check", "--no-config", "--no-cache", "--exit-zero",
+def run_ecolint(paths: list[Path], extra: list[str], source: Path | None = None) -> dict[str, list[dict]]:
+    """ecolint's JSON findings per file (``source``: run the ecolint package found in that folder instead)."""
+    launcher = ["-m", "ecolint"]
+    if source is not None:
+        launcher = ["-c", f"import sys; sys.path.insert(0, {str(source)!r}); from ecolint.cli import main; main()"]
+    command = [sys.executable, *launcher, "check", "--no-config", "--no-cache", "--exit-zero",
                "--output-format", "json", *extra, *map(str, paths)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -132,12 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--details", action="store_true", help="list every miss and false finding")
     parser.add_argument("--json", type=Path, help="write the counts and details as JSON")
     parser.add_argument("--kind", action="append", default=[], help="score only files of these kinds")
+    parser.add_argument("--source", type=Path, help="score the ecolint in this folder (e.g. a worktree of an older commit)")
     parser.add_argument("extra", nargs="*", help="arguments for ecolint check (after --)")
     args = parser.parse_args(argv)
     entries = [e for e in load_manifest() if not args.kind or e.kind in args.kind]
     present = [e for e in entries if e.local_path.exists()]
     repos = {e.repo for e in present}
-    found = run_ecolint([e.local_path for e in present], args.extra) if present else {}
+    found = run_ecolint([e.local_path for e in present], args.extra, args.source) if present else {}
     result = score(present, found, DEFAULT_CODES)
     expected_total = sum(len(e.expected) for e in present)
     print(f"{len(present)} files from {len(repos)} repositories ({len(entries) - len(present)} not fetched); "
