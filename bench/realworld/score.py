@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--details", action="store_true", help="list every miss and false finding")
     parser.add_argument("--json", type=Path, help="write the counts and details as JSON")
     parser.add_argument("--kind", action="append", default=[], help="score only files of these kinds")
-    parser.add_argument("--source", type=Path, help="score the ecolint in this folder (e.g. a worktree of an older commit)")
+    parser.add_argument("--source", type=Path,
+                        help="score the ecolint in this folder (e.g. a worktree of an older commit)")
     parser.add_argument("extra", nargs="*", help="arguments for ecolint check (after --)")
     args = parser.parse_args(argv)
     entries = [e for e in load_manifest() if not args.kind or e.kind in args.kind]

@@ -31,6 +31,10 @@ class _Names:
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
 
+    def visit_Arg(self, node: cst.Arg) -> bool:  # ``f(key=value)`` reads ``value``, not ``key``
+        walk(node.value, self)
+        return False
+
 
 def names_in(node: cst.CSTNode | None) -> set[str]:
     """The variable names an expression reads."""

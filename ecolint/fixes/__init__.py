@@ -15,6 +15,14 @@ fixers in ``registry.FIXERS`` by rule code; ``writer`` writes fixed files to dis
 
 from __future__ import annotations
 
-from ecolint.fixes.apply import MAX_PASSES, FixPolicy, FixResult, fix_source, fix_with_policy
-
 __all__ = ["FixPolicy", "FixResult", "MAX_PASSES", "fix_source", "fix_with_policy"]
+
+
+def __getattr__(name: str):
+    """The fix loop is loaded on first use: the engine imports the fixers (``registry``) without it,
+    so ``engine -> fixes.registry`` and ``fixes.apply -> engine`` form no import cycle."""
+    if name in __all__:
+        from ecolint.fixes import apply
+
+        return getattr(apply, name)
+    raise AttributeError(f"module 'ecolint.fixes' has no attribute {name!r}")

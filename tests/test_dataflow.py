@@ -1,0 +1,34 @@
+"""Which names carry a loop's item: the analysis behind ECO201's "does this loop feed items"."""
+
+import libcst as cst
+
+from ecolint.analysis.dataflow import carried_from_result, derived_names, names_in, unwrap_iterable
+
+
+def body(source):
+    return cst.parse_module(source)
+
+
+def test_names_derived_from_the_loop_target_through_assignments():
+    module = body("for q in qs:\n    text = 'Q: ' + q\n    enc = tok(text)\n    other = tok(batch)\n")
+    assert derived_names(module, {"q"}) == {"q", "text", "enc"}
+
+
+def test_appending_an_item_carries_it_into_the_list():
+    module = body("for q in qs:\n    history.append(q)\n")
+    assert "history" in derived_names(module, {"q"})
+
+
+def test_names_in_reads_the_object_not_the_attribute():
+    assert names_in(cst.parse_expression("model.generate(**inputs, max_new_tokens=n)")) == {"model", "inputs", "n"}
+
+
+def test_iterable_wrappers_are_looked_through():
+    node = cst.parse_expression("tqdm(zip(loader, rows), total=3)")
+    assert [cst.Module([]).code_for_node(n) for n in unwrap_iterable(node)] == ["loader", "rows"]
+
+
+def test_a_result_that_feeds_the_next_call_is_carried():
+    module = body("for q in qs:\n    history.append(q)\n    reply = ask(history)\n    history.append(reply)\n")
+    call = module.body[0].body.body[1].body[0].value
+    assert "history" in carried_from_result(module, call, frozenset({"q"}))
