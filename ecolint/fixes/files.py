@@ -12,8 +12,7 @@ from ecolint.fixes.apply import FixPolicy, fix_with_policy
 from ecolint.fixes.edits import unified_diff
 from ecolint.fixes.writer import WriteError, read_source, write_fixed
 from ecolint.workspace import SourceError, SourceFile, Workspace
-from ecolint.workspace.pool import run_all
-from ecolint.workspace.workspace import analyze_source
+from ecolint.workspace.workspace import analyze_source, diagnostics_of
 
 
 @dataclass
@@ -92,31 +91,38 @@ def fix_file(job: FixJob) -> FileOutcome:
 
 def fix_paths(workspace: Workspace, paths: Sequence[Path], policy_for: Callable[[Path], FixPolicy],
               write: bool) -> tuple[list[FileOutcome], int]:
-    """Fix the files under ``paths``: the workspace's discovery, cache and pool; per-file settings applied."""
-    cache = workspace.cache
+    """Fix the files under ``paths`` through the workspace's loop (discovery, cache, pool); per-file settings
+    applied. A cached file with nothing to fix keeps its cached diagnostics."""
+    policies: dict[Path, FixPolicy] = {}
+    from_cache: dict[Path, list[Diagnostic]] = {}
+
+    def policy(source: SourceFile) -> FixPolicy:
+        if source.path not in policies:
+            policies[source.path] = policy_for(source.path)
+        return policies[source.path]
+
+    def nothing_to_fix(source: SourceFile, cached: dict) -> bool:
+        from_cache[source.path] = diagnostics_of(cached, source)
+        return not any(policy(source).applies(d) for d in from_cache[source.path])
+
+    def job_for(source: SourceFile) -> FixJob:
+        return FixJob(str(source.path), source.display, workspace.options, policy(source), write)
+
+    tasks = workspace.process(paths, fix_file, job_for, reuse=nothing_to_fix, report_of=_cacheable, max_chunk=16)
     outcomes: list[FileOutcome] = []
-    files_checked = 0
-    pending: list[tuple[SourceFile, FixJob]] = []
-    for source, error in workspace.discover(paths):
-        if error:
-            outcomes.append(FileOutcome(source.display, [file_error(source.display, error)]))
+    for task in tasks:
+        source = task.source
+        if task.error:
+            outcomes.append(FileOutcome(source.display, [file_error(source.display, task.error)]))
             continue
-        files_checked += 1
-        policy = policy_for(source.path)
-        cached = cache.get(source.path) if cache else None
-        if cached is not None:
-            diagnostics = [Diagnostic.from_dict(dict(d, filename=source.display)) for d in cached["diagnostics"]]
-            if not any(policy.applies(d) for d in diagnostics):  # nothing to fix: the cache is the answer
-                outcomes.append(FileOutcome(source.display, workspace.apply_file_settings(source.path, diagnostics)))
-                continue
-        pending.append((source, FixJob(str(source.path), source.display, workspace.options, policy, write)))
-    results = run_all(fix_file, [job for _, job in pending], workspace.jobs, max_chunk=16)
-    for (source, _), outcome in zip(pending, results):
-        if cache is not None and (outcome.written or not outcome.fixed) and not outcome.error \
-                and not workspace.options.practices:
-            cache.put(source.path, {"diagnostics": [d.to_dict() for d in outcome.remaining], "practices": []})
+        outcome = FileOutcome(source.display, from_cache[source.path]) if task.cached is not None else task.result
         outcome.remaining = workspace.apply_file_settings(source.path, outcome.remaining)
         outcomes.append(outcome)
-    if cache is not None:
-        cache.save()
-    return outcomes, files_checked
+    return outcomes, sum(task.error is None for task in tasks)
+
+
+def _cacheable(outcome: FileOutcome) -> dict | None:
+    """What the cache may keep of a fix: the diagnostics of the file as it now is on disk."""
+    if outcome.error or (outcome.fixed and not outcome.written):
+        return None
+    return {"diagnostics": [d.to_dict() for d in outcome.remaining], "practices": []}

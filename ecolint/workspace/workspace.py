@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ecolint.config import ConfigError, Settings
 from ecolint.diagnostics import Diagnostic
@@ -34,6 +35,16 @@ class Practice:
 
     def where(self) -> str:
         return f"{self.filename}:cell {self.cell}:{self.row}" if self.cell else f"{self.filename}:{self.row}"
+
+
+@dataclass
+class FileTask:
+    """One file of a run: why it cannot be read, its report from the cache, or what the worker returned."""
+
+    source: SourceFile
+    error: str | None = None
+    cached: dict | None = None
+    result: Any = None
 
 
 @dataclass
@@ -77,6 +88,11 @@ def display_path(path: Path) -> str:
 
 def cache_folder(settings: Settings) -> Path:
     return settings.cache_dir or settings.root / CACHE_DIR_NAME
+
+
+def diagnostics_of(report: dict, source: SourceFile) -> list[Diagnostic]:
+    """The diagnostics of a report (fresh or cached), named for the file they belong to."""
+    return [Diagnostic.from_dict(dict(d, filename=source.display)) for d in report["diagnostics"]]
 
 
 def analyze_source(text: str, source: SourceFile, options) -> dict:
@@ -161,34 +177,51 @@ class Workspace:
             display = stdin_filename or "-"
             source = SourceFile(Path(display) if stdin_filename else None, display)
             self._merge(result, self.lint_text(self.read_stdin(), source))
-        pending: list[SourceFile] = []
-        for source, error in self.discover([Path(p) for p in paths if p != "-"]):
-            if error:
+        tasks = self.process([Path(p) for p in paths if p != "-"], analyze_file,
+                             lambda source: (str(source.path), source.display, self.options))
+        for task in tasks:
+            if task.error:
                 from ecolint.engine import file_error
 
-                result.diagnostics.append(file_error(source.display, error))
+                result.diagnostics.append(file_error(task.source.display, task.error))
                 continue
             result.files_checked += 1
-            cached = self.cache.get(source.path) if self.cache else None
-            if cached is not None:
-                result.files_from_cache += 1
-                self._collect(result, source, cached)
-            else:
-                pending.append(source)
-        jobs = [(str(source.path), source.display, self.options) for source in pending]
-        for source, report in zip(pending, run_all(analyze_file, jobs, self.jobs)):
-            if self.cache is not None:
-                self.cache.put(source.path, report)
-            self._collect(result, source, report)
-        if self.cache is not None:
-            self.cache.save()
+            result.files_from_cache += task.cached is not None
+            self._collect(result, task.source, task.cached if task.cached is not None else task.result)
         result.diagnostics.sort(key=Diagnostic.sort_key)
         result.practices.sort(key=lambda p: (p.filename, p.cell or 0, p.row))
         return result
 
+    def process(self, paths: Sequence[Path], worker: Callable[[Any], Any], job_for: Callable[[SourceFile], Any], *,
+                reuse: Callable[[SourceFile, dict], bool] | None = None,
+                report_of: Callable[[Any], dict | None] | None = None, max_chunk: int = 32) -> list[FileTask]:
+        """The one loop of lint and fix: discover the files under ``paths``, take an unchanged file's report
+        from the cache (when ``reuse`` accepts it), run ``worker(job_for(source))`` in the pool for the
+        others, and cache the report that ``report_of`` makes of each result (None: nothing to cache)."""
+        tasks: list[FileTask] = []
+        pending: list[FileTask] = []
+        for source, error in self.discover(paths):
+            task = FileTask(source, error)
+            tasks.append(task)
+            if error:
+                continue
+            cached = self.cache.get(source.path) if self.cache is not None else None
+            if cached is not None and (reuse is None or reuse(source, cached)):
+                task.cached = cached
+            else:
+                pending.append(task)
+        results = run_all(worker, [job_for(task.source) for task in pending], self.jobs, max_chunk)
+        for task, outcome in zip(pending, results):
+            task.result = outcome
+            report = report_of(outcome) if report_of is not None else outcome
+            if self.cache is not None and report is not None:
+                self.cache.put(task.source.path, report)
+        if self.cache is not None:
+            self.cache.save()
+        return tasks
+
     def _collect(self, result: RunResult, source: SourceFile, report: dict) -> None:
-        diagnostics = [Diagnostic.from_dict(dict(d, filename=source.display)) for d in report["diagnostics"]]
-        result.diagnostics.extend(self.apply_file_settings(source.path, diagnostics))
+        result.diagnostics.extend(self.apply_file_settings(source.path, diagnostics_of(report, source)))
         result.practices.extend(Practice(source.display, row, cell, text)
                                 for row, cell, text in report.get("practices", []))
 
