@@ -363,7 +363,7 @@ class _Builder:
         return config
 
 
-DEVICE_MOVES = frozenset({"cuda", "to", "half", "bfloat16", "float"})
+DEVICE_MOVES = frozenset({"cuda", "to", "half", "bfloat16"})
 # Keywords of generate() that carry the input itself (the rest are settings).
 INPUT_KEYWORDS = frozenset({"input_ids", "inputs", "attention_mask", "prompts", "prompt", "prompt_token_ids",
                             "query", "messages", "text_inputs", "pixel_values", "images", "inputs_embeds"})

@@ -64,7 +64,7 @@ def _parameter_names(function: FunctionInfo) -> set[str]:
     return names - {"self", "cls"}
 
 
-def _feeds(expressions: list[cst.BaseExpression], tainted: set[str]) -> bool:
+def _reads_any(expressions: list[cst.BaseExpression], tainted: set[str]) -> bool:
     return any(names_in(expression) & tainted for expression in expressions)
 
 
@@ -86,7 +86,7 @@ def per_item_helper_calls(collector: Collector, facts: "ModuleFacts") -> list["H
             continue
         if function.is_async or function.name in GENERATION_IMPLEMENTATIONS or not _parameter_names(function):
             continue
-        if _feeds(generation.inputs(), taint_of(function)):
+        if _reads_any(generation.inputs(), taint_of(function)):
             summaries[id(function.node)] = (f"{function.name}()", callee_text(generation.site.node))
     calls = [(site, called_function(collector, site)) for site in collector.calls]
     calls = [(site, target) for site, target in calls if target is not None]
@@ -99,7 +99,7 @@ def per_item_helper_calls(collector: Collector, facts: "ModuleFacts") -> list["H
                 continue
             if function.is_async or function is target or not _parameter_names(function):
                 continue
-            if _feeds([arg.value for arg in site.node.args], taint_of(function)):
+            if _reads_any([arg.value for arg in site.node.args], taint_of(function)):
                 summaries[id(function.node)] = (f"{function.name}()", *chain)
                 grown = True
         if not grown:

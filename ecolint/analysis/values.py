@@ -286,6 +286,26 @@ class Resolver:
             return results[0] if len(results) == 1 else Value("choice", node=node, options=results)
         return Value("unknown", node=node, reason="dynamic")
 
+    def origin_call(self, node: cst.BaseExpression | None, scope: Scope, order: int, depth: int = 0) -> cst.Call | None:
+        """The call that built what an expression holds, through assignments and the module's own helpers
+        (``loader = make_loader(ds)`` -> the ``DataLoader(...)`` that ``make_loader`` returns)."""
+        if node is None or depth > 4:
+            return None
+        if isinstance(node, cst.Name):
+            binding = scope.lookup(node.value, order)
+            if binding is None or binding.kind != "assign" or binding.value is None:
+                return None
+            return self.origin_call(binding.value, binding.scope, binding.order, depth + 1)
+        if isinstance(node, cst.Call):
+            function = self.local_function(node.func, scope, order)
+            if function is not None and len(function.returns) == 1:
+                value, at = function.returns[0]
+                found = self.origin_call(value, function.scope, at, depth + 1)
+                if found is not None:
+                    return found
+            return node
+        return None
+
     def local_function(self, func: cst.BaseExpression, scope: Scope, order: int) -> FunctionInfo | None:
         if not isinstance(func, cst.Name):
             return None

@@ -11,7 +11,7 @@ import libcst as cst
 from ecolint.analysis.collector import CallSite, Loop
 from ecolint.analysis.dataflow import carried_from_result, derived_names, names_in, unwrap_iterable
 from ecolint.analysis.facts import DataLoaderSite, GenerationCall, ModuleFacts
-from ecolint.analysis.helpers import GENERATION_IMPLEMENTATIONS
+from ecolint.analysis.helpers import GENERATION_IMPLEMENTATIONS, callee_text
 from ecolint.analysis.scopes import dotted_name
 from ecolint.analysis.values import last_name
 from ecolint.checks import CheckContext, check
@@ -85,29 +85,9 @@ def _batched_call(site: CallSite, loop: Loop) -> bool:
     return False
 
 
-def _origin(facts: ModuleFacts, node: cst.BaseExpression | None, scope, order: int, depth: int = 0):
-    """The call that built what a name holds, through assignments and the module's own helpers."""
-    if node is None or depth > 4:
-        return None
-    if isinstance(node, cst.Name):
-        binding = scope.lookup(node.value, order)
-        if binding is None or binding.kind != "assign" or binding.value is None:
-            return None
-        return _origin(facts, binding.value, binding.scope, binding.order, depth + 1)
-    if isinstance(node, cst.Call):
-        function = facts.resolver.local_function(node.func, scope, order)
-        if function is not None and len(function.returns) == 1:
-            value, at = function.returns[0]
-            found = _origin(facts, value, function.scope, at, depth + 1)
-            if found is not None:
-                return found
-        return node
-    return None
-
-
 def _loader_for(facts: ModuleFacts, loop: Loop) -> DataLoaderSite | None:
     for node in unwrap_iterable(loop.iter):
-        origin = _origin(facts, node, loop.scope, loop.order)
+        origin = facts.resolver.origin_call(node, loop.scope, loop.order)
         for loader in facts.dataloaders:
             if loader.site.node is origin:
                 return loader
@@ -153,8 +133,7 @@ def _verdict(facts: ModuleFacts, loop: Loop) -> _Verdict:
 
 
 def _callee(generation: GenerationCall) -> str:
-    text = dotted_name(generation.site.node.func) or ("generate" if generation.kind == "generate" else "pipeline")
-    return f"{text}()"
+    return callee_text(generation.site.node, "generate" if generation.kind == "generate" else "pipeline")
 
 
 ASSISTED = ("assistant_model", "prompt_lookup_num_tokens", "assistant_early_exit")
@@ -213,7 +192,8 @@ def _sequential(loop: Loop, site: CallSite, inputs: list[cst.BaseExpression]) ->
     return any(names_in(expression) & previous for expression in inputs)
 
 
-def _awaited_or_async(site: CallSite) -> bool:
+def _in_async_function(site: CallSite) -> bool:
+    """Awaited or collected generation: an async engine batches concurrent requests itself."""
     return site.function is not None and site.function.is_async
 
 
@@ -241,7 +221,7 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
     for candidate in _candidates(facts):
         site = candidate.site
         loops = site.loops
-        if not loops or _implements_generation(site) or _awaited_or_async(site):
+        if not loops or _implements_generation(site) or _in_async_function(site):
             continue
         verdicts = [_verdict(facts, loop) for loop in loops]
         innermost = loops[-1]

@@ -8,12 +8,14 @@ from collections.abc import Iterator
 import libcst as cst
 
 from ecolint.analysis.facts import ModelLoad
+from ecolint.analysis.practices import HALF
 from ecolint.analysis.scopes import dotted_name
 from ecolint.checks import CheckContext, check
 from ecolint.checks.common import model_text
 from ecolint.diagnostics import Finding
 
 FLOAT32 = frozenset({"torch.float32", "torch.float"})
+HALF_SYMBOLS = frozenset(symbol for symbol in HALF if symbol.startswith("torch."))
 
 
 def _is_float32(value) -> bool:
@@ -95,9 +97,6 @@ def converted_later(facts, load: ModelLoad) -> bool:
         if name == "to" and any(dotted_name(arg.value) in HALF_SYMBOLS for arg in site.node.args):
             return True
     return False
-
-
-HALF_SYMBOLS = frozenset({"torch.float16", "torch.half", "torch.bfloat16"})
 
 
 @check("ECO303")
