@@ -11,7 +11,7 @@ Usage::
     python bench/profile_files.py                  # transformers tree of speed.py
     python bench/profile_files.py path/to/tree --top 40 --sort tottime
     python bench/profile_files.py TREE --save prof.out   # for snakeviz & co.
-    python bench/profile_files.py TREE -- --select ECO1  # extra check options
+    python bench/profile_files.py TREE -- --select LLM1  # extra check options
 
 Only the standard library is used besides ecolint itself.
 """

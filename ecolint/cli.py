@@ -126,7 +126,7 @@ def common_options(function):
         click.option("--extend-select", multiple=True, metavar="CODES", help="Add these codes to the selection."),
         click.option("--ignore", multiple=True, metavar="CODES", help="Turn these codes off."),
         click.option(
-            "--gpu", metavar="NAME", help="The deployment GPU (for ECO103/ECO107), e.g. rtx4090d, a800, h100."
+            "--gpu", metavar="NAME", help="The deployment GPU (for LLM103/LLM107), e.g. rtx4090d, a800, h100."
         ),
         click.option("--config", type=click.Path(dir_okay=False), help="Read settings from this pyproject.toml."),
         click.option("--no-config", is_flag=True, help="Ignore configuration files."),
@@ -256,7 +256,7 @@ def emit(diagnostics: list[Diagnostic], summary: Summary, output_format: str, sh
 @click.argument("code")
 @click.option("--json", "as_json", is_flag=True, help="Print the rule as JSON.")
 def rule_command(code, as_json):
-    """Print the documentation of rule CODE (e.g. ECO101, or its name)."""
+    """Print the documentation of rule CODE (e.g. LLM101, or its name)."""
     rules = all_rules()
     wanted = code.strip()
     rule = rules.get(wanted.upper()) or next((r for r in rules.values() if r.name == wanted.lower()), None)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecolint.codes import is_legacy, modernize, warn_legacy
 from ecolint.energy.dataset import GpuSpec, UnknownGpuError, resolve_gpu
 from ecolint.rules import IO_ERROR, SYNTAX_ERROR, all_rules
 
@@ -79,6 +80,9 @@ def check_selectors(selectors: list[str], where: str) -> list[str]:
         selector = str(raw).strip().upper()
         if not selector:
             continue
+        if is_legacy(selector):
+            warn_legacy(selector, where)
+            selector = modernize(selector)
         if selector != "ALL" and not any(code.startswith(selector) for code in codes):
             close = difflib.get_close_matches(selector, codes, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
@@ -95,8 +99,8 @@ def selector_matches(code: str, selectors) -> bool:
 def select_codes(select: list[str] | None, extend_select: list[str], ignore: list[str]) -> frozenset[str]:
     """Enabled codes: ``select`` (or the defaults) plus ``extend-select``, minus ``ignore``.
 
-    As in Ruff, the most specific matching selector decides: ``--select ECO1 --ignore ECO101``
-    turns off only ECO101, and ``--ignore ECO2 --extend-select ECO201`` keeps ECO201. ``E999`` and
+    As in Ruff, the most specific matching selector decides: ``--select LLM1 --ignore LLM101``
+    turns off only LLM101, and ``--ignore LLM2 --extend-select LLM201`` keeps LLM201. ``E999`` and
     ``E902`` (files that cannot be parsed or read) stay on unless ignored by name.
     """
     rules = all_rules()
@@ -220,7 +224,7 @@ def parse_gpu(name: str, where: str) -> GpuSpec:
 
 
 def parse_rule_options(value: Any, where: str) -> dict[str, dict[str, Any]]:
-    """``[tool.ecolint.options.ECO102] max-params-b = 3`` -> {"ECO102": {"max_params_b": 3}}."""
+    """``[tool.ecolint.options.LLM102] max-params-b = 3`` -> {"LLM102": {"max_params_b": 3}}."""
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: options must be a table of rule code = {{option = value}}")
     rules = all_rules()

@@ -16,6 +16,7 @@ from ecolint.analysis.practices import PRACTICE_HINTS, good_practices
 from ecolint.checks import CHECKS, CheckContext
 from ecolint.diagnostics import Diagnostic, Finding, Location
 from ecolint.energy.dataset import GpuSpec
+from ecolint.codes import warn_legacy
 from ecolint.noqa import parse_suppressions
 from ecolint.prefilter import could_match
 from ecolint.rules import IO_ERROR, SYNTAX_ERROR, Rule, all_rules, rules_for
@@ -120,6 +121,8 @@ def to_diagnostics(
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     fix_for = fixes_for(module, source, positions)
     suppressions = parse_suppressions(source)
+    for row, code in suppressions.legacy:
+        warn_legacy(code, f"{filename}:{row}")
     rules = rules or all_rules()
     seen: set[tuple[str, int, int]] = set()
     diagnostics = []

@@ -1,15 +1,15 @@
-"""flake8 plugin: ecolint's rules as flake8 ``ECO`` codes.
+"""flake8 plugin: ecolint's rules as flake8 ``LLM`` codes.
 
 flake8 hands plugins an ``ast`` tree; ecolint's checks work on a libcst tree, so the checker
 ignores the ``ast`` tree and lints the file's lines through the same engine as ``ecolint check``.
 flake8 then applies its own ``--select``/``--ignore``/``--per-file-ignores`` and ``# noqa``.
 
 ecolint reads ``# noqa`` comments itself too, so flake8's ``--disable-noqa`` does not bring back
-ECO codes silenced by one.
+LLM codes silenced by one.
 
 Rules that are off by default in ecolint are added to flake8's default ignore list: a plain
-``flake8`` run reports what ``ecolint check`` reports, and ``--select ECO`` or
-``--extend-select ECO302`` turn them on, as ``ecolint check --select ECO`` does.
+``flake8`` run reports what ``ecolint check`` reports, and ``--select LLM`` or
+``--extend-select LLM302`` turn them on, as ``ecolint check --select LLM`` does.
 
 Options (command line or the ``[flake8]`` section of setup.cfg, tox.ini or .flake8):
 
@@ -71,7 +71,7 @@ class EcolintChecker:
     def add_options(cls, parser: Any) -> None:
         parser.add_option(
             "--eco-gpu", metavar="NAME", default=None, parse_from_config=True,
-            help="ecolint: the deployment GPU (for ECO103/ECO107), e.g. rtx4090d, a800, h100.",
+            help="ecolint: the deployment GPU (for LLM103/LLM107), e.g. rtx4090d, a800, h100.",
         )
         parser.add_option(
             "--eco-config", metavar="PATH", default=None, parse_from_config=True,

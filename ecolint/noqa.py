@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ecolint.codes import is_legacy, modernize
+
 _LINE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _FILE = re.compile(
     r"^\s*#\s*ecolint:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,?\s*[A-Z]+[0-9]+)*))?\s*$",
@@ -20,6 +22,7 @@ class Suppressions:
     whole_file: bool = False
     file_codes: set[str] = field(default_factory=set)
     lines: dict[int, set[str] | None] = field(default_factory=dict)  # None: every code
+    legacy: list[tuple[int, str]] = field(default_factory=list)  # (row, code) written with the ECO prefix
 
     def suppresses(self, code: str, row: int) -> bool:
         if self.whole_file or code in self.file_codes:
@@ -30,6 +33,15 @@ class Suppressions:
         return codes is None or code in codes
 
 
+def _codes(text: str, row: int, found: Suppressions) -> set[str]:
+    codes = set()
+    for code in _CODE.findall(text):
+        if is_legacy(code):
+            found.legacy.append((row, code.upper()))
+        codes.add(modernize(code).upper())
+    return codes
+
+
 def parse_suppressions(source: str) -> Suppressions:
     found = Suppressions()
     if "noqa" not in source and "NOQA" not in source.upper():
@@ -37,7 +49,7 @@ def parse_suppressions(source: str) -> Suppressions:
     for match in _FILE.finditer(source):
         codes = match.group("codes")
         if codes:
-            found.file_codes |= {code.upper() for code in _CODE.findall(codes)}
+            found.file_codes |= _codes(codes, source.count("\n", 0, match.start()) + 1, found)
         else:
             found.whole_file = True
     for row, line in enumerate(source.splitlines(), start=1):
@@ -47,5 +59,5 @@ def parse_suppressions(source: str) -> Suppressions:
         if match is None:
             continue
         codes = match.group("codes")
-        found.lines[row] = {code.upper() for code in _CODE.findall(codes)} if codes else None
+        found.lines[row] = _codes(codes, row, found) if codes else None
     return found

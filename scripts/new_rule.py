@@ -1,7 +1,7 @@
-"""Start a new rule: ``python scripts/new_rule.py ECO204 --name some-name --family batching``.
+"""Start a new rule: ``python scripts/new_rule.py LLM204 --name some-name --family batching``.
 
-Writes rules/ECO204.yaml (valid, off by default, TODO texts), appends a ``@check("ECO204")`` stub
-to ecolint/checks/<family>.py, and writes fixtures/ECO204/pos_basic.py and neg_basic.py with their
+Writes rules/LLM204.yaml (valid, off by default, TODO texts), appends a ``@check("LLM204")`` stub
+to ecolint/checks/<family>.py, and writes fixtures/LLM204/pos_basic.py and neg_basic.py with their
 .expected files. The tests then say what is left: the check, the examples and the fixtures.
 """
 
@@ -94,13 +94,13 @@ def create(root: Path, code: str, name: str, family: str) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("code", help="the new rule's code, e.g. ECO204")
+    parser.add_argument("code", help="the new rule's code, e.g. LLM204")
     parser.add_argument("--name", required=True, help="kebab-case name, e.g. some-name")
     parser.add_argument("--family", required=True, help="the ecolint/checks/<family>.py module for the check")
     parser.add_argument("--root", type=Path, default=ROOT, help="the project folder (default: this checkout)")
     options = parser.parse_args(argv)
-    if not re.fullmatch(r"ECO\d{3}", options.code):
-        parser.error("the code looks like ECO204")
+    if not re.fullmatch(r"LLM\d{3}", options.code):
+        parser.error("the code looks like LLM204")
     if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", options.name):
         parser.error("the name is kebab-case, like some-name")
     for path in create(options.root, options.code, options.name, options.family):

@@ -40,8 +40,8 @@ def lint_fixture(case: Path) -> tuple[list[str], int]:
 
 
 def cases(fixtures: Path, names: list[str]) -> list[Path]:
-    """The fixtures named (codes such as ECO101, or files), or all of them."""
-    found = sorted(fixtures.glob("ECO*/*.py"))
+    """The fixtures named (codes such as LLM101, or files), or all of them."""
+    found = sorted(fixtures.glob("LLM*/*.py"))
     if not names:
         return found
     wanted = {Path(name).resolve() for name in names if name.endswith(".py")}

@@ -91,38 +91,38 @@ def test_local_checkpoint_config_gives_the_size(tmp_path, monkeypatch):
         """)
     )
     monkeypatch.chdir(tmp_path)
-    [finding] = lint_text(script.read_text(), "serve.py", LintOptions(frozenset({"ECO102"})), script)
+    [finding] = lint_text(script.read_text(), "serve.py", LintOptions(frozenset({"LLM102"})), script)
     assert "1.5B parameters, computed from" in finding.message
 
 
 def test_selection_follows_the_most_specific_selector():
     defaults = {code for code, rule in all_rules().items() if rule.default_enabled}
     assert select_codes(None, [], []) - {"E999", "E902"} == defaults
-    assert select_codes(["ECO1"], [], ["ECO101"]) - {"E999", "E902"} == {
-        "ECO102",
-        "ECO103",
-        "ECO104",
-        "ECO105",
-        "ECO106",
-        "ECO107",
+    assert select_codes(["LLM1"], [], ["LLM101"]) - {"E999", "E902"} == {
+        "LLM102",
+        "LLM103",
+        "LLM104",
+        "LLM105",
+        "LLM106",
+        "LLM107",
     }
-    assert "ECO201" in select_codes(None, ["ECO201"], ["ECO2"])
+    assert "LLM201" in select_codes(None, ["LLM201"], ["LLM2"])
     assert select_codes(["ALL"], [], []) >= set(all_rules())
     assert "E999" not in select_codes(None, [], ["E999"])
 
 
 def test_noqa_forms():
-    found = parse_suppressions("a = 1  # noqa\nb = 2  # noqa: ECO101, eco201\nc = 3  # noqa:ECO301\n")
-    assert found.suppresses("ECO999", 1)
-    assert found.suppresses("ECO201", 2) and not found.suppresses("ECO301", 2)
-    assert found.suppresses("ECO301", 3) and not found.suppresses("ECO101", 4)
+    found = parse_suppressions("a = 1  # noqa\nb = 2  # noqa: LLM101, eco201\nc = 3  # noqa:LLM301\n")
+    assert found.suppresses("LLM999", 1)
+    assert found.suppresses("LLM201", 2) and not found.suppresses("LLM301", 2)
+    assert found.suppresses("LLM301", 3) and not found.suppresses("LLM101", 4)
 
 
 def test_prefilter_skips_files_without_trigger_text_and_ignores_doctest_lines():
     codes = frozenset(code for code, rule in all_rules().items() if rule.default_enabled)
     assert not could_match("import os\nprint(os.getcwd())\n", codes)
-    assert not could_match('"""\n>>> for x in xs:\n...     model.generate(x)\n"""\n', frozenset({"ECO201"}))
-    assert could_match("for x in xs:\n    model.generate(x)\n", frozenset({"ECO201"}))
+    assert not could_match('"""\n>>> for x in xs:\n...     model.generate(x)\n"""\n', frozenset({"LLM201"}))
+    assert could_match("for x in xs:\n    model.generate(x)\n", frozenset({"LLM201"}))
 
 
 def facts_of(source: str):
@@ -176,6 +176,6 @@ def test_training_units_are_recognised_per_function():
             model.config.use_cache = False
         """),
         "x.py",
-        LintOptions(frozenset({"ECO301"})),
+        LintOptions(frozenset({"LLM301"})),
     )
     assert [d.location.row for d in result] == [5]

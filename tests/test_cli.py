@@ -36,7 +36,7 @@ def test_findings_exit_1_with_flake8_style_lines_and_summary(project):
     result = run_cli("check", "a.py")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("a.py:2:26: ECO101 8-bit bitsandbytes loading")
+    assert lines[0].startswith("a.py:2:26: LLM101 8-bit bitsandbytes loading")
     assert "+17% to +147%" in lines[0]
     assert "Found 1 diagnostic in 1 file checked." in lines
 
@@ -52,7 +52,7 @@ def test_shorthand_without_check_and_exit_zero_and_quiet(project):
     write(project, "a.py", EIGHT_BIT)
     result = run_cli("a.py", "--exit-zero", "--quiet")
     assert result.exit_code == 0
-    assert result.stdout.splitlines() == [line for line in result.stdout.splitlines() if "ECO101" in line]
+    assert result.stdout.splitlines() == [line for line in result.stdout.splitlines() if "LLM101" in line]
 
 
 def test_default_path_is_the_current_directory(project):
@@ -90,7 +90,7 @@ def test_not_measured_penalty_says_so():
 
     rule = parse_rule(
         {
-            "code": "ECO999",
+            "code": "LLM999",
             "name": "example",
             "summary": "An example.",
             "severity": "info",
@@ -108,7 +108,7 @@ def test_not_measured_penalty_says_so():
 
 def test_torch_compile_penalty_comes_from_the_hopper_rows(project):
     write(project, "a.py", "for batch in batches:\n    model.generate(**batch)\n")
-    [item] = json.loads(run_cli("check", "a.py", "--select", "ECO302", "--output-format", "json").stdout)
+    [item] = json.loads(run_cli("check", "a.py", "--select", "LLM302", "--output-format", "json").stdout)
     assert "+75% to +312% energy per token without torch.compile (measured on H200)" in item["message"]
     assert item["evidence"] == ["h029", "h031", "h030", "h032", "h033", "h035", "h034", "h036"]
 
@@ -159,10 +159,10 @@ def test_bad_calibration_file_is_a_one_line_error(project, content, message):
 def test_statistics_counts_per_rule(project):
     write(project, "a.py", EIGHT_BIT + "cfg2 = BitsAndBytesConfig(load_in_8bit=True)\n")
     result = run_cli("check", "a.py", "--statistics")
-    assert result.stdout.split() == ["2", "ECO101", "bnb-int8-outlier-threshold"] or "2\tECO101" in result.stdout
+    assert result.stdout.split() == ["2", "LLM101", "bnb-int8-outlier-threshold"] or "2\tECO101" in result.stdout
     stats = json.loads(run_cli("check", "a.py", "--statistics", "--output-format", "json").stdout)
     assert stats == [
-        {"code": "ECO101", "name": "bnb-int8-outlier-threshold", "count": 2, "fixable": stats[0]["fixable"]}
+        {"code": "LLM101", "name": "bnb-int8-outlier-threshold", "count": 2, "fixable": stats[0]["fixable"]}
     ]
 
 
@@ -180,20 +180,20 @@ def test_select_ignore_extend_select_and_all(project):
     def codes(*args):
         return {line.split(": ")[1].split()[0] for line in run_cli("check", "a.py", "-q", *args).stdout.splitlines()}
 
-    assert codes() == {"ECO101", "ECO201"}
-    assert codes("--select", "ECO2") == {"ECO201"}
-    assert codes("--ignore", "ECO101") == {"ECO201"}
-    assert codes("--extend-select", "ECO302") == {"ECO101", "ECO201", "ECO302"}
-    assert codes("--select", "ALL") == {"ECO101", "ECO201", "ECO302"}
-    assert codes("--select", "ECO1,ECO2", "--ignore", "ECO101") == {"ECO201"}
+    assert codes() == {"LLM101", "LLM201"}
+    assert codes("--select", "LLM2") == {"LLM201"}
+    assert codes("--ignore", "LLM101") == {"LLM201"}
+    assert codes("--extend-select", "LLM302") == {"LLM101", "LLM201", "LLM302"}
+    assert codes("--select", "ALL") == {"LLM101", "LLM201", "LLM302"}
+    assert codes("--select", "LLM1,LLM2", "--ignore", "LLM101") == {"LLM201"}
 
 
 def test_unknown_selector_is_a_one_line_error(project):
     write(project, "a.py", CLEAN)
-    result = run_cli("check", "a.py", "--select", "ECO999")
+    result = run_cli("check", "a.py", "--select", "LLM999")
     assert result.exit_code == 2
     assert result.stderr.strip().count("\n") == 0
-    assert "unknown rule selector 'ECO999'" in result.stderr
+    assert "unknown rule selector 'LLM999'" in result.stderr
 
 
 def test_unknown_gpu_is_an_error_with_the_valid_names(project):
@@ -213,10 +213,10 @@ def test_gpu_enables_size_rules_when_selected(project):
         m = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", quantization_config=q)
         """,
     )
-    assert run_cli("check", "a.py", "--select", "ECO103").exit_code == 0  # no GPU: no finding
-    result = run_cli("check", "a.py", "--select", "ECO103", "--gpu", "A800")
+    assert run_cli("check", "a.py", "--select", "LLM103").exit_code == 0  # no GPU: no finding
+    result = run_cli("check", "a.py", "--select", "LLM103", "--gpu", "A800")
     assert (
-        "ECO103 4-bit quantization of mistralai/Mistral-7B-v0.1 (7B, about 14 GB in FP16) on a800 (80 GB)"
+        "LLM103 4-bit quantization of mistralai/Mistral-7B-v0.1 (7B, about 14 GB in FP16) on a800 (80 GB)"
         in result.stdout
     )
 
@@ -228,25 +228,25 @@ def test_pyproject_settings_apply_and_flags_win(project):
         "pyproject.toml",
         """\
         [tool.ecolint]
-        extend-select = ["ECO302"]
-        ignore = ["ECO101"]
+        extend-select = ["LLM302"]
+        ignore = ["LLM101"]
         """,
     )
     write(project, "a.py", EIGHT_BIT + "for p in prompts:\n    model.generate(p)\n")
-    assert "ECO101" not in run_cli("check", "a.py").stdout
-    assert "ECO302" in run_cli("check", "a.py").stdout
-    assert run_cli("check", "a.py", "--no-config", "-q").stdout.count("ECO302") == 0
-    assert "ECO101" in run_cli("check", "a.py", "--select", "ECO101").stdout
+    assert "LLM101" not in run_cli("check", "a.py").stdout
+    assert "LLM302" in run_cli("check", "a.py").stdout
+    assert run_cli("check", "a.py", "--no-config", "-q").stdout.count("LLM302") == 0
+    assert "LLM101" in run_cli("check", "a.py", "--select", "LLM101").stdout
 
 
 def test_config_found_from_a_subdirectory(project):
-    write(project, "pyproject.toml", '[tool.ecolint]\nignore = ["ECO1"]\n')
+    write(project, "pyproject.toml", '[tool.ecolint]\nignore = ["LLM1"]\n')
     write(project, "src/pkg/a.py", EIGHT_BIT)
     assert run_cli("check", "src/pkg/a.py").exit_code == 0
 
 
 def test_explicit_config_file(project):
-    write(project, "conf/custom.toml", '[tool.ecolint]\nignore = ["ECO101"]\n')
+    write(project, "conf/custom.toml", '[tool.ecolint]\nignore = ["LLM101"]\n')
     write(project, "a.py", EIGHT_BIT)
     assert run_cli("check", "a.py", "--config", "conf/custom.toml").exit_code == 0
     assert "cannot be used together" in run_cli("check", "a.py", "--config", "conf/custom.toml", "--no-config").stderr
@@ -255,13 +255,13 @@ def test_explicit_config_file(project):
 @pytest.mark.parametrize(
     "table, message",
     [
-        ('selekt = ["ECO1"]', "unknown key 'selekt' (did you mean 'select'?)"),
-        ('select = ["ECO1", "XYZ9"]', "unknown rule selector 'XYZ9'"),
+        ('selekt = ["LLM1"]', "unknown key 'selekt' (did you mean 'select'?)"),
+        ('select = ["LLM1", "XYZ9"]', "unknown rule selector 'XYZ9'"),
         ('gpu = "gtx1080"', "unknown GPU 'gtx1080'"),
-        ('select = "ECO1"', "select must be a list of strings"),
-        ("[tool.ecolint.options.ECO102]\nmax-param = 3", "unknown option 'max-param' for ECO102 (valid: max-params-b)"),
-        ('[tool.ecolint.options.ECO102]\nmax-params-b = "3B"', "must be a number"),
-        ("[tool.ecolint.options.ECO999]\nx = 1", "options for unknown rule 'ECO999'"),
+        ('select = "LLM1"', "select must be a list of strings"),
+        ("[tool.ecolint.options.LLM102]\nmax-param = 3", "unknown option 'max-param' for LLM102 (valid: max-params-b)"),
+        ('[tool.ecolint.options.LLM102]\nmax-params-b = "3B"', "must be a number"),
+        ("[tool.ecolint.options.LLM999]\nx = 1", "options for unknown rule 'LLM999'"),
         ("select = [", "is not valid TOML"),
     ],
 )
@@ -285,12 +285,12 @@ def test_rule_options_change_thresholds(project):
         """,
     )
     assert run_cli("check", "a.py").exit_code == 0
-    write(project, "pyproject.toml", "[tool.ecolint.options.ECO102]\nmax-params-b = 8\n")
-    assert "ECO102" in run_cli("check", "a.py").stdout
+    write(project, "pyproject.toml", "[tool.ecolint.options.LLM102]\nmax-params-b = 8\n")
+    assert "LLM102" in run_cli("check", "a.py").stdout
 
 
 def test_per_file_ignores(project):
-    write(project, "pyproject.toml", '[tool.ecolint.per-file-ignores]\n"scripts/*.py" = ["ECO101"]\n')
+    write(project, "pyproject.toml", '[tool.ecolint.per-file-ignores]\n"scripts/*.py" = ["LLM101"]\n')
     write(project, "scripts/a.py", EIGHT_BIT)
     write(project, "src/a.py", EIGHT_BIT)
     out = run_cli("check", ".", "-q").stdout
@@ -329,9 +329,9 @@ def test_exclude_replaces_the_default_list(project):
     "comment, reported",
     [
         ("# noqa", False),
-        ("# noqa: ECO101", False),
-        ("# NOQA:ECO101,ECO201", False),
-        ("# noqa: ECO201", True),
+        ("# noqa: LLM101", False),
+        ("# NOQA:LLM101,LLM201", False),
+        ("# noqa: LLM201", True),
         ("# a comment", True),
     ],
 )
@@ -341,12 +341,12 @@ def test_line_noqa(project, comment, reported):
         "a.py",
         f"from transformers import BitsAndBytesConfig\ncfg = BitsAndBytesConfig(load_in_8bit=True)  {comment}\n",
     )
-    assert ("ECO101" in run_cli("check", "a.py").stdout) == reported
+    assert ("LLM101" in run_cli("check", "a.py").stdout) == reported
 
 
 def test_file_level_noqa(project):
     write(project, "a.py", "# ecolint: noqa\n" + EIGHT_BIT)
-    write(project, "b.py", "# ecolint: noqa: ECO201\n" + EIGHT_BIT)
+    write(project, "b.py", "# ecolint: noqa: LLM201\n" + EIGHT_BIT)
     out = run_cli("check", ".", "-q").stdout
     assert "a.py" not in out.replace("b.py", "") and "b.py" in out
 
@@ -355,11 +355,11 @@ def test_file_level_noqa(project):
 def test_stdin_with_filename(project):
     result = run_cli("check", "-", "--stdin-filename", "pkg/model.py", stdin=EIGHT_BIT)
     assert result.exit_code == 1
-    assert result.stdout.startswith("pkg/model.py:2:26: ECO101")
+    assert result.stdout.startswith("pkg/model.py:2:26: LLM101")
 
 
 def test_stdin_honours_per_file_ignores_of_the_given_name(project):
-    write(project, "pyproject.toml", '[tool.ecolint.per-file-ignores]\n"tests/*" = ["ECO1"]\n')
+    write(project, "pyproject.toml", '[tool.ecolint.per-file-ignores]\n"tests/*" = ["LLM1"]\n')
     assert run_cli("check", "-", "--stdin-filename", "tests/t.py", stdin=EIGHT_BIT).exit_code == 0
 
 
@@ -371,7 +371,7 @@ def test_syntax_error_is_e999_and_other_files_still_linted(project):
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith("broken.py:1:") and " E999 SyntaxError" in lines[0]
-    assert lines[1].startswith("ok.py:2:26: ECO101")
+    assert lines[1].startswith("ok.py:2:26: LLM101")
 
 
 def test_unreadable_inputs_get_one_clear_diagnostic_each(project):
@@ -386,7 +386,7 @@ def test_unreadable_inputs_get_one_clear_diagnostic_each(project):
     result = run_cli("check", ".", "-q")
     out = result.stdout
     assert "latin1.py:1:1: E902 cannot decode as utf-8: the file is not UTF-8" in out
-    assert "declared.py:4:26: ECO101" in out  # a coding declaration is honoured
+    assert "declared.py:4:26: LLM101" in out  # a coding declaration is honoured
     assert "binary.py:1:1: E902 binary file" in out
     assert "dangling.py:1:1: E902 broken symbolic link" in out
     assert "loops back through a symbolic link" in out
@@ -414,9 +414,9 @@ def test_comments_strings_and_docstrings_never_count(project):
 
 # -- rules and docs --------------------------------------------------------------------------
 def test_rule_prints_documentation_with_ruff_headings_and_measured_rows():
-    result = run_cli("rule", "ECO101")
+    result = run_cli("rule", "LLM101")
     for heading in (
-        "# bnb-int8-outlier-threshold (ECO101)",
+        "# bnb-int8-outlier-threshold (LLM101)",
         "## What it does",
         "## Why is this bad?",
         "## Example",
@@ -424,19 +424,19 @@ def test_rule_prints_documentation_with_ruff_headings_and_measured_rows():
     ):
         assert heading in result.stdout
     assert "| m048 | m047 | A800 |" in result.stdout
-    assert run_cli("rule", "nf4-small-model").stdout.startswith("# nf4-small-model (ECO102)")
-    assert json.loads(run_cli("rule", "ECO201", "--json").stdout)["default_enabled"] is True
+    assert run_cli("rule", "nf4-small-model").stdout.startswith("# nf4-small-model (LLM102)")
+    assert json.loads(run_cli("rule", "LLM201", "--json").stdout)["default_enabled"] is True
 
 
 def test_rule_unknown_code_is_an_error():
-    result = run_cli("rule", "ECO999")
-    assert result.exit_code == 2 and "unknown rule 'ECO999'" in result.stderr
+    result = run_cli("rule", "LLM999")
+    assert result.exit_code == 2 and "unknown rule 'LLM999'" in result.stderr
 
 
 def test_rules_lists_every_rule_with_default_and_fix():
     table = run_cli("rules").stdout.splitlines()
     assert table[0].split() == ["code", "name", "default", "fix", "summary"]
-    assert any(line.startswith("ECO103  quantized-without-memory-pressure   off") for line in table)
+    assert any(line.startswith("LLM103  quantized-without-memory-pressure   off") for line in table)
     listed = json.loads(run_cli("rules", "--json").stdout)
     assert [rule["code"] for rule in listed] == sorted(rule["code"] for rule in listed)
     assert len(listed) == 12
@@ -497,7 +497,7 @@ def test_console_script_runs_as_a_process(project):
     exe = Path(sys.executable).with_name("ecolint")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "ecolint"]
     done = subprocess.run([*command, "a.py", "--no-cache"], capture_output=True, text=True)
-    assert done.returncode == 1 and "ECO101" in done.stdout
+    assert done.returncode == 1 and "LLM101" in done.stdout
     done = subprocess.run([*command, "a.py", "--select", "NOPE"], capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.startswith("ecolint: error:") and "Traceback" not in done.stderr
 
@@ -515,7 +515,7 @@ def test_permission_denied_is_a_clear_diagnostic(project, monkeypatch):
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
     out = run_cli("check", ".", "-q", "--no-cache").stdout
     assert "secret.py:1:1: E902 cannot read file: Permission denied" in out
-    assert "open.py:2:26: ECO101" in out
+    assert "open.py:2:26: LLM101" in out
 
 
 def test_force_exclude_applies_exclusions_to_named_files(project):

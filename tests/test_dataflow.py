@@ -1,4 +1,4 @@
-"""Which names carry a loop's item: the analysis behind ECO201's "does this loop feed items"."""
+"""Which names carry a loop's item: the analysis behind LLM201's "does this loop feed items"."""
 
 import libcst as cst
 

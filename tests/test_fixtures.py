@@ -16,7 +16,7 @@ from ecolint.energy.dataset import resolve_gpu
 from ecolint.engine import LintOptions, lint_text
 from ecolint.rules import RuleError, all_rules, parse_rule
 
-CASES = sorted(FIXTURES.glob("ECO*/*.py"))
+CASES = sorted(FIXTURES.glob("LLM*/*.py"))
 
 
 @lru_cache(maxsize=None)
@@ -49,7 +49,7 @@ def test_fixture(case):
 
 
 def test_an_unfilled_placeholder_is_detected():
-    data = {"code": "ECO999", "name": "example", "summary": "An example.", "severity": "info", "default": False,
+    data = {"code": "LLM999", "name": "example", "summary": "An example.", "severity": "info", "default": False,
             "message": "{what} is slow; {penalty}", "fix": {"applicability": "none"}, "docs": {}}
     rule = parse_rule(data, rows={})
     assert rule.missing_placeholders({}) == ["what"]
@@ -60,7 +60,7 @@ def test_an_unfilled_placeholder_is_detected():
 
 def test_production_prints_an_unfilled_placeholder_as_empty(monkeypatch):
     monkeypatch.setattr(rules_module, "STRICT_PLACEHOLDERS", False)
-    data = {"code": "ECO999", "name": "example", "summary": "An example.", "severity": "info", "default": False,
+    data = {"code": "LLM999", "name": "example", "summary": "An example.", "severity": "info", "default": False,
             "message": "slow{what}", "fix": {"applicability": "none"}, "docs": {}}
     assert parse_rule(data, rows={}).format_message({}) == "slow"
 
@@ -88,7 +88,7 @@ def test_rule_files_list_the_documented_sections():
 
 
 def test_docs_example_is_rendered_from_the_examples():
-    rule = all_rules()["ECO101"]
+    rule = all_rules()["LLM101"]
     example = rule.docs["example"]
     shown = [e for e in rule.examples if e.shown]
     assert all(e.code.rstrip() in example for e in shown)
@@ -100,7 +100,7 @@ def test_docs_example_is_rendered_from_the_examples():
 def test_demo_scripts_trigger_every_default_rule_with_a_pattern_in_them():
     result = run_cli("check", "--no-config", "--no-cache", str(FIXTURES / "demo"))
     codes = {line.split(": ")[1].split()[0] for line in result.found()}
-    assert {"ECO101", "ECO102", "ECO104", "ECO105", "ECO106", "ECO201", "ECO202", "ECO301", "ECO303"} <= codes
+    assert {"LLM101", "LLM102", "LLM104", "LLM105", "LLM106", "LLM201", "LLM202", "LLM301", "LLM303"} <= codes
     assert "train_sft.py" not in result.stdout and "vllm_offline.py" not in result.stdout
 
 

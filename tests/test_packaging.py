@@ -45,7 +45,7 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_contains_rules_and_measurement_data(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    for code in ("ECO101", "ECO201", "ECO303"):
+    for code in ("LLM101", "LLM201", "LLM303"):
         assert f"ecolint/rule_files/{code}.yaml" in names
     for table in ("measurements.csv", "gpus.csv", "model_sizes.csv", "SOURCES.md"):
         assert f"ecolint/energy/data/{table}" in names
@@ -74,8 +74,8 @@ def test_installed_wheel_lints_from_another_directory(wheel, tmp_path):
         text=True,
     )
     assert run.returncode == 1, run.stderr
-    assert "demo/chat_server.py:24:5: ECO101" in run.stdout
+    assert "demo/chat_server.py:24:5: LLM101" in run.stdout
     docs = subprocess.run(
-        [sys.executable, "-c", program, str(target), "rule", "ECO102"], cwd=work, capture_output=True, text=True
+        [sys.executable, "-c", program, str(target), "rule", "LLM102"], cwd=work, capture_output=True, text=True
     )
     assert "| m005 | m003 | RTX 5090 |" in docs.stdout

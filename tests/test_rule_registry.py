@@ -46,7 +46,7 @@ def test_every_rule_file_has_triggers():
 
 def test_the_prefilter_reads_only_the_rule_files():
     """Deciding that a file needs no parse must stay cheap: no libcst, no measurement tables."""
-    probe = ("import sys; from ecolint.prefilter import could_match; could_match('x = 1', frozenset({'ECO101'})); "
+    probe = ("import sys; from ecolint.prefilter import could_match; could_match('x = 1', frozenset({'LLM101'})); "
              "print(sorted({'libcst', 'ecolint.energy.dataset', 'ecolint.rules'} & set(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr

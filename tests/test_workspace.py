@@ -21,7 +21,7 @@ PADDED = (
 def test_lint_applies_per_file_ignores_from_the_settings(tmp_path):
     (tmp_path / "a.py").write_text(EIGHT_BIT)
     (tmp_path / "b.py").write_text(EIGHT_BIT)
-    settings = Settings(root=tmp_path, per_file_ignores={"b.py": ["ECO1"]})
+    settings = Settings(root=tmp_path, per_file_ignores={"b.py": ["LLM1"]})
     os.chdir(tmp_path)
     result = Workspace(settings, use_cache=False).lint(["."])
     assert {d.filename for d in result.diagnostics} == {"a.py"}
@@ -30,7 +30,7 @@ def test_lint_applies_per_file_ignores_from_the_settings(tmp_path):
 
 def test_lint_text_is_what_an_editor_buffer_gets(tmp_path):
     result = Workspace(Settings(root=tmp_path), use_cache=False).lint_text(EIGHT_BIT, SourceFile(None, "buffer"))
-    assert [d.code for d in result.diagnostics] == ["ECO101", "ECO106"]
+    assert [d.code for d in result.diagnostics] == ["LLM101", "LLM106"]
 
 
 def test_good_practices_come_from_the_same_pass(tmp_path):
@@ -48,7 +48,7 @@ def test_a_fifo_is_reported_not_read(tmp_path):
     result = Workspace(Settings(root=tmp_path), use_cache=False).lint(["x.py", "a.py"])
     fifo = [d for d in result.diagnostics if d.filename == "x.py"]
     assert [(d.code, d.message) for d in fifo] == [("E902", "not a regular file")]
-    assert {d.code for d in result.diagnostics if d.filename == "a.py"} == {"ECO101", "ECO106"}
+    assert {d.code for d in result.diagnostics if d.filename == "a.py"} == {"LLM101", "LLM106"}
 
 
 def test_malformed_cache_entries_are_misses(tmp_path):

@@ -61,8 +61,8 @@ def _entry(raw: dict, source: str) -> Entry:
         raise ManifestError(f"{where}: kind must be one of {sorted(KINDS)}")
     expected = []
     for item in raw.get("expected") or []:
-        if not re.match(r"^ECO\d{3}$", str(item.get("code"))) or not isinstance(item.get("line"), int):
-            raise ManifestError(f"{where}: each expected finding needs code ECOnnn and an integer line")
+        if not re.match(r"^LLM\d{3}$", str(item.get("code"))) or not isinstance(item.get("line"), int):
+            raise ManifestError(f"{where}: each expected finding needs code LLMnnn and an integer line")
         expected.append(Expected(item["code"], item["line"], tuple(item.get("alt") or ()), item.get("why", "")))
     return Entry(raw["repo"], raw["path"], raw["commit"], raw["kind"], tuple(expected), raw.get("note", ""), source)
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE))
 
 from manifest import Entry, load_manifest  # noqa: E402
 
-DEFAULT_CODES = ("ECO101", "ECO102", "ECO104", "ECO105", "ECO106", "ECO201", "ECO202", "ECO301", "ECO303")
+DEFAULT_CODES = ("LLM101", "LLM102", "LLM104", "LLM105", "LLM106", "LLM201", "LLM202", "LLM301", "LLM303")
 
 
 def statement_spans(source: str) -> list[tuple[int, int]]:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The torch.compile rows of ecolint/energy/data/hopper_h200.csv (rule ECO302): eager fp16 against
+# The torch.compile rows of ecolint/energy/data/hopper_h200.csv (rule LLM302): eager fp16 against
 # fp16 with a static KV cache and compiled decoding, both architectures in one call:
 #   bash docs/measurements/calibrate_compile.sh 29 OUTDIR 380
 set -uo pipefail

@@ -4,7 +4,7 @@ A function (or method) whose body runs synchronous generation on something built
 parameters is a per-item generator; so is one that calls such a function with something built
 from its parameters (helpers calling helpers, through ``self.`` or an instance of a local class).
 Each call of a per-item generator is recorded with the chain that leads to the generation, for
-ECO201 to judge the loops around it.
+LLM201 to judge the loops around it.
 """
 
 from __future__ import annotations

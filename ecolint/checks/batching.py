@@ -1,4 +1,4 @@
-"""Batch-size checks: ECO201 (generation once per item) and ECO202 (batch_size=1)."""
+"""Batch-size checks: LLM201 (generation once per item) and LLM202 (batch_size=1)."""
 
 from __future__ import annotations
 
@@ -216,7 +216,7 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
     batch_one: list[Finding] = []
     reported_loops: set[int] = set()
     for node, where, site in _pipeline_batch_one(facts):
-        batch_one.append(Finding("ECO202", node, {"where": where, "defaulted": ""}))
+        batch_one.append(Finding("LLM202", node, {"where": where, "defaulted": ""}))
         reported_loops.update(id(loop) for loop in site.loops)
     for candidate in _candidates(facts):
         site = candidate.site
@@ -233,7 +233,7 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
             node = loader.batch_size_entry.key_node if loader.batch_size_entry else loader.site.node
             defaulted = "" if loader.batch_size_entry else " (DataLoader's default batch size)"
             batch_one.append(
-                Finding("ECO202", node, {"where": "DataLoader feeding generation", "defaulted": defaulted})
+                Finding("LLM202", node, {"where": "DataLoader feeding generation", "defaulted": defaulted})
             )
             reported_loops.update(id(loop) for loop in loops)
             continue
@@ -245,9 +245,9 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
             continue
         reported_loops.add(id(innermost))
         per_item.append(
-            Finding("ECO201", site.node, {"callee": candidate.callee, "loop_kind": LOOP_WORDS[innermost.kind]})
+            Finding("LLM201", site.node, {"callee": candidate.callee, "loop_kind": LOOP_WORDS[innermost.kind]})
         )
-    ctx.memo["batching"] = {"ECO201": per_item, "ECO202": _unique(batch_one)}
+    ctx.memo["batching"] = {"LLM201": per_item, "LLM202": _unique(batch_one)}
     return ctx.memo["batching"]
 
 
@@ -280,11 +280,11 @@ def _pipeline_given_list(site: CallSite) -> bool:
     return bool(positional) and isinstance(positional[0].value, (cst.List, cst.ListComp))
 
 
-@check("ECO201")
+@check("LLM201")
 def generate_per_item_loop(ctx: CheckContext) -> list[Finding]:
-    return _analyse(ctx)["ECO201"]
+    return _analyse(ctx)["LLM201"]
 
 
-@check("ECO202")
+@check("LLM202")
 def inference_batch_size_one(ctx: CheckContext) -> list[Finding]:
-    return _analyse(ctx)["ECO202"]
+    return _analyse(ctx)["LLM202"]

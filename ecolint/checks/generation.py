@@ -1,4 +1,4 @@
-"""Generation settings: ECO301 (KV cache off) and ECO302 (no torch.compile)."""
+"""Generation settings: LLM301 (KV cache off) and LLM302 (no torch.compile)."""
 
 from __future__ import annotations
 
@@ -13,19 +13,19 @@ from ecolint.diagnostics import Finding
 CONFIG_ATTRIBUTES = ("config", "generation_config")
 
 
-@check("ECO301")
+@check("LLM301")
 def kv_cache_disabled(ctx: CheckContext) -> Iterator[Finding]:
     facts = ctx.facts
     for generation in facts.generations:
         entry = generation.entries.get("use_cache")
         if entry is None or not entry.value.provably_false() or facts.is_training(generation.site.unit):
             continue
-        yield Finding("ECO301", entry.key_node, {"where": "passed to generation"}, entry)
+        yield Finding("LLM301", entry.key_node, {"where": "passed to generation"}, entry)
     for config in facts.generation_configs:
         entry = config.entries.get("use_cache")
         if entry is None or not entry.value.provably_false() or facts.is_training(config.site.unit):
             continue
-        yield Finding("ECO301", entry.key_node, {"where": "in a GenerationConfig"}, entry)
+        yield Finding("LLM301", entry.key_node, {"where": "in a GenerationConfig"}, entry)
     for setting in facts.cache_settings:
         owner = setting.target.value
         if not (isinstance(owner, cst.Attribute) and owner.attr.value in CONFIG_ATTRIBUTES):
@@ -33,16 +33,16 @@ def kv_cache_disabled(ctx: CheckContext) -> Iterator[Finding]:
         value = facts.resolver.resolve(setting.value, setting.scope, setting.order)
         if not value.provably_false() or facts.is_training(setting.unit) or _restored_later(facts, setting):
             continue
-        yield Finding("ECO301", setting.target, {"where": f"set on {dotted_name(owner) or owner.attr.value}"}, setting)
+        yield Finding("LLM301", setting.target, {"where": f"set on {dotted_name(owner) or owner.attr.value}"}, setting)
 
 
-@check("ECO302")
+@check("LLM302")
 def generate_without_torch_compile(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.facts.uses_compile:
         return
     for generation in ctx.facts.generations:
         if generation.site.loops and generation.kind != "vllm":  # vLLM captures CUDA graphs itself
-            yield Finding("ECO302", generation.site.node)
+            yield Finding("LLM302", generation.site.node)
             return
 
 

@@ -1,4 +1,4 @@
-"""Weights precision: ECO303 (float32 inference)."""
+"""Weights precision: LLM303 (float32 inference)."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def converted_later(facts, load: ModelLoad) -> bool:
     return False
 
 
-@check("ECO303")
+@check("LLM303")
 def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
     suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
     for load in ctx.facts.model_loads:
@@ -110,7 +110,7 @@ def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
         if not generative(load) or stays_on_cpu(ctx.facts, load) or converted_later(ctx.facts, load):
             continue
         yield Finding(
-            "ECO303",
+            "LLM303",
             load.dtype.key_node,
             {"model": model_text(load) or "the model", "suggested": suggested},
             load.dtype,

@@ -1,4 +1,4 @@
-"""bitsandbytes checks: ECO101-ECO107."""
+"""bitsandbytes checks: LLM101-LLM107."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def _inference_configs(ctx: CheckContext) -> Iterator[QuantConfig]:
             yield config
 
 
-@check("ECO101")
+@check("LLM101")
 def int8_outlier_threshold(ctx: CheckContext) -> Iterator[Finding]:
     for config in _inference_configs(ctx):
         flag = config.entry("load_in_8bit")
@@ -33,19 +33,19 @@ def int8_outlier_threshold(ctx: CheckContext) -> Iterator[Finding]:
             if value is None or value == 0:
                 continue
             described = f"={value:g}"
-        yield Finding("ECO101", flag.key_node, {"threshold": described, "condition": condition(flag.value)}, config)
+        yield Finding("LLM101", flag.key_node, {"threshold": described, "condition": condition(flag.value)}, config)
 
 
-@check("ECO104")
+@check("LLM104")
 def conflicting_bits(ctx: CheckContext) -> Iterator[Finding]:
     for config in ctx.facts.quant_configs:
         eight, four = config.entry("load_in_8bit"), config.entry("load_in_4bit")
         if eight and four and eight.value.provably_true() and four.value.provably_true():
             where = config.anchor if config.kind == "config" else (eight.owner or config.anchor)
-            yield Finding("ECO104", where, {}, config)
+            yield Finding("LLM104", where, {}, config)
 
 
-@check("ECO105")
+@check("LLM105")
 def four_bit_options_without_four_bit(ctx: CheckContext) -> Iterator[Finding]:
     for config in ctx.facts.quant_configs:
         options = config.bnb_4bit_options()
@@ -56,16 +56,16 @@ def four_bit_options_without_four_bit(ctx: CheckContext) -> Iterator[Finding]:
             continue
         names = ", ".join(option.name for option in options)
         yield Finding(
-            "ECO105", options[0].key_node, {"options": names, "verb": "have" if len(options) > 1 else "has"}, config
+            "LLM105", options[0].key_node, {"options": names, "verb": "have" if len(options) > 1 else "has"}, config
         )
 
 
-@check("ECO106")
+@check("LLM106")
 def removed_load_in_keyword(ctx: CheckContext) -> Iterator[Finding]:
     for load in ctx.facts.model_loads:
         callee = "pipeline(model_kwargs=...)" if load.via_pipeline else "from_pretrained"
         for entry in load.direct_load_keywords:
-            yield Finding("ECO106", entry.key_node, {"keyword": entry.name, "callee": callee}, load)
+            yield Finding("LLM106", entry.key_node, {"keyword": entry.name, "callee": callee}, load)
 
 
 def _four_bit(load: ModelLoad) -> bool:
@@ -88,34 +88,34 @@ def _inference_loads(ctx: CheckContext) -> Iterator[ModelLoad]:
             yield load
 
 
-@check("ECO102")
+@check("LLM102")
 def nf4_small_model(ctx: CheckContext) -> Iterator[Finding]:
-    limit = float(ctx.option("ECO102", "max_params_b"))
+    limit = float(ctx.option("LLM102", "max_params_b"))
     for load in _inference_loads(ctx):
         if not _four_bit(load):
             continue
         size = model_size(ctx, load)
         if size is None or size.params_b > limit:
             continue
-        yield Finding("ECO102", load.site.node, {"model": model_text(load), "size": size.describe()}, load)
+        yield Finding("LLM102", load.site.node, {"model": model_text(load), "size": size.describe()}, load)
 
 
 def _weights_gb(params_b: float) -> float:
     return params_b * 2  # FP16: two bytes per parameter
 
 
-@check("ECO103")
+@check("LLM103")
 def quantized_without_memory_pressure(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.gpu is None:
         return
-    fraction = float(ctx.option("ECO103", "max_weight_fraction"))
+    fraction = float(ctx.option("LLM103", "max_weight_fraction"))
     for load in _inference_loads(ctx):
         bits = _quantized_bits(load)
         size = model_size(ctx, load) if bits else None
         if size is None or _weights_gb(size.params_b) > fraction * ctx.gpu.vram_gb:
             continue
         yield Finding(
-            "ECO103",
+            "LLM103",
             load.site.node,
             {
                 "bits": bits,
@@ -128,11 +128,11 @@ def quantized_without_memory_pressure(ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
-@check("ECO107")
+@check("LLM107")
 def model_exceeds_gpu_memory(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.gpu is None:
         return
-    nf4_from = float(ctx.option("ECO107", "nf4_min_params_b"))
+    nf4_from = float(ctx.option("LLM107", "nf4_min_params_b"))
     for load in _inference_loads(ctx):
         if _quantized_bits(load):
             continue
@@ -141,9 +141,9 @@ def model_exceeds_gpu_memory(ctx: CheckContext) -> Iterator[Finding]:
             continue
         suggestion = ""
         if size.params_b >= nf4_from:
-            suggestion = f"; NF4 4-bit fits and measured {ctx.rules['ECO107'].penalty_text()}"
+            suggestion = f"; NF4 4-bit fits and measured {ctx.rules['LLM107'].penalty_text()}"
         yield Finding(
-            "ECO107",
+            "LLM107",
             load.site.node,
             {
                 "model": model_text(load),

@@ -1,4 +1,4 @@
-"""Fix for ECO301 (unsafe): let generation use the KV cache again."""
+"""Fix for LLM301 (unsafe): let generation use the KV cache again."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ecolint.fixes.layout import container_sequence, element_of, remove_statemen
 from ecolint.fixes.registry import fixer
 
 
-@fixer("ECO301")
+@fixer("LLM301")
 def remove_use_cache_false(ctx: FixContext, finding: Finding) -> Proposal:
     subject = finding.subject
     if isinstance(subject, Entry):

@@ -1,4 +1,4 @@
-"""Fix for ECO303 (unsafe): load in half precision instead of float32."""
+"""Fix for LLM303 (unsafe): load in half precision instead of float32."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ FLOAT32_SYMBOLS = frozenset({"torch.float32", "torch.float"})
 FLOAT32_STRINGS = frozenset({"float32", "float", "fp32"})
 
 
-@fixer("ECO303")
+@fixer("LLM303")
 def half_precision_dtype(ctx: FixContext, finding: Finding) -> Proposal:
     """Rewrite the float32 where it is written: ``torch.float32`` -> ``torch.bfloat16``, ``"float32"`` likewise."""
     entry: Entry = finding.subject

@@ -1,4 +1,4 @@
-"""Fixes for the bitsandbytes rules: ECO106 (safe), ECO105 (safe), ECO101 and ECO102 (unsafe)."""
+"""Fixes for the bitsandbytes rules: LLM106 (safe), LLM105 (safe), LLM101 and LLM102 (unsafe)."""
 
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ def _simple_reference(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name)
 
 
-# -- ECO106 ---------------------------------------------------------------------------------
-@fixer("ECO106")
+# -- LLM106 ---------------------------------------------------------------------------------
+@fixer("LLM106")
 def move_into_quantization_config(ctx: FixContext, finding: Finding) -> Proposal:
     load: ModelLoad = finding.subject
     call = load.site.node
@@ -144,7 +144,7 @@ def _entry(is_dict: bool, owner: cst.CSTNode, sequence: Sequence, index: int, va
     return f"quantization_config={value}"
 
 
-# -- ECO101 ---------------------------------------------------------------------------------
+# -- LLM101 ---------------------------------------------------------------------------------
 def _replace_value(ctx: FixContext, entry: Entry, text: str) -> list[Edit]:
     element = element_of(ctx, entry.key_node, entry.owner)
     old = value_text(ctx, element)
@@ -159,13 +159,13 @@ def _new_entry(ctx: FixContext, anchor: cst.CSTNode, sequence: Sequence, name: s
     return f"{name}={value}"
 
 
-@fixer("ECO101")
+@fixer("LLM101")
 def zero_outlier_threshold(ctx: FixContext, finding: Finding) -> Proposal:
     config: QuantConfig = finding.subject
     if config.kind == "direct":
-        raise NoFix("the keywords are moved into a BitsAndBytesConfig first (ECO106)")
+        raise NoFix("the keywords are moved into a BitsAndBytesConfig first (LLM106)")
     if config.requests("load_in_4bit") and config.entry("load_in_4bit").value.provably_true():
-        raise NoFix("both bit widths are requested (ECO104): which one was meant is unknown")
+        raise NoFix("both bit widths are requested (LLM104): which one was meant is unknown")
     threshold = config.entry("llm_int8_threshold")
     if threshold is not None:
         return Proposal(_replace_value(ctx, threshold, "0.0"))
@@ -178,8 +178,8 @@ def zero_outlier_threshold(ctx: FixContext, finding: Finding) -> Proposal:
     return Proposal(sequence.append(_new_entry(ctx, config.anchor, sequence, "llm_int8_threshold", "0.0")))
 
 
-# -- ECO105 ---------------------------------------------------------------------------------
-@fixer("ECO105")
+# -- LLM105 ---------------------------------------------------------------------------------
+@fixer("LLM105")
 def remove_unused_4bit_options(ctx: FixContext, finding: Finding) -> Proposal:
     config: QuantConfig = finding.subject
     options = config.bnb_4bit_options()
@@ -195,7 +195,7 @@ def remove_unused_4bit_options(ctx: FixContext, finding: Finding) -> Proposal:
     return Proposal(edits, applicability=None if certain else "unsafe")
 
 
-# -- ECO102 ---------------------------------------------------------------------------------
+# -- LLM102 ---------------------------------------------------------------------------------
 def _compute_dtype(config: QuantConfig) -> str:
     entry = config.entry("bnb_4bit_compute_dtype")
     if entry is None:
@@ -205,7 +205,7 @@ def _compute_dtype(config: QuantConfig) -> str:
     return HALF.get(key, "float16")
 
 
-@fixer("ECO102")
+@fixer("LLM102")
 def load_in_half_precision(ctx: FixContext, finding: Finding) -> Proposal:
     load: ModelLoad = finding.subject
     call = load.site.node

@@ -12,7 +12,7 @@ from ecolint.fixes import FixResult, fix_source
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXES = ROOT / "fixtures" / "fixes"
-PAIRS = sorted(FIXES.glob("ECO*/*.in.py"))
+PAIRS = sorted(FIXES.glob("LLM*/*.in.py"))
 _ARGS = re.compile(rb"#\s*ecolint-args:\s*(.*?)\s*$", re.MULTILINE)
 
 

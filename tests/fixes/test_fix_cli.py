@@ -42,7 +42,7 @@ def test_fix_applies_safe_fixes_only(tmp_path):
     path = write(tmp_path, "m.py", DIRECT_8BIT)
     outcome = run("--fix", str(path))
     assert path.read_text() == DIRECT_8BIT_FIXED
-    assert outcome.exit_code == 1  # ECO101 remains: its fix is unsafe
+    assert outcome.exit_code == 1  # LLM101 remains: its fix is unsafe
     assert "Found 2 diagnostics (1 fixed, 1 remaining) in 1 file checked." in outcome.stdout
     assert "1 more fixable with the `--unsafe-fixes` option." in outcome.stdout
 
@@ -67,9 +67,9 @@ def test_unsafe_fixes_setting_in_config(tmp_path):
 
 
 @pytest.mark.parametrize("setting, expected", [
-    ('unfixable = ["ECO106"]', DIRECT_8BIT),
-    ('fixable = ["ECO101"]', DIRECT_8BIT),  # ECO101 alone has no fix before ECO106 ran
-    ('fixable = ["ECO1"]', DIRECT_8BIT_FIXED),
+    ('unfixable = ["LLM106"]', DIRECT_8BIT),
+    ('fixable = ["LLM101"]', DIRECT_8BIT),  # LLM101 alone has no fix before LLM106 ran
+    ('fixable = ["LLM1"]', DIRECT_8BIT_FIXED),
 ])
 def test_fixable_and_unfixable_settings(tmp_path, setting, expected):
     (tmp_path / "pyproject.toml").write_text(f"[tool.ecolint]\n{setting}\n")
@@ -79,7 +79,7 @@ def test_fixable_and_unfixable_settings(tmp_path, setting, expected):
 
 
 def test_per_file_ignores_are_not_fixed(tmp_path):
-    (tmp_path / "pyproject.toml").write_text('[tool.ecolint.per-file-ignores]\n"legacy_*.py" = ["ECO106"]\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.ecolint.per-file-ignores]\n"legacy_*.py" = ["LLM106"]\n')
     legacy = write(tmp_path, "legacy_load.py", DIRECT_8BIT)
     fresh = write(tmp_path, "load.py", DIRECT_8BIT)
     CliRunner().invoke(main, ["check", "--no-cache", "--fix", str(tmp_path)], catch_exceptions=False)
@@ -91,8 +91,8 @@ def test_show_fixes_lists_what_was_fixed(tmp_path):
     path = write(tmp_path, "m.py", DIRECT_8BIT)
     outcome = run("--fix", "--unsafe-fixes", "--show-fixes", str(path))
     assert "Fixed 2 diagnostics:" in outcome.stdout
-    assert "1 \u00d7 ECO106 (removed-load-in-kwarg)" in outcome.stdout
-    assert "1 \u00d7 ECO101 (bnb-int8-outlier-threshold)" in outcome.stdout
+    assert "1 \u00d7 LLM106 (removed-load-in-kwarg)" in outcome.stdout
+    assert "1 \u00d7 LLM101 (bnb-int8-outlier-threshold)" in outcome.stdout
 
 
 def test_many_files_in_parallel(tmp_path):
@@ -108,12 +108,12 @@ def test_many_files_in_parallel(tmp_path):
 def test_marker_and_json_follow_the_settings(tmp_path):
     path = write(tmp_path, "m.py", DIRECT_8BIT)
     concise = run(str(path)).stdout.splitlines()
-    assert [line.endswith("[*]") for line in concise[:2]] == [False, True]  # ECO101 (unsafe), ECO106 (safe)
+    assert [line.endswith("[*]") for line in concise[:2]] == [False, True]  # LLM101 (unsafe), LLM106 (safe)
     assert "[*] 1 fixable with the `--fix` option." in concise
     data = json.loads(run("--output-format", "json", str(path)).stdout)
     fixes = {item["code"]: item["fix"] for item in data}
-    assert fixes["ECO101"] is None  # only with --unsafe-fixes
-    fix = fixes["ECO106"]
+    assert fixes["LLM101"] is None  # only with --unsafe-fixes
+    fix = fixes["LLM106"]
     assert fix["applicability"] == "safe"
     assert fix["message"].startswith("Move the keyword into quantization_config")
     assert fix["edits"] == [
@@ -146,7 +146,7 @@ def test_fix_dicts_survive_the_cache(tmp_path):
     assert any(cache.rglob("*.json"))
     second = CliRunner().invoke(main, args, catch_exceptions=False).stdout
     assert json.loads(first) == json.loads(second)
-    assert [item["code"] for item in json.loads(second) if item["fix"]] == ["ECO106"]
+    assert [item["code"] for item in json.loads(second) if item["fix"]] == ["LLM106"]
 
 
 def test_fix_uses_the_cache_and_updates_it(tmp_path):
@@ -157,7 +157,7 @@ def test_fix_uses_the_cache_and_updates_it(tmp_path):
     assert path.read_text() == DIRECT_8BIT_FIXED
     after = CliRunner().invoke(main, ["check", "--no-config", *cache, "--output-format", "json", str(path)],
                                catch_exceptions=False)
-    assert [item["code"] for item in json.loads(after.stdout)] == ["ECO101"]
+    assert [item["code"] for item in json.loads(after.stdout)] == ["LLM101"]
 
 
 # -- --diff -----------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def test_diff_without_changes_exits_zero(tmp_path):
 def test_stdin_fix_prints_the_fixed_source(tmp_path):
     outcome = run("--fix", "-", "--stdin-filename", "x.py", stdin=DIRECT_8BIT)
     assert outcome.stdout == DIRECT_8BIT_FIXED
-    assert "x.py:2:" in outcome.stderr and "ECO101" in outcome.stderr
+    assert "x.py:2:" in outcome.stderr and "LLM101" in outcome.stderr
     assert outcome.exit_code == 1
 
 
@@ -254,7 +254,7 @@ def test_read_only_file_gets_a_clear_error(tmp_path):
         assert path.read_text() == DIRECT_8BIT
         assert "m.py: file is read-only; fixes were not written" in outcome.stderr
         assert outcome.exit_code == 1
-        assert "ECO106" in outcome.stdout  # still reported, not fixed
+        assert "LLM106" in outcome.stdout  # still reported, not fixed
         assert sorted(p.name for p in tmp_path.iterdir()) == ["m.py"]
     finally:
         os.chmod(path, 0o644)
@@ -287,13 +287,13 @@ def test_non_converging_fix_leaves_the_file_untouched(tmp_path, monkeypatch):
     def restless(ctx, finding):  # adds a blank line each time and never removes the finding
         return Proposal([Edit(len(ctx.source), len(ctx.source), "\n")])
 
-    monkeypatch.setitem(registry.FIXERS, "ECO106", restless)
+    monkeypatch.setitem(registry.FIXERS, "LLM106", restless)
     path = write(tmp_path, "m.py", DIRECT_8BIT)
     outcome = run("--fix", str(path))
     assert path.read_text() == DIRECT_8BIT
     assert "fixes did not settle after 20 passes; the file was left unchanged" in outcome.stderr
     assert outcome.exit_code == 1
-    assert "ECO106" in outcome.stdout
+    assert "LLM106" in outcome.stdout
 
 
 def test_fixes_that_undo_each_other_are_reported(tmp_path, monkeypatch):
@@ -307,7 +307,7 @@ def test_fixes_that_undo_each_other_are_reported(tmp_path, monkeypatch):
             return Proposal([Edit(end - 5, end, "")])
         return Proposal([Edit(end, end, "pass\n")])
 
-    monkeypatch.setitem(registry.FIXERS, "ECO106", flip)
+    monkeypatch.setitem(registry.FIXERS, "LLM106", flip)
     path = write(tmp_path, "m.py", DIRECT_8BIT)
     outcome = run("--fix", str(path))
     assert path.read_text() == DIRECT_8BIT

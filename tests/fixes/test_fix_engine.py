@@ -30,8 +30,8 @@ def test_fix_source_signature_and_result_shape():
     assert fields[:4] == ["source", "fixed", "remaining", "converged"]
     result = fix_source(LOAD, "m.py", ALL, False)
     assert isinstance(result, FixResult) and result.converged
-    assert [d.code for d in result.fixed] == ["ECO106"]
-    assert [d.code for d in result.remaining] == ["ECO101"]
+    assert [d.code for d in result.fixed] == ["LLM106"]
+    assert [d.code for d in result.remaining] == ["LLM101"]
     assert "BitsAndBytesConfig(load_in_8bit=True)" in result.source
 
 
@@ -42,32 +42,32 @@ def test_fix_source_never_raises_on_bad_input():
 
 
 def test_fixable_and_unfixable_arguments():
-    assert fix_source(LOAD, "m.py", ALL, True, unfixable=("ECO106",)).source == LOAD
-    assert fix_source(LOAD, "m.py", ALL, True, fixable=("ECO3",)).source == LOAD
-    assert fix_source(LOAD, "m.py", ALL, False, fixable=("ECO10",)).fixed
+    assert fix_source(LOAD, "m.py", ALL, True, unfixable=("LLM106",)).source == LOAD
+    assert fix_source(LOAD, "m.py", ALL, True, fixable=("LLM3",)).source == LOAD
+    assert fix_source(LOAD, "m.py", ALL, False, fixable=("LLM10",)).fixed
 
 
 def test_noqa_suppressed_findings_are_not_fixed():
-    text = LOAD.replace("load_in_8bit=True)", "load_in_8bit=True)  # noqa: ECO106")
+    text = LOAD.replace("load_in_8bit=True)", "load_in_8bit=True)  # noqa: LLM106")
     assert fix_source(text, "m.py", ALL, True).source == text
 
 
 def test_lint_text_attaches_ruff_shaped_fixes():
     diagnostics = {d.code: d for d in lint_text(LOAD, "m.py", ALL)}
-    fix = diagnostics["ECO106"].fix
+    fix = diagnostics["LLM106"].fix
     assert set(fix) == {"applicability", "message", "edits"}
     assert fix["applicability"] == "safe"
     for edit in fix["edits"]:
         assert set(edit) == {"content", "location", "end_location"}
         assert set(edit["location"]) == {"row", "column"}
-    assert diagnostics["ECO101"].fix is None  # offered once the keyword is in a config
-    assert json.loads(json.dumps(diagnostics["ECO106"].to_dict()))["fix"] == fix
+    assert diagnostics["LLM101"].fix is None  # offered once the keyword is in a config
+    assert json.loads(json.dumps(diagnostics["LLM106"].to_dict()))["fix"] == fix
 
 
 def test_fix_applicability_never_exceeds_the_rules():
     text = "from transformers import BitsAndBytesConfig\nc = BitsAndBytesConfig(load_in_8bit=True)\n"
     (diagnostic,) = lint_text(text, "c.py", ALL)
-    assert diagnostic.code == "ECO101" and diagnostic.fix["applicability"] == "unsafe"
+    assert diagnostic.code == "LLM101" and diagnostic.fix["applicability"] == "unsafe"
 
 
 # -- the checks in the registry -------------------------------------------------------------
@@ -78,9 +78,9 @@ def test_fix_applicability_never_exceeds_the_rules():
 ])
 def test_bad_fixes_are_not_offered(monkeypatch, edits, reason):
     monkeypatch.setattr(registry, "STRICT", False)
-    monkeypatch.setitem(registry.FIXERS, "ECO106", lambda ctx, finding: Proposal(edits))
+    monkeypatch.setitem(registry.FIXERS, "LLM106", lambda ctx, finding: Proposal(edits))
     codes = {d.code: d.fix for d in lint_text(LOAD, "m.py", ALL)}
-    assert codes["ECO106"] is None
+    assert codes["LLM106"] is None
 
 
 def test_a_fix_that_drops_a_comment_is_not_offered(monkeypatch):
@@ -90,8 +90,8 @@ def test_a_fix_that_drops_a_comment_is_not_offered(monkeypatch):
         start = ctx.source.index("load_in_8bit")
         return Proposal([Edit(start, ctx.source.index("\n)", start), "load_in_8bit=True")])
 
-    monkeypatch.setitem(registry.FIXERS, "ECO106", drop_line)
-    assert {d.code: d.fix for d in lint_text(text, "m.py", ALL)}["ECO106"] is None
+    monkeypatch.setitem(registry.FIXERS, "LLM106", drop_line)
+    assert {d.code: d.fix for d in lint_text(text, "m.py", ALL)}["LLM106"] is None
 
 
 def test_a_fixer_that_crashes_only_loses_its_fix(monkeypatch):
@@ -100,15 +100,15 @@ def test_a_fixer_that_crashes_only_loses_its_fix(monkeypatch):
     def crash(ctx, finding):
         raise RuntimeError("bug")
 
-    monkeypatch.setitem(registry.FIXERS, "ECO106", crash)
-    assert [d.code for d in lint_text(LOAD, "m.py", ALL)] == ["ECO101", "ECO106"]
+    monkeypatch.setitem(registry.FIXERS, "LLM106", crash)
+    assert [d.code for d in lint_text(LOAD, "m.py", ALL)] == ["LLM101", "LLM106"]
 
 
 def test_no_fix_reason_is_respected(monkeypatch):
     def refuse(ctx, finding):
         raise NoFix("not here")
 
-    monkeypatch.setitem(registry.FIXERS, "ECO106", refuse)
+    monkeypatch.setitem(registry.FIXERS, "LLM106", refuse)
     assert all(d.fix is None for d in lint_text(LOAD, "m.py", ALL))
 
 
@@ -167,7 +167,7 @@ def test_removal_layouts(before, after):
     prefix = "from transformers import AutoModelForCausalLM\nmodel = AutoModelForCausalLM.from_pretrained('gpt2')\n"
     call = "model.generate"
     text = prefix + call + before[1:] + "\n"
-    result = fix_source(text, "g.py", LintOptions(frozenset({"ECO301"})), True)
+    result = fix_source(text, "g.py", LintOptions(frozenset({"LLM301"})), True)
     assert result.source == prefix + call + after[1:] + "\n"
 
 
@@ -179,13 +179,13 @@ def test_import_is_added_in_sorted_position_of_a_multiline_import():
         )
         m = AutoModelForCausalLM.from_pretrained("gpt2", load_in_4bit=True)
     ''')
-    result = fix_source(text, "m.py", LintOptions(frozenset({"ECO106"})), False)
+    result = fix_source(text, "m.py", LintOptions(frozenset({"LLM106"})), False)
     assert "    AutoModelForCausalLM,\n    BitsAndBytesConfig,\n    pipeline,\n" in result.source
 
 
 def test_name_taken_by_something_else_means_no_fix():
     text = "from transformers import AutoModelForCausalLM\nBitsAndBytesConfig = dict\n" + LOAD.splitlines()[1] + "\n"
-    assert fix_source(text, "m.py", LintOptions(frozenset({"ECO106"})), True).source == text
+    assert fix_source(text, "m.py", LintOptions(frozenset({"LLM106"})), True).source == text
 
 
 # -- notebooks ------------------------------------------------------------------------------

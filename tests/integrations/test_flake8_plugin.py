@@ -15,7 +15,7 @@ from ecolint.rules import all_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
-RULE_FIXTURES = sorted(FIXTURES.glob("ECO*/*.py"))
+RULE_FIXTURES = sorted(FIXTURES.glob("LLM*/*.py"))
 DEMO = sorted((FIXTURES / "demo").glob("*.py"))
 LINE = re.compile(r"^(?P<path>.+?):(?P<row>\d+):(?P<column>\d+): (?P<code>[A-Z]+\d+) (?P<message>.*?)( \[\*\])?$")
 EIGHT_BIT = """\
@@ -26,7 +26,7 @@ model = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", quanti
 """
 
 
-def parse(output: str, cwd: Path, codes: str = "ECO") -> list[tuple[str, int, int, str, str]]:
+def parse(output: str, cwd: Path, codes: str = "LLM") -> list[tuple[str, int, int, str, str]]:
     found = []
     for line in output.splitlines():
         match = LINE.match(line)
@@ -64,8 +64,8 @@ def test_plugin_is_registered_under_eco():
 
 def test_select_eco_reports_what_check_select_eco_reports_on_every_rule_fixture(monkeypatch):
     paths = [str(p) for p in RULE_FIXTURES + DEMO if fixture_gpu(p) is None]
-    from_flake8 = flake8("--isolated", "--select", "ECO", *paths)
-    from_check = ecolint("--no-config", "--select", "ECO", *paths, monkeypatch=monkeypatch)
+    from_flake8 = flake8("--isolated", "--select", "LLM", *paths)
+    from_check = ecolint("--no-config", "--select", "LLM", *paths, monkeypatch=monkeypatch)
     assert from_flake8 == from_check
     assert len({code for _, _, _, code, _ in from_flake8}) >= 10  # the comparison covers most rules
 
@@ -73,10 +73,10 @@ def test_select_eco_reports_what_check_select_eco_reports_on_every_rule_fixture(
 @pytest.mark.parametrize("gpu", sorted({fixture_gpu(p) for p in RULE_FIXTURES if fixture_gpu(p)}))
 def test_eco_gpu_option_matches_check_gpu(gpu, monkeypatch):
     paths = [str(p) for p in RULE_FIXTURES if fixture_gpu(p) == gpu]
-    from_flake8 = flake8("--isolated", "--select", "ECO", "--eco-gpu", gpu, *paths)
-    from_check = ecolint("--no-config", "--select", "ECO", "--gpu", gpu, *paths, monkeypatch=monkeypatch)
+    from_flake8 = flake8("--isolated", "--select", "LLM", "--eco-gpu", gpu, *paths)
+    from_check = ecolint("--no-config", "--select", "LLM", "--gpu", gpu, *paths, monkeypatch=monkeypatch)
     assert from_flake8 == from_check
-    assert any(code in ("ECO103", "ECO107") for _, _, _, code, _ in from_flake8)
+    assert any(code in ("LLM103", "LLM107") for _, _, _, code, _ in from_flake8)
 
 
 def test_default_run_keeps_off_by_default_rules_off(monkeypatch):
@@ -85,34 +85,34 @@ def test_default_run_keeps_off_by_default_rules_off(monkeypatch):
     from_flake8 = flake8("--isolated", *paths)
     assert from_flake8 == ecolint("--no-config", *paths, monkeypatch=monkeypatch)
     assert not off & {code for _, _, _, code, _ in from_flake8}
-    everything = flake8("--isolated", "--select", "ECO", *paths)
-    assert "ECO302" in {code for _, _, _, code, _ in everything}  # so the default run did leave it out
-    extended = flake8("--isolated", "--extend-select", "ECO302", *paths)
-    assert extended == ecolint("--no-config", "--extend-select", "ECO302", *paths, monkeypatch=monkeypatch)
+    everything = flake8("--isolated", "--select", "LLM", *paths)
+    assert "LLM302" in {code for _, _, _, code, _ in everything}  # so the default run did leave it out
+    extended = flake8("--isolated", "--extend-select", "LLM302", *paths)
+    assert extended == ecolint("--no-config", "--extend-select", "LLM302", *paths, monkeypatch=monkeypatch)
 
 
 def test_flake8_ignore_per_file_ignores_and_noqa_apply(tmp_path):
     (tmp_path / "plain.py").write_text(EIGHT_BIT, encoding="utf-8")
-    (tmp_path / "silenced.py").write_text(EIGHT_BIT.replace("load_in_8bit=True)", "load_in_8bit=True)  # noqa:ECO101"),
+    (tmp_path / "silenced.py").write_text(EIGHT_BIT.replace("load_in_8bit=True)", "load_in_8bit=True)  # noqa:LLM101"),
                                           encoding="utf-8")
     (tmp_path / "legacy.py").write_text(EIGHT_BIT, encoding="utf-8")
-    found = flake8("--isolated", "--select", "ECO", ".", cwd=tmp_path)
+    found = flake8("--isolated", "--select", "LLM", ".", cwd=tmp_path)
     assert [(Path(p).name, row, col, code) for p, row, col, code, _ in found] == [
-        ("legacy.py", 3, 29, "ECO101"), ("plain.py", 3, 29, "ECO101")]
-    assert flake8("--isolated", "--select", "ECO", "--extend-ignore", "ECO101", ".", cwd=tmp_path) == []
-    found = flake8("--isolated", "--select", "ECO", "--per-file-ignores", "legacy.py:ECO1", ".", cwd=tmp_path)
+        ("legacy.py", 3, 29, "LLM101"), ("plain.py", 3, 29, "LLM101")]
+    assert flake8("--isolated", "--select", "LLM", "--extend-ignore", "LLM101", ".", cwd=tmp_path) == []
+    found = flake8("--isolated", "--select", "LLM", "--per-file-ignores", "legacy.py:LLM1", ".", cwd=tmp_path)
     assert [Path(p).name for p, *_ in found] == ["plain.py"]
-    assert flake8("--isolated", "--select", "ECO", "silenced.py", cwd=tmp_path) == []
+    assert flake8("--isolated", "--select", "LLM", "silenced.py", cwd=tmp_path) == []
 
 
 def test_options_from_the_flake8_config_file(tmp_path, monkeypatch):
-    source = (FIXTURES / "ECO103" / "pos_a800_int8.py").read_text(encoding="utf-8")
+    source = (FIXTURES / "LLM103" / "pos_a800_int8.py").read_text(encoding="utf-8")
     (tmp_path / "serve.py").write_text(source, encoding="utf-8")
-    assert "ECO103" not in {code for *_, code, _ in flake8("serve.py", cwd=tmp_path)}  # off by default, needs a GPU
-    (tmp_path / ".flake8").write_text("[flake8]\nextend-select = ECO103\neco-gpu = a800\n", encoding="utf-8")
+    assert "LLM103" not in {code for *_, code, _ in flake8("serve.py", cwd=tmp_path)}  # off by default, needs a GPU
+    (tmp_path / ".flake8").write_text("[flake8]\nextend-select = LLM103\neco-gpu = a800\n", encoding="utf-8")
     from_flake8 = flake8("serve.py", cwd=tmp_path)
-    assert "ECO103" in {code for *_, code, _ in from_flake8}
-    assert from_flake8 == ecolint("--no-config", "--extend-select", "ECO103", "--gpu", "a800", "serve.py",
+    assert "LLM103" in {code for *_, code, _ in from_flake8}
+    assert from_flake8 == ecolint("--no-config", "--extend-select", "LLM103", "--gpu", "a800", "serve.py",
                                   cwd=tmp_path, monkeypatch=monkeypatch)
 
 
@@ -120,13 +120,13 @@ def test_rule_options_come_from_the_ecolint_table(tmp_path, monkeypatch):
     source = ('from transformers import AutoModelForCausalLM\n'
               'm = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2-7B", load_in_4bit=True)\n')
     (tmp_path / "small.py").write_text(source, encoding="utf-8")
-    assert "ECO102" not in {code for *_, code, _ in flake8("--select", "ECO", "small.py", cwd=tmp_path)}
-    option = next(name for name in all_rules()["ECO102"].options)
+    assert "LLM102" not in {code for *_, code, _ in flake8("--select", "LLM", "small.py", cwd=tmp_path)}
+    option = next(name for name in all_rules()["LLM102"].options)
     (tmp_path / "pyproject.toml").write_text(
-        f"[tool.ecolint.options.ECO102]\n{option.replace('_', '-')} = 8\n", encoding="utf-8")
-    from_flake8 = flake8("--select", "ECO", "small.py", cwd=tmp_path)
-    assert "ECO102" in {code for *_, code, _ in from_flake8}
-    assert from_flake8 == ecolint("--select", "ECO", "small.py", cwd=tmp_path, monkeypatch=monkeypatch)
+        f"[tool.ecolint.options.LLM102]\n{option.replace('_', '-')} = 8\n", encoding="utf-8")
+    from_flake8 = flake8("--select", "LLM", "small.py", cwd=tmp_path)
+    assert "LLM102" in {code for *_, code, _ in from_flake8}
+    assert from_flake8 == ecolint("--select", "LLM", "small.py", cwd=tmp_path, monkeypatch=monkeypatch)
 
 
 def test_bad_gpu_name_is_reported_by_flake8(tmp_path):
@@ -135,3 +135,24 @@ def test_bad_gpu_name_is_reported_by_flake8(tmp_path):
                                capture_output=True, text=True)
     assert completed.returncode != 0
     assert "eco-gpu" in completed.stderr
+
+
+def test_selecting_pycodestyle_families_reports_no_ecolint_code(tmp_path):
+    (tmp_path / "serve.py").write_text(EIGHT_BIT, encoding="utf-8")
+    completed = subprocess.run([sys.executable, "-m", "flake8", "--isolated", "--select", "E,W,F", "serve.py"],
+                               cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert "E501" in completed.stdout  # pycodestyle ran
+    assert "LLM" not in completed.stdout
+    assert [code for *_, code, _ in flake8("--isolated", "--select", "E,W,F,LLM", "serve.py", cwd=tmp_path)] == [
+        "LLM101"]
+    assert [code for *_, code, _ in flake8("--isolated", "--extend-select", "LLM", "serve.py", cwd=tmp_path)] == [
+        "LLM101"]
+
+
+def test_a_legacy_eco_noqa_still_silences_with_a_warning(tmp_path):
+    (tmp_path / "serve.py").write_text(
+        EIGHT_BIT.replace("load_in_8bit=True)", "load_in_8bit=True)  # noqa: ECO101"), encoding="utf-8")
+    completed = subprocess.run([sys.executable, "-m", "flake8", "--isolated", "--select", "LLM", "serve.py"],
+                               cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert completed.stdout == ""
+    assert "ECO101 is deprecated, write LLM101" in completed.stderr

@@ -25,7 +25,7 @@ config = BitsAndBytesConfig(load_in_8bit=True)
 model = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", quantization_config=config)
 draft = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2-1.5B", load_in_4bit=True)
 '''
-PYPROJECT = '[tool.ecolint]\nignore = ["ECO106"]\n'
+PYPROJECT = '[tool.ecolint]\nignore = ["LLM106"]\n'
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +94,10 @@ def seen(diagnostics: list[types.Diagnostic]) -> list[tuple[str, int, int, int, 
 async def test_open_publishes_the_engine_diagnostics_with_workspace_settings(client: LanguageClient, workspace):
     path = workspace / "pkg" / "serve.py"
     found = await diagnostics_after(client, path.as_uri(), lambda: open_document(client, path, SOURCE))
-    want = expected(SOURCE, ignore={"ECO106"})
+    want = expected(SOURCE, ignore={"LLM106"})
     assert seen(found) == sorted(want)
-    assert {d.code for d in found} >= {"ECO101", "ECO102"}
-    assert "ECO106" not in {d.code for d in found}  # ignored by the workspace's pyproject.toml
+    assert {d.code for d in found} >= {"LLM101", "LLM102"}
+    assert "LLM106" not in {d.code for d in found}  # ignored by the workspace's pyproject.toml
     assert all(d.source == "ecolint" for d in found)
     assert {d.severity for d in found} == {types.DiagnosticSeverity.Warning}
 
@@ -115,7 +115,7 @@ async def test_changes_are_linted_after_a_pause(client: LanguageClient, workspac
                 [types.TextDocumentContentChangeWholeDocument(text=text)]))
 
     found = await diagnostics_after(client, uri, type_quickly)
-    assert [d.code for d in found] == ["ECO102"]
+    assert [d.code for d in found] == ["LLM102"]
     assert client.diagnostics[uri] is found
     await asyncio.sleep(0.6)  # the earlier changes were folded into one publish
     assert client.diagnostics[uri] is found
@@ -127,29 +127,29 @@ async def test_save_publishes(client: LanguageClient, workspace):
     await diagnostics_after(client, uri, lambda: open_document(client, path, SOURCE))
     found = await diagnostics_after(client, uri, lambda: client.text_document_did_save(
         types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri=uri))))
-    assert {d.code for d in found} == {"ECO101", "ECO102"}
+    assert {d.code for d in found} == {"LLM101", "LLM102"}
 
 
 async def test_disable_for_this_line_adds_noqa_and_silences_the_diagnostic(client: LanguageClient, workspace):
     path = workspace / "pkg" / "noqa.py"
     uri = path.as_uri()
     found = await diagnostics_after(client, uri, lambda: open_document(client, path, SOURCE))
-    target = next(d for d in found if d.code == "ECO101")
+    target = next(d for d in found if d.code == "LLM101")
     actions = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
         context=types.CodeActionContext(diagnostics=[target])))
     titles = [action.title for action in actions]
-    disable = next(action for action in actions if action.title == "ecolint: Disable ECO101 for this line")
+    disable = next(action for action in actions if action.title == "ecolint: Disable LLM101 for this line")
     assert disable.kind == types.CodeActionKind.QuickFix, titles
     new_text = apply_edits(SOURCE, disable.edit.changes[uri])
-    assert new_text.splitlines()[3] == "config = BitsAndBytesConfig(load_in_8bit=True)  # noqa: ECO101"
+    assert new_text.splitlines()[3] == "config = BitsAndBytesConfig(load_in_8bit=True)  # noqa: LLM101"
     found = await diagnostics_after(client, uri, lambda: client.text_document_did_change(
         types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(uri=uri, version=2),
                                           [types.TextDocumentContentChangeWholeDocument(text=new_text)])))
-    assert [d.code for d in found] == ["ECO102"]
+    assert [d.code for d in found] == ["LLM102"]
 
     # a second code on a line that already has a noqa list is appended to it
-    draft = next(d for d in found if d.code == "ECO102")
+    draft = next(d for d in found if d.code == "LLM102")
     line = new_text.splitlines()[draft.range.start.line] + "  # noqa: E501"
     with_list = "\n".join([*new_text.splitlines()[:draft.range.start.line], line]) + "\n"
     client.text_document_did_change(types.DidChangeTextDocumentParams(
@@ -158,8 +158,8 @@ async def test_disable_for_this_line_adds_noqa_and_silences_the_diagnostic(clien
     actions = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), range=draft.range,
         context=types.CodeActionContext(diagnostics=[draft])))
-    disable = next(action for action in actions if action.title == "ecolint: Disable ECO102 for this line")
-    assert apply_edits(with_list, disable.edit.changes[uri]).splitlines()[-1].endswith("# noqa: E501, ECO102")
+    disable = next(action for action in actions if action.title == "ecolint: Disable LLM102 for this line")
+    assert apply_edits(with_list, disable.edit.changes[uri]).splitlines()[-1].endswith("# noqa: E501, LLM102")
 
 
 def _has_fixes() -> bool:
@@ -177,15 +177,15 @@ async def test_quick_fix_and_fix_all(client: LanguageClient, workspace):
     path = workspace / "pkg" / "fixable.py"
     uri = path.as_uri()
     found = await diagnostics_after(client, uri, lambda: open_document(client, path, source))
-    target = next(d for d in found if d.code == "ECO105")
+    target = next(d for d in found if d.code == "LLM105")
     actions = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
         context=types.CodeActionContext(diagnostics=[target])))
-    quick = [a for a in actions if a.kind == types.CodeActionKind.QuickFix and "(ECO105)" in a.title]
+    quick = [a for a in actions if a.kind == types.CodeActionKind.QuickFix and "(LLM105)" in a.title]
     assert quick, [a.title for a in actions]
     fixed = apply_edits(source, quick[0].edit.changes[uri])
     assert "bnb_4bit_quant_type" not in fixed
-    assert not [d for d in lint_text(fixed, "x.py", LintOptions(frozenset({"ECO105"})))]
+    assert not [d for d in lint_text(fixed, "x.py", LintOptions(frozenset({"LLM105"})))]
 
     actions = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri),

@@ -62,9 +62,9 @@ def test_the_demo_notebook_names_cells_and_lines(tmp_path, monkeypatch):
     code, out = check("chat_demo.ipynb")
     assert code == 1
     assert [line.split(": ", 1)[0] + ": " + line.split(": ", 2)[1].split()[0] for line in out.splitlines()] == [
-        "chat_demo.ipynb:cell 3:2:28: ECO101",
-        "chat_demo.ipynb:cell 3:2:47: ECO105",
-        "chat_demo.ipynb:cell 6:4:14: ECO201",
+        "chat_demo.ipynb:cell 3:2:28: LLM101",
+        "chat_demo.ipynb:cell 3:2:47: LLM105",
+        "chat_demo.ipynb:cell 6:4:14: LLM201",
     ]
 
 
@@ -75,7 +75,7 @@ def test_cells_share_one_namespace():
         "config = BitsAndBytesConfig(load_in_8bit=True)\n",
         'model = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1",\n    quantization_config=config)\n',
     )
-    assert found(text) == ["cell 3:1:29: ECO101"]
+    assert found(text) == ["cell 3:1:29: LLM101"]
 
 
 def test_ipython_syntax_is_not_a_syntax_error():
@@ -85,7 +85,7 @@ def test_ipython_syntax_is_not_a_syntax_error():
         "BitsAndBytesConfig?\nif True:\n    %time config = BitsAndBytesConfig(load_in_8bit=True)\n"
         "config = BitsAndBytesConfig(load_in_8bit=True)\n",
     )
-    assert found(text) == ["cell 3:4:29: ECO101"]
+    assert found(text) == ["cell 3:4:29: LLM101"]
 
 
 def test_a_broken_cell_does_not_hide_the_others():
@@ -95,13 +95,13 @@ def test_a_broken_cell_does_not_hide_the_others():
         "config = BitsAndBytesConfig(load_in_8bit=True)\n",
     )
     result = found(text, LintOptions(DEFAULTS.codes | {"E999"}))
-    assert [item.split(":")[0] + item.split(":")[-1] for item in result] == ["cell 2 E999", "cell 3 ECO101"]
-    assert result[1] == "cell 3:1:29: ECO101"  # the import in cell 1 is still seen
+    assert [item.split(":")[0] + item.split(":")[-1] for item in result] == ["cell 2 E999", "cell 3 LLM101"]
+    assert result[1] == "cell 3:1:29: LLM101"  # the import in cell 1 is still seen
 
 
 def test_noqa_works_inside_a_cell():
     text = notebook(
-        "from transformers import BitsAndBytesConfig\nconfig = BitsAndBytesConfig(load_in_8bit=True)  # noqa: ECO101\n"
+        "from transformers import BitsAndBytesConfig\nconfig = BitsAndBytesConfig(load_in_8bit=True)  # noqa: LLM101\n"
     )
     assert found(text) == []
 
@@ -121,7 +121,7 @@ def test_directories_are_searched_for_notebooks(tmp_path, monkeypatch):
     (tmp_path / "script.py").write_text("x = 1\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["check", "--no-cache", "--no-config", "."], catch_exceptions=False)
-    assert result.stdout.splitlines()[0].startswith("nb/a.ipynb:cell 1:2:29: ECO101")
+    assert result.stdout.splitlines()[0].startswith("nb/a.ipynb:cell 1:2:29: LLM101")
     assert "checkpoint" not in result.stdout
     assert "in 2 files checked" in result.stdout
     # the cache keeps the cell
@@ -138,7 +138,7 @@ def test_notebook_on_stdin(tmp_path):
         input=text,
         catch_exceptions=False,
     )
-    assert result.stdout.splitlines()[0].startswith("nb.ipynb:cell 3:2:28: ECO101")
+    assert result.stdout.splitlines()[0].startswith("nb.ipynb:cell 3:2:28: LLM101")
 
 
 # ---- fixing -------------------------------------------------------------------------------
@@ -180,7 +180,7 @@ def test_fix_rewrites_only_the_changed_cell_sources(tmp_path, fake_fixes):
     changed = [(x, y) for x, y in zip(before.splitlines(), after.splitlines()) if x != y]
     assert len(changed) == 1 and "llm_int8_threshold=0.0" in changed[0][1]
     assert len(before.splitlines()) == len(after.splitlines()) and after.endswith("}\n")
-    assert [f"cell {d.cell}: {d.code}" for d in outcome.remaining] == ["cell 3: ECO105", "cell 6: ECO201"]
+    assert [f"cell {d.cell}: {d.code}" for d in outcome.remaining] == ["cell 3: LLM105", "cell 6: LLM201"]
 
 
 def test_fix_keeps_layout_magics_and_string_sources(fake_fixes):
@@ -229,7 +229,7 @@ def test_fix_with_the_real_fix_engine(tmp_path):
     )
     path = tmp_path / "nb.ipynb"
     path.write_text(text, encoding="utf-8")
-    assert [d.code for d in lint_notebook_text(text, "nb.ipynb", DEFAULTS)] == ["ECO105"]
+    assert [d.code for d in lint_notebook_text(text, "nb.ipynb", DEFAULTS)] == ["LLM105"]
     outcome = fix_notebook(path, "nb.ipynb", DEFAULTS)
     assert outcome.changed and outcome.remaining == []
     new = json.loads(path.read_text(encoding="utf-8"))
@@ -249,8 +249,8 @@ def test_check_fix_rewrites_the_notebook_in_place(tmp_path, monkeypatch):
     before = path.read_text(encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     code, out = check("--fix", "chat_demo.ipynb")
-    assert code == 1  # ECO101 (unsafe fix) and ECO201 (no fix) remain
-    assert "chat_demo.ipynb:cell 3:2:28: ECO101" in out and "ECO105" not in out
+    assert code == 1  # LLM101 (unsafe fix) and LLM201 (no fix) remain
+    assert "chat_demo.ipynb:cell 3:2:28: LLM101" in out and "LLM105" not in out
     after = path.read_text(encoding="utf-8")
     changed = [(x, y) for x, y in zip(before.splitlines(), after.splitlines()) if x != y]
     assert changed == [

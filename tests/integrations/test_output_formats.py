@@ -112,12 +112,12 @@ def test_sarif_output_is_valid_and_describes_every_rule(project):
     first = next(
         r
         for r in results
-        if r["ruleId"] == "ECO101" and "bad.py" in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        if r["ruleId"] == "LLM101" and "bad.py" in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     )
     location = first["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {"uri": "bad.py", "uriBaseId": "%SRCROOT%"}
     assert location["region"] == {"startLine": 3, "startColumn": 29, "endLine": 3, "endColumn": 41}
-    assert driver["rules"][first["ruleIndex"]]["id"] == "ECO101"
+    assert driver["rules"][first["ruleIndex"]]["id"] == "LLM101"
     assert first["level"] == "warning"
 
 
@@ -135,7 +135,7 @@ def test_sarif_notebook_results_point_at_the_notebook_line(project):
 
 def test_sarif_fixes_become_replacements():
     diagnostic = Diagnostic(
-        code="ECO105",
+        code="LLM105",
         name="bnb-4bit-option-without-4bit",
         message="bnb_4bit_quant_type has no effect",
         filename="pkg/quant.py",
@@ -183,7 +183,7 @@ def test_github_annotations(project):
     _, out = check("--output-format", "github", "bad.py", "chat_demo.ipynb")
     lines = out.splitlines()
     assert lines[0] == (
-        "::warning title=ecolint (ECO101),file=bad.py,line=3,col=29,endLine=3,endColumn=41::ECO101 8-bit bitsandbytes "
+        "::warning title=ecolint (LLM101),file=bad.py,line=3,col=29,endLine=3,endColumn=41::LLM101 8-bit bitsandbytes "
         "loading with llm_int8_threshold unset (bitsandbytes default): +17%25 to +147%25 energy per token vs FP16 "
         "(measured on RTX 4090D, A800). Set llm_int8_threshold=0.0 (removes most of the overhead, at a quality risk: "
         "bitsandbytes does not recommend it for quality-sensitive work) or load in FP16/BF16 when memory allows"
@@ -194,9 +194,9 @@ def test_github_annotations(project):
 
 
 def test_github_escapes_properties_and_data():
-    diagnostic = Diagnostic("ECO101", "n", "50% done\nnext", "a,b:c.py", Location(1, 1), Location(1, 2), "info")
+    diagnostic = Diagnostic("LLM101", "n", "50% done\nnext", "a,b:c.py", Location(1, 1), Location(1, 2), "info")
     assert REPORTERS["github"]([diagnostic], Summary()) == (
-        "::notice title=ecolint (ECO101),file=a%2Cb%3Ac.py,line=1,col=1,endLine=1,endColumn=2::ECO101 50%25 done%0Anext"
+        "::notice title=ecolint (LLM101),file=a%2Cb%3Ac.py,line=1,col=1,endLine=1,endColumn=2::LLM101 50%25 done%0Anext"
     )
 
 
@@ -215,10 +215,10 @@ def test_junit_is_a_test_report(project):
 def test_full_shows_the_snippet_penalty_and_fix(project):
     _, out = check("--output-format", "full", "bad.py")
     block = out.split("\n\n")[0].splitlines()
-    assert block[0].replace(" [*]", "").startswith("bad.py:3:29: ECO101 8-bit bitsandbytes loading")
+    assert block[0].replace(" [*]", "").startswith("bad.py:3:29: LLM101 8-bit bitsandbytes loading")
     assert "3 | config = BitsAndBytesConfig(load_in_8bit=True)" in block
     marker = block[block.index("3 | config = BitsAndBytesConfig(load_in_8bit=True)") + 1]
-    assert marker == "  |                             ^^^^^^^^^^^^ ECO101"
+    assert marker == "  |                             ^^^^^^^^^^^^ LLM101"
     assert "  = penalty: +17% to +147% energy per token vs FP16 (measured on RTX 4090D, A800)" in block
     assert any(line.startswith("  = fix: Set llm_int8_threshold=0.0") for line in block)
     assert "Found 2 diagnostics in 1 file checked." in out.split("\n\n")[-1]
@@ -226,7 +226,7 @@ def test_full_shows_the_snippet_penalty_and_fix(project):
 
 def test_full_shows_notebook_cells(project):
     _, out = check("--output-format", "full", "chat_demo.ipynb")
-    assert "chat_demo.ipynb:cell 3:2:28: ECO101" in out
+    assert "chat_demo.ipynb:cell 3:2:28: LLM101" in out
     assert "2 | quant = BitsAndBytesConfig(load_in_8bit=True, bnb_4bit_compute_dtype=torch.float16)" in out
 
 
@@ -251,11 +251,11 @@ def test_audit_report_layout(project):
     parts = sections(out)
     assert list(parts) == ["Critical Issues", "Warnings", "Good Practices", "Recommended Changes"]
     critical, warnings = parts["Critical Issues"], parts["Warnings"]
-    assert "**ECO101** `bad.py:3`" in critical  # +17% to +147%
-    assert "**ECO201**" in critical  # batching saves up to 96%
-    assert "**ECO102** `bad.py:5`" in warnings  # +12% to +29%
-    assert "ECO102" not in critical and "ECO101" not in warnings
-    assert "**ECO104**" in warnings and "(energy not measured)" in warnings
+    assert "**LLM101** `bad.py:3`" in critical  # +17% to +147%
+    assert "**LLM201**" in critical  # batching saves up to 96%
+    assert "**LLM102** `bad.py:5`" in warnings  # +12% to +29%
+    assert "LLM102" not in critical and "LLM101" not in warnings
+    assert "**LLM104**" in warnings and "(energy not measured)" in warnings
 
 
 def test_audit_good_practices_are_read_from_the_code(project):
@@ -273,11 +273,11 @@ def test_audit_recommended_changes_are_prioritised(project):
     codes = [line.split("** (", 1)[1].split(",")[0] for line in items]
     # ordered by the largest measured penalty: KV cache off (+379%, H200), 8-bit (+147%), fp32 (+141%, H200),
     # batching (-96%)
-    assert codes[:4] == ["ECO301", "ECO101", "ECO303", "ECO201"]
-    assert codes.index("ECO102") > codes.index("ECO201")
-    assert codes.index("ECO102") < codes.index("ECO104")
+    assert codes[:4] == ["LLM301", "LLM101", "LLM303", "LLM201"]
+    assert codes.index("LLM102") > codes.index("LLM201")
+    assert codes.index("LLM102") < codes.index("LLM104")
     assert "Expected impact: removes up to 147% extra energy" in changes
-    assert "llm_int8_threshold=0.0" in changes  # the code change for ECO101
+    assert "llm_int8_threshold=0.0" in changes  # the code change for LLM101
     assert "```python" in changes
 
 

@@ -96,7 +96,7 @@ def test_check_hook_fails_on_the_fixture(try_repo):
     assert "An unexpected error has occurred" not in output, output
     block = hook_block(output, "ecolint")
     assert "Failed" in block.splitlines()[0], output
-    assert "serve.py:4:72: ECO105" in block, output
+    assert "serve.py:4:72: LLM105" in block, output
     assert "untouched.txt" not in output
 
 

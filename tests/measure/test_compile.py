@@ -311,7 +311,7 @@ def test_the_time_budget_is_checked_before_every_configuration(fake_stack):
     ]
 
 
-# -- rows, calibration files and rule ECO302 -----------------------------------------------------
+# -- rows, calibration files and rule LLM302 -----------------------------------------------------
 
 
 def _config(precision, batch, energy_j):
@@ -369,7 +369,7 @@ def test_calibration_files_with_compiled_rows_load_and_give_eco302_its_penalty(t
     estimator = Estimator(rows)
     assert [r.row_id for r in estimator.calibration_rows] == ["c001", "c003"]
     assert all("not modelled" in text for text in estimator.skipped_calibration)
-    penalty = calibrated_penalty(all_rules()["ECO302"], rows, str(path))
+    penalty = calibrated_penalty(all_rules()["LLM302"], rows, str(path))
     assert penalty is not None
     pairs = [(p.row.row_id, p.baseline.row_id, round(p.percent, 1)) for g in penalty.groups for p in g.pairs]
     # energy per token without torch.compile against with it
