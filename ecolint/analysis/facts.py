@@ -13,7 +13,7 @@ from ecolint.analysis.walk import walk
 from ecolint.analysis.collector import AttributeAssignment, CallSite, Collector, Loop, Unit, receiver
 from ecolint.analysis.scopes import is_library_name, qualify
 from ecolint.analysis.helpers import per_item_helper_calls
-from ecolint.analysis.values import Entries, Entry, Resolver, Value, last_name
+from ecolint.analysis.values import Entries, Entry, Resolver, Value, ValueKind, last_name
 
 TRAINER_CLASSES = ("Trainer", "TrainingArguments")
 TRAINING_CALLS = frozenset(
@@ -188,6 +188,7 @@ class _Builder:
             site.unit.training_markers.append(marker)
 
     def _classify(self, site: CallSite) -> None:
+        """Turn a call into a fact through :data:`LIBRARY_CALLS` and :data:`METHOD_CALLS`."""
         call = site.node
         name = last_name(call.func)
         if name is None:
@@ -197,62 +198,69 @@ class _Builder:
             qualified = self._qualified(site, call.func)
             if qualified and not qualified.startswith("<local>"):
                 name = qualified.rsplit(".", 1)[-1]
-        if name == "BitsAndBytesConfig":
-            if is_library_name(self._qualified(site, call.func), "transformers", "BitsAndBytesConfig"):
-                self._config_for(site, call)
+        library = LIBRARY_CALLS.get(name)
+        if library is not None:
+            package, handler = library
+            if is_library_name(self._qualified(site, call.func), package, name):
+                getattr(self, handler)(site)
             return
-        if name == "from_pretrained":
-            if self._loads_a_model(site, receiver(call)):
-                self._model_load(site, positional=0)
-            return
-        if name == "pipeline":
-            if is_library_name(self._qualified(site, call.func), "transformers", "pipeline"):
-                entries = self.resolver.call_entries(call, site.scope, site.order)
-                self.facts.pipelines.append(PipelineCreation(site, entries))
-                self._model_load(site, positional=1, entries=entries)
-            return
-        if name == "GenerationConfig":
-            if is_library_name(self._qualified(site, call.func), "transformers", "GenerationConfig"):
-                entries = self.resolver.call_entries(call, site.scope, site.order)
-                self.facts.generation_configs.append(PipelineCreation(site, entries))
-            return
-        if name == "DataLoader":
-            qualified = self._qualified(site, call.func)
-            if qualified and qualified.startswith("torch.") and qualified.endswith(".DataLoader"):
-                entries = self.resolver.call_entries(call, site.scope, site.order)
-                batch = entries.get("batch_size")
-                positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
-                value = (
-                    batch.value
-                    if batch
-                    else (
-                        self.resolver.resolve(positional[1].value, site.scope, site.order)
-                        if len(positional) > 1
-                        else None
-                    )
-                )
-                self.facts.dataloaders.append(DataLoaderSite(site, value, batch, "batch_sampler" in entries.items))
-            return
-        if name == "input" and self._qualified(site, call.func) == "builtins.input":
-            self.facts.input_calls.append(site)
-            return
-        if name in DEVICE_MOVES and isinstance(call.func, cst.Attribute):
-            self.facts.device_moves.append(site)
-        if name == "generate" and isinstance(call.func, cst.Attribute):
-            if self._is_vllm(site, call.func.value):
-                entries = self.resolver.call_entries(call, site.scope, site.order)
-                self.facts.generations.append(GenerationCall(site, "vllm", entries))
-            elif _looks_like_llm_generation(call):
-                entries = self.resolver.call_entries(call, site.scope, site.order)
-                self.facts.generations.append(GenerationCall(site, "generate", entries))
-            return
-        if name == "chat" and isinstance(call.func, cst.Attribute) and _is_remote_code_chat(call):
-            entries = self.resolver.call_entries(call, site.scope, site.order)
-            self.facts.generations.append(GenerationCall(site, "chat", entries))
-            return
+        if isinstance(call.func, cst.Attribute):
+            if name in DEVICE_MOVES:
+                self.facts.device_moves.append(site)
+            handler = METHOD_CALLS.get(name)
+            if handler is not None:
+                getattr(self, handler)(site)
+                return
         if self._is_pipeline_object(site, call.func):
-            entries = self.resolver.call_entries(call, site.scope, site.order)
-            self.facts.generations.append(GenerationCall(site, "pipeline", entries))
+            self._generation(site, "pipeline")
+
+    def _entries(self, site: CallSite) -> Entries:
+        return self.resolver.call_entries(site.node, site.scope, site.order)
+
+    def _quantization_config(self, site: CallSite) -> None:
+        self._config_for(site, site.node)
+
+    def _pipeline_creation(self, site: CallSite) -> None:
+        entries = self._entries(site)
+        self.facts.pipelines.append(PipelineCreation(site, entries))
+        self._model_load(site, positional=1, entries=entries)
+
+    def _generation_config(self, site: CallSite) -> None:
+        self.facts.generation_configs.append(PipelineCreation(site, self._entries(site)))
+
+    def _dataloader(self, site: CallSite) -> None:
+        entries = self._entries(site)
+        batch = entries.get("batch_size")
+        positional = [arg for arg in site.node.args if arg.keyword is None and not arg.star]
+        if batch:
+            value = batch.value
+        elif len(positional) > 1:
+            value = self.resolver.resolve(positional[1].value, site.scope, site.order)
+        else:
+            value = None
+        self.facts.dataloaders.append(DataLoaderSite(site, value, batch, "batch_sampler" in entries.items))
+
+    def _input_call(self, site: CallSite) -> None:
+        self.facts.input_calls.append(site)
+
+    def _from_pretrained(self, site: CallSite) -> None:
+        if self._loads_a_model(site, receiver(site.node)):
+            self._model_load(site, positional=0)
+
+    def _generate(self, site: CallSite) -> None:
+        if self._is_vllm(site, site.node.func.value):
+            self._generation(site, "vllm")
+        elif _looks_like_llm_generation(site.node):
+            self._generation(site, "generate")
+
+    def _chat(self, site: CallSite) -> None:
+        if _is_remote_code_chat(site.node):
+            self._generation(site, "chat")
+        elif self._is_pipeline_object(site, site.node.func):
+            self._generation(site, "pipeline")
+
+    def _generation(self, site: CallSite, kind: str) -> None:
+        self.facts.generations.append(GenerationCall(site, kind, self._entries(site)))
 
     def _loads_a_model(self, site: CallSite, owner: cst.BaseExpression | None) -> bool:
         """A transformers/peft class, a variable holding one (``model_cls``), or a class that cannot be
@@ -266,8 +274,8 @@ class _Builder:
         if qualified and qualified.startswith(LOADING_LIBRARIES):
             return True
         value = self.resolver.resolve(owner, site.scope, site.order)
-        options = value.options if value.kind == "choice" else [value]
-        if any(option.kind == "symbol" and str(option.value).startswith(LOADING_LIBRARIES) for option in options):
+        options = value.options if value.kind == ValueKind.CHOICE else [value]
+        if any(option.kind == ValueKind.SYMBOL and str(option.value).startswith(LOADING_LIBRARIES) for option in options):
             return True
         if qualified and (qualified.startswith("<local>") or qualified.split(".", 1)[0] in OTHER_LOADERS):
             return False  # a class of this module (resolved, not transformers) or another library's loader
@@ -345,13 +353,13 @@ class _Builder:
         )
 
     def _quant_from_value(self, value: Value, site: CallSite) -> QuantConfig | None:
-        if value.kind == "choice":
+        if value.kind == ValueKind.CHOICE:
             for option in value.options:
                 found = self._quant_from_value(option, site)
                 if found is not None:
                     return found
             return None
-        if value.kind != "mapping" or value.entries is None or value.node is None:
+        if value.kind != ValueKind.MAPPING or value.entries is None or value.node is None:
             return None
         for known in self.facts.quant_configs:
             if known.anchor is value.node:
@@ -364,6 +372,20 @@ class _Builder:
 
 
 DEVICE_MOVES = frozenset({"cuda", "to", "half", "bfloat16"})
+# Calls recognised by their qualified library name: the called name -> (package, builder method).
+LIBRARY_CALLS: dict[str, tuple[str, str]] = {
+    "BitsAndBytesConfig": ("transformers", "_quantization_config"),
+    "pipeline": ("transformers", "_pipeline_creation"),
+    "GenerationConfig": ("transformers", "_generation_config"),
+    "DataLoader": ("torch", "_dataloader"),
+    "input": ("builtins", "_input_call"),
+}
+# Calls recognised by a method name; the builder method checks what the object is.
+METHOD_CALLS: dict[str, str] = {
+    "from_pretrained": "_from_pretrained",
+    "generate": "_generate",
+    "chat": "_chat",
+}
 # Keywords of generate() that carry the input itself (the rest are settings).
 INPUT_KEYWORDS = frozenset({"input_ids", "inputs", "attention_mask", "prompts", "prompt", "prompt_token_ids",
                             "query", "messages", "text_inputs", "pixel_values", "images", "inputs_embeds"})

@@ -12,6 +12,7 @@ from pathlib import Path
 import libcst as cst
 
 from ecolint.analysis.facts import ModuleFacts
+from ecolint.analysis.values import ValueKind
 from ecolint.energy.model_size import resolve_model_size
 
 # Text a file must contain before it is parsed for good practices.
@@ -23,7 +24,7 @@ HALF = {"torch.float16": "float16", "torch.half": "float16", "torch.bfloat16": "
 def _number(value) -> float | None:
     if value is None:
         return None
-    if value.kind == "option" and value.value is not None and hasattr(value.value, "number"):
+    if value.kind == ValueKind.OPTION and value.value is not None and hasattr(value.value, "number"):
         return value.value.number()
     return value.number()
 
@@ -31,11 +32,11 @@ def _number(value) -> float | None:
 def _symbol(value) -> str | None:
     if value is None:
         return None
-    if value.kind == "symbol":
+    if value.kind == ValueKind.SYMBOL:
         return str(value.value)
-    if value.kind == "const" and isinstance(value.value, str):
+    if value.kind == ValueKind.CONST and isinstance(value.value, str):
         return value.value
-    if value.kind == "option" and value.value is not None and hasattr(value.value, "kind"):
+    if value.kind == ValueKind.OPTION and value.value is not None and hasattr(value.value, "kind"):
         return _symbol(value.value)
     return None
 

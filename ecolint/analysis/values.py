@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 import libcst as cst
 
@@ -11,21 +12,22 @@ from ecolint.analysis.scopes import Scope, dotted_name, is_library_name, qualify
 MAX_DEPTH = 12
 
 
+class ValueKind(str, Enum):
+    """What a :class:`Value` holds."""
+
+    CONST = "const"  # a Python literal in ``value`` (bool, int, float, str, None)
+    SYMBOL = "symbol"  # a qualified library name in ``value`` such as ``torch.float32``
+    MAPPING = "mapping"  # keyword-style entries (dict literal, ``dict(...)``, a config call); ``call_name`` says which
+    OPTION = "option"  # a command-line option (argparse) whose default is ``value`` (a Value or None)
+    CHOICE = "choice"  # one of several values (``a if c else b``, a dict changed in an ``if``) in ``options``
+    UNKNOWN = "unknown"  # anything else; ``reason`` says why (``parameter``, ``dynamic``)
+
+
 @dataclass(eq=False)
 class Value:
-    """A resolved value.
+    """A resolved value; ``kind`` says which fields matter."""
 
-    kind is one of:
-      ``const``   a Python literal in ``value`` (bool, int, float, str, None);
-      ``symbol``  a qualified library name in ``value`` such as ``torch.float32``;
-      ``mapping`` keyword-style entries (a dict literal, ``dict(...)``, a ``BitsAndBytesConfig``
-                  call) in ``entries``; ``call_name`` says which;
-      ``option``  a command-line option (argparse) whose default is ``value`` (a Value or None);
-      ``choice``  one of several values (``a if c else b``) in ``options``;
-      ``unknown`` anything else; ``reason`` says why (``parameter``, ``dynamic``).
-    """
-
-    kind: str
+    kind: ValueKind
     value: object = None
     node: cst.CSTNode | None = None
     entries: "Entries | None" = None
@@ -36,35 +38,35 @@ class Value:
 
     def maybe_true(self) -> bool:
         """Not provably false: a path where this is truthy may run."""
-        if self.kind == "const":
+        if self.kind == ValueKind.CONST:
             return bool(self.value)
-        if self.kind == "choice":
+        if self.kind == ValueKind.CHOICE:
             return any(option.maybe_true() for option in self.options)
         return True
 
     def provably_false(self) -> bool:
-        if self.kind == "const":
+        if self.kind == ValueKind.CONST:
             return not self.value
-        if self.kind == "choice":
+        if self.kind == ValueKind.CHOICE:
             return all(option.provably_false() for option in self.options)
         return False
 
     def provably_true(self) -> bool:
-        if self.kind == "const":
+        if self.kind == ValueKind.CONST:
             return bool(self.value)
-        if self.kind == "choice":
+        if self.kind == ValueKind.CHOICE:
             return all(option.provably_true() for option in self.options)
         return False
 
     def number(self) -> float | None:
-        if self.kind == "const" and isinstance(self.value, (int, float)) and not isinstance(self.value, bool):
+        if self.kind == ValueKind.CONST and isinstance(self.value, (int, float)) and not isinstance(self.value, bool):
             return float(self.value)
         return None
 
     def text(self) -> str | None:
-        if self.kind == "const" and isinstance(self.value, str):
+        if self.kind == ValueKind.CONST and isinstance(self.value, str):
             return self.value
-        if self.kind == "option" and isinstance(self.value, Value):
+        if self.kind == ValueKind.OPTION and isinstance(self.value, Value):
             return self.value.text()
         return None
 
@@ -93,7 +95,7 @@ class Entries:
         return list(self.items)
 
 
-UNKNOWN = Value("unknown", reason="dynamic")
+UNKNOWN = Value(ValueKind.UNKNOWN, reason="dynamic")
 
 
 @dataclass(eq=False)
@@ -152,29 +154,29 @@ class Resolver:
     # -- expressions -------------------------------------------------------------------------
     def resolve(self, node: cst.BaseExpression, scope: Scope, order: int, depth: int = 0) -> Value:
         if depth > MAX_DEPTH:
-            return Value("unknown", node=node, reason="dynamic")
+            return Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
         if isinstance(node, (cst.Integer, cst.Float)):
-            return Value("const", _number(node), node)
+            return Value(ValueKind.CONST, _number(node), node)
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
             inner = self.resolve(node.expression, scope, order, depth + 1)
-            if inner.kind == "const" and isinstance(inner.value, (int, float)):
-                return Value("const", -inner.value, node)
-            return Value("unknown", node=node, reason="dynamic")
+            if inner.kind == ValueKind.CONST and isinstance(inner.value, (int, float)):
+                return Value(ValueKind.CONST, -inner.value, node)
+            return Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
             evaluated = node.evaluated_value
             if isinstance(evaluated, bytes):
-                return Value("const", evaluated, node)
-            return Value("const", evaluated, node) if evaluated is not None else UNKNOWN
+                return Value(ValueKind.CONST, evaluated, node)
+            return Value(ValueKind.CONST, evaluated, node) if evaluated is not None else UNKNOWN
         if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
-            return Value("const", {"True": True, "False": False, "None": None}[node.value], node)
+            return Value(ValueKind.CONST, {"True": True, "False": False, "None": None}[node.value], node)
         if isinstance(node, cst.IfExp):
             options = [
                 self.resolve(node.body, scope, order, depth + 1),
                 self.resolve(node.orelse, scope, order, depth + 1),
             ]
-            return Value("choice", node=node, options=options)
+            return Value(ValueKind.CHOICE, node=node, options=options)
         if isinstance(node, cst.Dict):
-            return Value("mapping", node=node, entries=self.dict_entries(node, scope, order, depth), call_name="dict")
+            return Value(ValueKind.MAPPING, node=node, entries=self.dict_entries(node, scope, order, depth), call_name="dict")
         if isinstance(node, cst.Call):
             return self._resolve_call(node, scope, order, depth)
         if isinstance(node, cst.Name):
@@ -185,29 +187,29 @@ class Resolver:
                 return option
             qualified = qualify(node, scope, order)
             if qualified and not qualified.startswith("<local>"):
-                return Value("symbol", qualified, node)
-            return Value("unknown", node=node, reason="dynamic")
-        return Value("unknown", node=node, reason="dynamic")
+                return Value(ValueKind.SYMBOL, qualified, node)
+            return Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
+        return Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
 
     def _resolve_name(self, node: cst.Name, scope: Scope, order: int, depth: int) -> Value:
         binding = scope.lookup(node.value, order)
         if binding is None:
             qualified = qualify(node, scope, order)
-            return Value("symbol", qualified, node) if qualified else Value("unknown", node=node, reason="dynamic")
+            return Value(ValueKind.SYMBOL, qualified, node) if qualified else Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
         if binding.kind == "assign" and binding.value is not None:
             value = self.resolve(binding.value, binding.scope, binding.order, depth + 1)
             changes = [m for m in self.mutations.get(id(binding), ()) if m.order < order]
-            if changes and value.kind == "mapping" and value.entries is not None:
+            if changes and value.kind == ValueKind.MAPPING and value.entries is not None:
                 value = self._mutated(value, changes, depth)
             return value
         if binding.kind == "import":
-            return Value("symbol", binding.qualified, node)
+            return Value(ValueKind.SYMBOL, binding.qualified, node)
         if binding.kind == "param":
             default = self._unchanged_default(binding)
             if default is not None:
                 return self.resolve(default, binding.scope.parent or binding.scope, binding.order, depth + 1)
-            return Value("unknown", node=node, reason="parameter")
-        return Value("unknown", node=node, reason="dynamic")
+            return Value(ValueKind.UNKNOWN, node=node, reason="parameter")
+        return Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
 
     def _mutated(self, value: Value, changes: list[Mutation], depth: int) -> Value:
         """A dict's value with the later ``d[k] = v`` / ``update`` / ``setdefault`` changes applied."""
@@ -225,11 +227,11 @@ class Resolver:
             target = entries
             for key in change.path[:-1]:
                 inner = target.items.get(key)
-                if inner is None or inner.value.kind != "mapping" or inner.value.entries is None:
-                    inner = Entry(key, Value("mapping", node=change.key_node, entries=Entries(), call_name="dict"),
+                if inner is None or inner.value.kind != ValueKind.MAPPING or inner.value.entries is None:
+                    inner = Entry(key, Value(ValueKind.MAPPING, node=change.key_node, entries=Entries(), call_name="dict"),
                                   change.key_node, change.key_node)
                 else:
-                    inner = Entry(key, Value("mapping", node=inner.value.node, entries=_copy_entries(
+                    inner = Entry(key, Value(ValueKind.MAPPING, node=inner.value.node, entries=_copy_entries(
                         inner.value.entries), call_name="dict"), inner.key_node, inner.owner)
                 target.items[key] = inner
                 target = inner.value.entries
@@ -238,7 +240,7 @@ class Resolver:
                 continue
             resolved = self.resolve(change.node, change.scope, change.order, depth + 1)
             target.items[key] = _maybe(Entry(key, resolved, change.key_node, change.key_node), change.conditional)
-        return Value("mapping", node=value.node, entries=entries, call_name=value.call_name)
+        return Value(ValueKind.MAPPING, node=value.node, entries=entries, call_name=value.call_name)
 
     def _unchanged_default(self, binding) -> cst.BaseExpression | None:
         """A parameter's default when the module calls its function and no call passes that parameter."""
@@ -272,10 +274,10 @@ class Resolver:
             keywords = self.call_entries(node, scope, order, depth)
             entries.items.update(keywords.items)
             entries.unknown_splat = entries.unknown_splat or keywords.unknown_splat
-            return Value("mapping", node=node, entries=entries, call_name="dict")
+            return Value(ValueKind.MAPPING, node=node, entries=entries, call_name="dict")
         if is_library_name(qualified, "transformers", "BitsAndBytesConfig"):
             return Value(
-                "mapping",
+                ValueKind.MAPPING,
                 node=node,
                 entries=self.call_entries(node, scope, order, depth),
                 call_name="BitsAndBytesConfig",
@@ -283,8 +285,8 @@ class Resolver:
         function = self.local_function(node.func, scope, order)
         if function is not None and function.returns:
             results = [self.resolve(value, function.scope, at, depth + 1) for value, at in function.returns]
-            return results[0] if len(results) == 1 else Value("choice", node=node, options=results)
-        return Value("unknown", node=node, reason="dynamic")
+            return results[0] if len(results) == 1 else Value(ValueKind.CHOICE, node=node, options=results)
+        return Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
 
     def origin_call(self, node: cst.BaseExpression | None, scope: Scope, order: int, depth: int = 0) -> cst.Call | None:
         """The call that built what an expression holds, through assignments and the module's own helpers
@@ -322,10 +324,10 @@ class Resolver:
         if option.default is not None:
             default = self.resolve(option.default, option.scope, option.order, depth + 1)
         elif option.action == "store_true":
-            default = Value("const", False, node)
+            default = Value(ValueKind.CONST, False, node)
         elif option.action == "store_false":
-            default = Value("const", True, node)
-        return Value("option", default, node, flag=option.flag)
+            default = Value(ValueKind.CONST, True, node)
+        return Value(ValueKind.OPTION, default, node, flag=option.flag)
 
     # -- keyword collections -----------------------------------------------------------------
     def call_entries(self, call: cst.Call, scope: Scope, order: int, depth: int = 0) -> Entries:
@@ -346,7 +348,7 @@ class Resolver:
                 self._merge_splat(entries, element.value, scope, order, depth)
                 continue
             key = self.resolve(element.key, scope, order, depth + 1)
-            if key.kind == "const" and isinstance(key.value, str):
+            if key.kind == ValueKind.CONST and isinstance(key.value, str):
                 entries.items[key.value] = Entry(
                     key.value, self.resolve(element.value, scope, order, depth + 1), element.key, node
                 )
@@ -356,7 +358,7 @@ class Resolver:
 
     def _merge_splat(self, entries: Entries, node: cst.BaseExpression, scope: Scope, order: int, depth: int) -> None:
         value = self.resolve(node, scope, order, depth + 1)
-        if value.kind == "mapping" and value.call_name == "dict" and value.entries is not None:
+        if value.kind == ValueKind.MAPPING and value.call_name == "dict" and value.entries is not None:
             entries.items.update(value.entries.items)
             entries.unknown_splat = entries.unknown_splat or value.entries.unknown_splat
         else:
@@ -371,7 +373,7 @@ def _maybe(entry: Entry, conditional: bool) -> Entry:
     """An entry set inside an ``if``: its value, or nothing."""
     if not conditional:
         return entry
-    value = Value("choice", node=entry.value.node, options=[entry.value, Value("const", None, entry.value.node)])
+    value = Value(ValueKind.CHOICE, node=entry.value.node, options=[entry.value, Value(ValueKind.CONST, None, entry.value.node)])
     return Entry(entry.name, value, entry.key_node, entry.owner)
 
 

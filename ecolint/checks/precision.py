@@ -10,6 +10,7 @@ import libcst as cst
 from ecolint.analysis.facts import ModelLoad
 from ecolint.analysis.practices import HALF
 from ecolint.analysis.scopes import dotted_name
+from ecolint.analysis.values import ValueKind
 from ecolint.checks import CheckContext, check
 from ecolint.checks.common import model_text
 from ecolint.diagnostics import Finding
@@ -19,11 +20,11 @@ HALF_SYMBOLS = frozenset(symbol for symbol in HALF if symbol.startswith("torch."
 
 
 def _is_float32(value) -> bool:
-    if value.kind == "symbol":
+    if value.kind == ValueKind.SYMBOL:
         return value.value in FLOAT32
-    if value.kind == "const":
+    if value.kind == ValueKind.CONST:
         return value.value in ("float32", "float", "fp32")
-    if value.kind == "option" and value.value is not None:
+    if value.kind == ValueKind.OPTION and value.value is not None:
         return _is_float32(value.value)  # the option's default loads in float32
     return False
 
@@ -59,13 +60,13 @@ def generative(load: ModelLoad) -> bool:
 def _is_cpu(value, site) -> bool:
     """A device (or a device map) that is the CPU: ``"cpu"``, ``torch.device("cpu")``, ``{"": "cpu"}``, or a
     parameter or option whose default is one of them."""
-    if value.kind == "const":
+    if value.kind == ValueKind.CONST:
         return isinstance(value.value, str) and value.value.lower().startswith("cpu")
-    if value.kind == "option":
+    if value.kind == ValueKind.OPTION:
         return value.value is not None and _is_cpu(value.value, site)
-    if value.kind == "choice":
+    if value.kind == ValueKind.CHOICE:
         return bool(value.options) and all(_is_cpu(option, site) for option in value.options)
-    if value.kind == "mapping":
+    if value.kind == ValueKind.MAPPING:
         items = value.entries.items.values() if value.entries is not None else ()
         return bool(items) and all(_is_cpu(entry.value, site) for entry in items)
     node = value.node
