@@ -32,3 +32,30 @@ def test_a_result_that_feeds_the_next_call_is_carried():
     module = body("for q in qs:\n    history.append(q)\n    reply = ask(history)\n    history.append(reply)\n")
     call = module.body[0].body.body[1].body[0].value
     assert "history" in carried_from_result(module, call, frozenset({"q"}))
+
+
+def test_the_walker_calls_field_hooks_around_if_branches():
+    import libcst as cst
+
+    from ecolint.analysis.walk import walk
+
+    events = []
+
+    class Recorder:
+        def visit_If_body(self, node):
+            events.append("body")
+
+        def leave_If_body(self, node):
+            events.append("/body")
+
+        def visit_If_orelse(self, node):
+            events.append("else")
+
+        def leave_If_orelse(self, node):
+            events.append("/else")
+
+        def visit_Name(self, node):
+            events.append(node.value)
+
+    walk(cst.parse_module("if a:\n    b\nelif c:\n    d\n"), Recorder())
+    assert events == ["a", "body", "b", "/body", "else", "c", "body", "d", "/body", "/else"]

@@ -75,6 +75,8 @@ class Collector:
         self._loop_floor: list[int] = []  # loops do not reach into nested function bodies
         self._class_stack: list[cst.ClassDef] = []
         self._conditions = [0]  # ``if`` nesting, per function
+        self._branches: list[tuple[int, int]] = []  # (id of an ``if``, 0 body / 1 else) around the visit
+        self.raising_guards: list[frozenset[str]] = []  # ``if a and b: raise ...``: a and b never both hold after
 
     # -- helpers -----------------------------------------------------------------------------
     def _tick(self) -> int:
@@ -187,10 +189,25 @@ class Collector:
 
     def visit_If(self, node: cst.If) -> bool:
         self._conditions[-1] += 1
+        guard = _raising_guard(node)
+        if guard:
+            self.raising_guards.append(guard)
         return True
 
     def leave_If(self, original_node: cst.If) -> None:
         self._conditions[-1] -= 1
+
+    def visit_If_body(self, node: cst.If) -> None:
+        self._branches.append((id(node), 0))
+
+    def leave_If_body(self, node: cst.If) -> None:
+        self._branches.pop()
+
+    def visit_If_orelse(self, node: cst.If) -> None:
+        self._branches.append((id(node), 1))
+
+    def leave_If_orelse(self, node: cst.If) -> None:
+        self._branches.pop()
 
     def visit_Return(self, node: cst.Return) -> bool:
         if self._function_stack and node.value is not None:
@@ -240,7 +257,7 @@ class Collector:
         if path and isinstance(node, cst.Name):
             key_node = target.slice[0].slice.value if isinstance(target, cst.Subscript) else target
             self._record_mutation(node.value, Mutation("set", tuple(path), value, key_node, self.scope, self.order,
-                                                       self._conditions[-1] > 0))
+                                                       self._conditions[-1] > 0, tuple(self._branches)))
 
     def _record_mutation(self, name: str, mutation: Mutation) -> None:
         mutation.order = self._tick()  # after the binding it changes, before the uses that follow
@@ -256,13 +273,13 @@ class Collector:
         conditional = self._conditions[-1] > 0
         if method == "update":
             self._record_mutation(func.value.value, Mutation("update", (), node, node, self.scope, self.order,
-                                                             conditional))
+                                                             conditional, tuple(self._branches)))
         elif method == "setdefault" and len(node.args) == 2 and node.args[0].keyword is None:
             key = node.args[0].value
             if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
                 self._record_mutation(func.value.value, Mutation("setdefault", (key.evaluated_value,),
                                                                  node.args[1].value, key, self.scope, self.order,
-                                                                 conditional))
+                                                                 conditional, tuple(self._branches)))
 
     def _record_attribute_setting(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if isinstance(target, cst.Attribute) and target.attr.value in ATTRIBUTE_SETTINGS:
@@ -374,8 +391,46 @@ class Collector:
         action = keywords.get("action")
         action_text = action.evaluated_value if isinstance(action, cst.SimpleString) else None
         self.resolver.argparse_options[dest] = ArgparseOption(
-            dest, flags[0] if flags else dest, keywords.get("default"), action_text, self.scope, self._tick()
+            dest, flags[0] if flags else dest, keywords.get("default"), action_text, self.scope, self._tick(),
+            group=self._exclusive_group(node),
         )
+
+    def _exclusive_group(self, node: cst.Call) -> str:
+        """The name of the ``add_mutually_exclusive_group()`` an ``add_argument`` call is made on, or ""."""
+        owner = receiver(node)
+        if not isinstance(owner, cst.Name):
+            return ""
+        binding = self.scope.lookup(owner.value, self.order)
+        if binding is None or not isinstance(binding.value, cst.Call):
+            return ""
+        return owner.value if last_name(binding.value.func) == "add_mutually_exclusive_group" else ""
+
+
+EXITS = frozenset({"exit", "error", "abort", "quit"})
+
+
+def _raising_guard(node: cst.If) -> frozenset[str]:
+    """The operands of ``if a and b:`` whose body raises or exits at once, else an empty set."""
+    test = node.test
+    if not isinstance(test, cst.BooleanOperation) or not isinstance(test.operator, cst.And):
+        return frozenset()
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
+    statements = [small for line in body if isinstance(line, cst.SimpleStatementLine) for small in line.body]
+    exits = any(
+        isinstance(small, cst.Raise)
+        or (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and last_name(small.value.func) in EXITS)
+        for small in statements
+    )
+    if not exits:
+        return frozenset()
+    operands, pending = [], [test]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, cst.BooleanOperation) and isinstance(current.operator, cst.And):
+            pending.extend((current.left, current.right))
+        else:
+            operands.append(cst.Module([]).code_for_node(current))
+    return frozenset(operands)
 
 
 def _target_names(target: cst.BaseExpression) -> frozenset[str]:

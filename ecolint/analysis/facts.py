@@ -123,6 +123,7 @@ class ModuleFacts:
     dataloaders: list[DataLoaderSite] = field(default_factory=list)
     generation_configs: list[PipelineCreation] = field(default_factory=list)  # GenerationConfig(...) calls
     cache_settings: list[AttributeAssignment] = field(default_factory=list)
+    raising_guards: list[frozenset[str]] = field(default_factory=list)  # ``if a and b: raise``
     input_calls: list[CallSite] = field(default_factory=list)
     helper_calls: list[HelperCall] = field(default_factory=list)
     device_moves: list[CallSite] = field(default_factory=list)  # .cuda(), .to(...), .half(), .bfloat16()
@@ -161,6 +162,7 @@ class _Builder:
         for site in self.collector.calls:
             self._classify(site)
         self.facts.cache_settings = list(self.collector.attribute_assignments)
+        self.facts.raising_guards = list(self.collector.raising_guards)
 
     def _qualified(self, site: CallSite, node: cst.BaseExpression) -> str | None:
         return qualify(node, site.scope, site.order)

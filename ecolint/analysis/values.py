@@ -35,6 +35,8 @@ class Value:
     options: list["Value"] = field(default_factory=list)
     reason: str = ""
     flag: str = ""
+    group: str = ""  # options of one argparse mutually exclusive group are never on together
+    branches: tuple[tuple[int, int], ...] = ()  # the ``if`` branches a conditional dict change was made in
 
     def maybe_true(self) -> bool:
         """Not provably false: a path where this is truthy may run."""
@@ -50,6 +52,11 @@ class Value:
         if self.kind == ValueKind.CHOICE:
             return all(option.provably_false() for option in self.options)
         return False
+
+    def exclusive_with(self, other: "Value") -> bool:
+        """Never both set: changes made in different branches of one ``if``/``elif`` chain."""
+        mine = dict(self.branches)
+        return any(branch in mine and mine[branch] != side for branch, side in other.branches)
 
     def provably_true(self) -> bool:
         if self.kind == ValueKind.CONST:
@@ -130,6 +137,7 @@ class Mutation:
     scope: Scope
     order: int
     conditional: bool  # inside an ``if``: the change may not happen
+    branches: tuple[tuple[int, int], ...] = ()  # (id of an ``if``, 0 body / 1 else) around the change
 
 
 @dataclass(eq=False)
@@ -140,6 +148,7 @@ class ArgparseOption:
     action: str | None
     scope: Scope
     order: int
+    group: str = ""  # the mutually exclusive group it belongs to, if any
 
 
 class Resolver:
@@ -221,7 +230,7 @@ class Resolver:
                     if call_arg.keyword is None and not call_arg.star:
                         self._merge_splat(update, call_arg.value, change.scope, change.order, depth)
                 for name, entry in update.items.items():
-                    entries.items[name] = _maybe(entry, change.conditional)
+                    entries.items[name] = _maybe(entry, change)
                 entries.unknown_splat = entries.unknown_splat or update.unknown_splat
                 continue
             target = entries
@@ -239,7 +248,7 @@ class Resolver:
             if change.kind == "setdefault" and key in target.items:
                 continue
             resolved = self.resolve(change.node, change.scope, change.order, depth + 1)
-            target.items[key] = _maybe(Entry(key, resolved, change.key_node, change.key_node), change.conditional)
+            target.items[key] = _maybe(Entry(key, resolved, change.key_node, change.key_node), change)
         return Value(ValueKind.MAPPING, node=value.node, entries=entries, call_name=value.call_name)
 
     def _unchanged_default(self, binding) -> cst.BaseExpression | None:
@@ -327,7 +336,7 @@ class Resolver:
             default = Value(ValueKind.CONST, False, node)
         elif option.action == "store_false":
             default = Value(ValueKind.CONST, True, node)
-        return Value(ValueKind.OPTION, default, node, flag=option.flag)
+        return Value(ValueKind.OPTION, default, node, flag=option.flag, group=option.group)
 
     # -- keyword collections -----------------------------------------------------------------
     def call_entries(self, call: cst.Call, scope: Scope, order: int, depth: int = 0) -> Entries:
@@ -369,11 +378,12 @@ def _copy_entries(entries: Entries) -> Entries:
     return Entries(dict(entries.items), entries.unknown_splat)
 
 
-def _maybe(entry: Entry, conditional: bool) -> Entry:
+def _maybe(entry: Entry, change: Mutation) -> Entry:
     """An entry set inside an ``if``: its value, or nothing."""
-    if not conditional:
+    if not change.conditional:
         return entry
-    value = Value(ValueKind.CHOICE, node=entry.value.node, options=[entry.value, Value(ValueKind.CONST, None, entry.value.node)])
+    value = Value(ValueKind.CHOICE, node=entry.value.node,
+                  options=[entry.value, Value(ValueKind.CONST, None, entry.value.node)], branches=change.branches)
     return Entry(entry.name, value, entry.key_node, entry.owner)
 
 

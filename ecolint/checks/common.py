@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import libcst as cst
+
 from ecolint.analysis.facts import ModelLoad
 from ecolint.analysis.values import Value, ValueKind
 from ecolint.checks import CheckContext
@@ -17,6 +19,54 @@ def condition(value: Value) -> str:
     if value.kind in (ValueKind.UNKNOWN, ValueKind.CHOICE):
         return " (when that value is true)"
     return ""
+
+
+def both_condition(first: Value, second: Value) -> str:
+    """`` (when --a and --b are both on)`` when either value is only known at run time."""
+    parts = [condition(value)[len(" (when "):-len(" is on)")] if value.kind == ValueKind.OPTION else None
+             for value in (first, second)]
+    if not condition(first) and not condition(second):
+        return ""
+    if all(parts):
+        return f" (when {parts[0]} and {parts[1]} are both on)"
+    if all(value.kind == ValueKind.UNKNOWN and value.reason == "parameter" for value in (first, second)):
+        return " (when both parameters are true)"
+    return " (when both values are true)"
+
+
+def mutually_exclusive(first: Value, second: Value, guards: list[frozenset[str]] = ()) -> bool:
+    """Never both true: ``x == 8`` and ``x == 4``, two options of one argparse exclusive group, two dict
+    changes in different branches of one ``if``, or two values that an ``if a and b: raise`` rules out."""
+    if first.kind == second.kind == ValueKind.OPTION and first.group and first.group == second.group:
+        return True
+    if first.exclusive_with(second):
+        return True
+    texts = {_code(value.node) for value in (first, second)}
+    if None not in texts and any(texts <= guard for guard in guards):
+        return True
+    tests = [_equality(value.node) for value in (first, second)]
+    if None in tests:
+        return False
+    (left_a, right_a), (left_b, right_b) = tests
+    return left_a == left_b and right_a != right_b
+
+
+def _code(node: cst.CSTNode | None) -> str | None:
+    if node is None:
+        return None
+    return cst.Module([]).code_for_node(node)
+
+
+def _equality(node: cst.CSTNode | None) -> tuple[str, str] | None:
+    if not isinstance(node, cst.Comparison) or len(node.comparisons) != 1:
+        return None
+    target = node.comparisons[0]
+    if not isinstance(target.operator, cst.Equal) or not isinstance(
+        target.comparator, (cst.Integer, cst.SimpleString, cst.Float)
+    ):
+        return None
+    module = cst.Module([])
+    return module.code_for_node(node.left), module.code_for_node(target.comparator)
 
 
 def model_text(load: ModelLoad) -> str | None:

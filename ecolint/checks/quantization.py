@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ecolint.analysis.facts import ModelLoad, QuantConfig
 from ecolint.checks import CheckContext, check
-from ecolint.checks.common import condition, model_size, model_text, number
+from ecolint.checks.common import both_condition, condition, model_size, model_text, mutually_exclusive, number
 from ecolint.diagnostics import Finding
 from ecolint.energy.model_size import format_params
 
@@ -40,9 +40,12 @@ def int8_outlier_threshold(ctx: CheckContext) -> Iterator[Finding]:
 def conflicting_bits(ctx: CheckContext) -> Iterator[Finding]:
     for config in ctx.facts.quant_configs:
         eight, four = config.entry("load_in_8bit"), config.entry("load_in_4bit")
-        if eight and four and eight.value.provably_true() and four.value.provably_true():
-            where = config.anchor if config.kind == "config" else (eight.owner or config.anchor)
-            yield Finding("LLM104", where, {}, config)
+        if not (eight and four and eight.value.maybe_true() and four.value.maybe_true()):
+            continue
+        if mutually_exclusive(eight.value, four.value, ctx.facts.raising_guards):
+            continue  # ``bits == 8`` and ``bits == 4``: never both true
+        where = config.anchor if config.kind == "config" else (eight.owner or config.anchor)
+        yield Finding("LLM104", where, {"condition": both_condition(eight.value, four.value)}, config)
 
 
 @check("LLM105")
