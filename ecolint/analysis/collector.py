@@ -140,10 +140,13 @@ class Collector:
     # -- definitions -------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         self._bind(node.name.value, "function", node=node)
+        owner = self._class_stack[-1] if self.scope.kind == "class" and self._class_stack else None
         if self.unit is self.module_unit:
             self.unit = Unit(node, node.name.value)
             self.units.append(self.unit)
-        owner = self._class_stack[-1] if self.scope.kind == "class" and self._class_stack else None
+            trainer = next((cls.name.value for cls in self._class_stack if _is_trainer_class(cls)), None)
+            if trainer is not None:  # a method of a Trainer subclass is training code
+                self.unit.training_markers.append(f"class {trainer}")
         self._push_scope("function", node)
         info = FunctionInfo(node, self.scope, owner=owner, is_async=node.asynchronous is not None)
         self.resolver.functions[id(node)] = info
@@ -404,6 +407,11 @@ class Collector:
         if binding is None or not isinstance(binding.value, cst.Call):
             return ""
         return owner.value if last_name(binding.value.func) == "add_mutually_exclusive_group" else ""
+
+
+def _is_trainer_class(node: cst.ClassDef) -> bool:
+    """``class X(Trainer)``, ``class X(_BaseTrainer)``, ``class X(SFTTrainer)``: a trainer."""
+    return any((last_name(base.value) or "").endswith("Trainer") for base in node.bases)
 
 
 EXITS = frozenset({"exit", "error", "abort", "quit"})

@@ -48,7 +48,7 @@ def mutually_exclusive(first: Value, second: Value, guards: list[frozenset[str]]
     if None in tests:
         return False
     (left_a, right_a), (left_b, right_b) = tests
-    return left_a == left_b and right_a != right_b
+    return left_a == left_b and not right_a & right_b
 
 
 def _code(node: cst.CSTNode | None) -> str | None:
@@ -57,16 +57,26 @@ def _code(node: cst.CSTNode | None) -> str | None:
     return cst.Module([]).code_for_node(node)
 
 
-def _equality(node: cst.CSTNode | None) -> tuple[str, str] | None:
+def _equality(node: cst.CSTNode | None) -> tuple[str, frozenset[str]] | None:
+    """``x == "nf4"``, ``x in ("nf4", "fp4")`` or ``x == "nf4" or x == "fp4"``: (x, the literals)."""
+    if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+        parts = [_equality(node.left), _equality(node.right)]
+        if None in parts or parts[0][0] != parts[1][0]:
+            return None
+        return parts[0][0], parts[0][1] | parts[1][1]
     if not isinstance(node, cst.Comparison) or len(node.comparisons) != 1:
         return None
     target = node.comparisons[0]
-    if not isinstance(target.operator, cst.Equal) or not isinstance(
-        target.comparator, (cst.Integer, cst.SimpleString, cst.Float)
-    ):
+    literals = (cst.Integer, cst.SimpleString, cst.Float)
+    if isinstance(target.operator, cst.Equal) and isinstance(target.comparator, literals):
+        values = [target.comparator]
+    elif isinstance(target.operator, cst.In) and isinstance(target.comparator, (cst.Tuple, cst.List, cst.Set)):
+        values = [element.value for element in target.comparator.elements]
+        if not values or not all(isinstance(value, literals) for value in values):
+            return None
+    else:
         return None
-    module = cst.Module([])
-    return module.code_for_node(node.left), module.code_for_node(target.comparator)
+    return _code(node.left), frozenset(_code(value) for value in values)
 
 
 def model_text(load: ModelLoad) -> str | None:
