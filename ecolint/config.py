@@ -17,7 +17,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude", "fixable", "unfixable")
+LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude", "fixable", "unfixable", "test-paths")
+# Test code (gitignore-style patterns): the inference-energy rules do not apply there, and fixes leave it alone.
+DEFAULT_TEST_PATHS = ("tests/", "test/", "testing/", "test_*.py", "*_test.py", "conftest.py")
 KNOWN_KEYS = frozenset(
     {
         *LIST_KEYS,
@@ -52,6 +54,7 @@ class Settings:
     extend_exclude: list[str] = field(default_factory=list)
     respect_gitignore: bool = True
     force_exclude: bool = False
+    test_paths: list[str] = field(default_factory=lambda: list(DEFAULT_TEST_PATHS))
     gpu: GpuSpec | None = None
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     fixable: list[str] | None = None
@@ -193,6 +196,8 @@ def settings_from_table(table: dict[str, Any], root: Path, where: str) -> Settin
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: per-file-ignores must be a table of pattern = [codes]")
         settings.per_file_ignores = {
+    if "test-paths" in table:
+        settings.test_paths = _list(table, "test-paths", where)
             pattern: check_selectors(codes if isinstance(codes, list) else [codes], f"{where} per-file-ignores")
             for pattern, codes in value.items()
         }

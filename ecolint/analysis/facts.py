@@ -5,6 +5,7 @@ Facts know nothing about energy; the checks turn them into findings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -50,6 +51,18 @@ class QuantConfig:
 
     def bnb_4bit_options(self) -> list[Entry]:
         return [entry for entry in self.entries.items.values() if entry.name.startswith("bnb_4bit_")]
+
+
+TEST_MODEL = re.compile(r"(^|[/_-])tiny[-_]|(^|/)[\w.-]*internal-testing/|random", re.IGNORECASE)
+
+
+def is_test_model(model_id: Value | None) -> bool:
+    """A model id that names a test fixture (``hf-internal-testing/...``, ``tiny-...``, ``...-random-...``)."""
+    if model_id is None:
+        return False
+    options = model_id.options if model_id.kind == ValueKind.CHOICE else [model_id]
+    texts = [option.text() for option in options]
+    return bool(texts) and all(text is not None and TEST_MODEL.search(text) for text in texts)
 
 
 @dataclass(eq=False)
@@ -155,12 +168,16 @@ class _Builder:
         self.facts = facts
         self.resolver = collector.resolver
         self._configs: dict[int, QuantConfig] = {}
+        self._test_model_configs: set[int] = set()  # configs given to a test fixture model
+        self._real_model_configs: set[int] = set()
 
     def build(self) -> None:
         for site in self.collector.calls:
             self._training_marker(site)
         for site in self.collector.calls:
             self._classify(site)
+        test_only = self._test_model_configs - self._real_model_configs
+        self.facts.quant_configs = [config for config in self.facts.quant_configs if id(config) not in test_only]
         self.facts.cache_settings = list(self.collector.attribute_assignments)
         self.facts.raising_guards = list(self.collector.raising_guards)
 
@@ -250,6 +267,8 @@ class _Builder:
             self._model_load(site, positional=0)
 
     def _generate(self, site: CallSite) -> None:
+        if self._is_engine_request(site):
+            return  # one request to a serving engine or remote server, which batches across requests
         if self._is_vllm(site, site.node.func.value):
             self._generation(site, "vllm")
         elif _looks_like_llm_generation(site.node):
@@ -303,6 +322,23 @@ class _Builder:
         call, where = created
         return is_library_name(self._qualified(where, call.func), "transformers", "pipeline")
 
+    def _is_engine_request(self, site: CallSite) -> bool:
+        """``engine.generate(prompt, params, request_id)`` of an async engine (vLLM, TGI), or a client of a
+        remote server (text_generation, openai, huggingface_hub, Triton): each call is one request."""
+        call = site.node
+        if any(arg.keyword is not None and arg.keyword.value == "request_id" for arg in call.args):
+            return True
+        owner = call.func.value
+        text = (_text(owner) or "").lower()
+        if any(word in text for word in ENGINE_CLIENT_WORDS):
+            return True
+        created = self._creation_of(site, owner)
+        if created is None:
+            return False
+        creation, where = created
+        qualified = self._qualified(where, creation.func) or ""
+        return qualified.startswith(REMOTE_CLIENT_PACKAGES) or any(part in ASYNC_ENGINES for part in qualified.split("."))
+
     def _is_vllm(self, site: CallSite, owner: cst.BaseExpression) -> bool:
         created = self._creation_of(site, owner)
         if created is None:
@@ -350,6 +386,12 @@ class _Builder:
             or load_entries.get("torch_dtype")
             or load_entries.get("dtype")
         )
+        if is_test_model(model_id):  # a tiny fixture model of a test suite: not inference worth reporting
+            if quant is not None:
+                self._test_model_configs.add(id(quant))
+            return
+        if quant is not None:
+            self._real_model_configs.add(id(quant))
         self.facts.model_loads.append(
             ModelLoad(site, model_id, entries, quant, direct, dtype, via_pipeline=positional == 1)
         )
@@ -374,6 +416,11 @@ class _Builder:
 
 
 DEVICE_MOVES = frozenset({"cuda", "to", "half", "bfloat16"})
+# Receivers of ``generate`` that send one request to an engine batching across requests, or to a server.
+ENGINE_CLIENT_WORDS = ("engine_client", "async_engine", "client")
+REMOTE_CLIENT_PACKAGES = ("text_generation.", "openai.", "huggingface_hub.", "tritonclient.", "anthropic.",
+                          "requests.", "httpx.", "aiohttp.")
+ASYNC_ENGINES = frozenset({"AsyncLLMEngine", "AsyncLLM", "AsyncEngineClient", "EngineClient", "MQLLMEngineClient"})
 # Calls recognised by their qualified library name: the called name -> (package, builder method).
 LIBRARY_CALLS: dict[str, tuple[str, str]] = {
     "BitsAndBytesConfig": ("transformers", "_quantization_config"),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pathspec
 
+from ecolint.codes import PREFIX as RULE_PREFIX
 from ecolint.config import Settings, selector_matches
 from ecolint.diagnostics import Diagnostic
 
@@ -24,15 +25,29 @@ def relative_to_root(settings: Settings, path: Path) -> str:
         return path.as_posix()
 
 
-def ignored_codes(settings: Settings, path: Path | None) -> list[str]:
-    """The selectors that ``per-file-ignores`` turns off for this file."""
-    if not settings.per_file_ignores or path is None:
-        return []
+def _matches(pattern: str, relative: str, path: Path) -> bool:
+    spec = _pattern_spec(pattern)
+    return spec.match_file(relative) or spec.match_file(path.name)
+
+
+def is_test_file(settings: Settings, path: Path | None) -> bool:
+    """Whether ``test-paths`` names this file as test code."""
+    if path is None or not settings.test_paths:
+        return False
     relative = relative_to_root(settings, path)
-    codes: list[str] = []
+    return any(_matches(pattern, relative, path) for pattern in settings.test_paths)
+
+
+def ignored_codes(settings: Settings, path: Path | None) -> list[str]:
+    """The selectors turned off for this file: ``per-file-ignores``, and every rule in test code."""
+    if path is None:
+        return []
+    codes: list[str] = [RULE_PREFIX] if is_test_file(settings, path) else []
+    if not settings.per_file_ignores:
+        return codes
+    relative = relative_to_root(settings, path)
     for pattern, selectors in settings.per_file_ignores.items():
-        spec = _pattern_spec(pattern)
-        if spec.match_file(relative) or spec.match_file(path.name):
+        if _matches(pattern, relative, path):
             codes.extend(selectors)
     return codes
 
