@@ -70,6 +70,8 @@ class Collector:
         self.classes: dict[str, dict[str, FunctionInfo]] = {}  # class name -> its methods
         self.calls: list[CallSite] = []
         self.attribute_assignments: list[AttributeAssignment] = []
+        # ``self.pipe = pipeline(...)`` in a method: (id of the class, attribute) -> the assignments
+        self.instance_attributes: dict[tuple[int, str], list[AttributeAssignment]] = {}
         self.compile_mentions = 0
         self._function_stack: list[FunctionInfo] = []
         self._loop_floor: list[int] = []  # loops do not reach into nested function bodies
@@ -285,6 +287,16 @@ class Collector:
                                                                  conditional, tuple(self._branches)))
 
     def _record_attribute_setting(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if (
+            isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value == "self"
+            and self._function_stack
+            and self._function_stack[-1].owner is not None
+        ):
+            key = (id(self._function_stack[-1].owner), target.attr.value)
+            self.instance_attributes.setdefault(key, []).append(
+                AttributeAssignment(target, value, self.scope, self.order, self.unit))
         if isinstance(target, cst.Attribute) and target.attr.value in ATTRIBUTE_SETTINGS:
             self.attribute_assignments.append(AttributeAssignment(target, value, self.scope, self._tick(), self.unit))
 

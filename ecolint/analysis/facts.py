@@ -91,6 +91,7 @@ class GenerationCall:
     site: CallSite
     kind: str  # "generate", "pipeline", "chat" (remote-code model.chat), "vllm" (offline LLM.generate)
     entries: Entries
+    created_by: cst.Call | None = None  # for a pipeline object: the ``pipeline(...)`` call that made it
 
     def inputs(self) -> list[cst.BaseExpression]:
         """The expressions that carry what is generated from (not the settings)."""
@@ -218,10 +219,8 @@ class _Builder:
             if qualified and not qualified.startswith("<local>"):
                 name = qualified.rsplit(".", 1)[-1]
         library = LIBRARY_CALLS.get(name)
-        if library is not None:
-            package, handler = library
-            if is_library_name(self._qualified(site, call.func), package, name):
-                getattr(self, handler)(site)
+        if library is not None and is_library_name(self._qualified(site, call.func), library[0], name):
+            getattr(self, library[1])(site)
             return
         if isinstance(call.func, cst.Attribute):
             if name in DEVICE_MOVES:
@@ -230,8 +229,9 @@ class _Builder:
             if handler is not None:
                 getattr(self, handler)(site)
                 return
-        if self._is_pipeline_object(site, call.func):
-            self._generation(site, "pipeline")
+        creation = self._pipeline_creation_of(site, call.func)
+        if creation is not None:
+            self._generation(site, "pipeline", creation)
 
     def _entries(self, site: CallSite) -> Entries:
         return self.resolver.call_entries(site.node, site.scope, site.order)
@@ -277,11 +277,11 @@ class _Builder:
     def _chat(self, site: CallSite) -> None:
         if _is_remote_code_chat(site.node):
             self._generation(site, "chat")
-        elif self._is_pipeline_object(site, site.node.func):
-            self._generation(site, "pipeline")
+        elif (creation := self._pipeline_creation_of(site, site.node.func)) is not None:
+            self._generation(site, "pipeline", creation)
 
-    def _generation(self, site: CallSite, kind: str) -> None:
-        self.facts.generations.append(GenerationCall(site, kind, self._entries(site)))
+    def _generation(self, site: CallSite, kind: str, creation: cst.Call | None = None) -> None:
+        self.facts.generations.append(GenerationCall(site, kind, self._entries(site), creation))
 
     def _loads_a_model(self, site: CallSite, owner: cst.BaseExpression | None) -> bool:
         """A transformers/peft class, a variable holding one (``model_cls``), or a class that cannot be
@@ -296,7 +296,9 @@ class _Builder:
             return True
         value = self.resolver.resolve(owner, site.scope, site.order)
         options = value.options if value.kind == ValueKind.CHOICE else [value]
-        if any(option.kind == ValueKind.SYMBOL and str(option.value).startswith(LOADING_LIBRARIES) for option in options):
+        if any(
+            option.kind == ValueKind.SYMBOL and str(option.value).startswith(LOADING_LIBRARIES) for option in options
+        ):
             return True
         if qualified and (qualified.startswith("<local>") or qualified.split(".", 1)[0] in OTHER_LOADERS):
             return False  # a class of this module (resolved, not transformers) or another library's loader
@@ -304,7 +306,16 @@ class _Builder:
         return bool(keywords & BNB_LOAD_ARGUMENTS)
 
     def _creation_of(self, site: CallSite, node: cst.BaseExpression) -> tuple[cst.Call, CallSite] | None:
-        """The call that created the object a name refers to (``pipe = pipeline(...)``)."""
+        """The call that created the object a name refers to (``pipe = pipeline(...)``), or, in a method,
+        an instance attribute (``self.pipe = pipeline(...)`` in any method of the class)."""
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+            owner = site.function.owner if site.function is not None else None
+            settings = self.collector.instance_attributes.get((id(owner), node.attr.value), []) if owner else []
+            calls = [setting for setting in settings if isinstance(setting.value, cst.Call)]
+            if not calls:
+                return None
+            setting = calls[0]
+            return setting.value, CallSite(setting.value, setting.scope, setting.order, (), setting.unit, None)
         if not isinstance(node, cst.Name):
             return None
         binding = site.scope.lookup(node.value, site.order)
@@ -315,12 +326,19 @@ class _Builder:
         fake = CallSite(binding.value, binding.scope, binding.order, (), site.unit, None)
         return binding.value, fake
 
-    def _is_pipeline_object(self, site: CallSite, func: cst.BaseExpression) -> bool:
+    def _pipeline_creation_of(self, site: CallSite, func: cst.BaseExpression) -> cst.Call | None:
+        """The ``pipeline(...)`` call that made the object called here, if it is a pipeline object."""
         created = self._creation_of(site, func)
         if created is None:
-            return False
+            return None
         call, where = created
-        return is_library_name(self._qualified(where, call.func), "transformers", "pipeline")
+        qualified = self._qualified(where, call.func)
+        qualified = qualified or ""
+        if is_library_name(qualified, "transformers", "pipeline") or (
+            qualified.startswith("transformers.") and qualified.endswith("Pipeline")  # TextGenerationPipeline(...)
+        ):
+            return call
+        return None
 
     def _is_engine_request(self, site: CallSite) -> bool:
         """``engine.generate(prompt, params, request_id)`` of an async engine (vLLM, TGI), or a client of a
@@ -337,7 +355,8 @@ class _Builder:
             return False
         creation, where = created
         qualified = self._qualified(where, creation.func) or ""
-        return qualified.startswith(REMOTE_CLIENT_PACKAGES) or any(part in ASYNC_ENGINES for part in qualified.split("."))
+        parts = qualified.split(".")
+        return qualified.startswith(REMOTE_CLIENT_PACKAGES) or any(part in ASYNC_ENGINES for part in parts)
 
     def _is_vllm(self, site: CallSite, owner: cst.BaseExpression) -> bool:
         created = self._creation_of(site, owner)

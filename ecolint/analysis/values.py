@@ -185,7 +185,8 @@ class Resolver:
             ]
             return Value(ValueKind.CHOICE, node=node, options=options)
         if isinstance(node, cst.Dict):
-            return Value(ValueKind.MAPPING, node=node, entries=self.dict_entries(node, scope, order, depth), call_name="dict")
+            entries = self.dict_entries(node, scope, order, depth)
+            return Value(ValueKind.MAPPING, node=node, entries=entries, call_name="dict")
         if isinstance(node, cst.Call):
             return self._resolve_call(node, scope, order, depth)
         if isinstance(node, cst.Name):
@@ -204,7 +205,9 @@ class Resolver:
         binding = scope.lookup(node.value, order)
         if binding is None:
             qualified = qualify(node, scope, order)
-            return Value(ValueKind.SYMBOL, qualified, node) if qualified else Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
+            if qualified:
+                return Value(ValueKind.SYMBOL, qualified, node)
+            return Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
         if binding.kind == "assign" and binding.value is not None:
             value = self.resolve(binding.value, binding.scope, binding.order, depth + 1)
             changes = [m for m in self.mutations.get(id(binding), ()) if m.order < order]
@@ -237,8 +240,8 @@ class Resolver:
             for key in change.path[:-1]:
                 inner = target.items.get(key)
                 if inner is None or inner.value.kind != ValueKind.MAPPING or inner.value.entries is None:
-                    inner = Entry(key, Value(ValueKind.MAPPING, node=change.key_node, entries=Entries(), call_name="dict"),
-                                  change.key_node, change.key_node)
+                    empty = Value(ValueKind.MAPPING, node=change.key_node, entries=Entries(), call_name="dict")
+                    inner = Entry(key, empty, change.key_node, change.key_node)
                 else:
                     inner = Entry(key, Value(ValueKind.MAPPING, node=inner.value.node, entries=_copy_entries(
                         inner.value.entries), call_name="dict"), inner.key_node, inner.owner)

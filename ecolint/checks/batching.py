@@ -11,11 +11,12 @@ import libcst as cst
 from ecolint.analysis.collector import CallSite, Loop
 from ecolint.analysis.dataflow import carried_from_result, derived_names, names_in, unwrap_iterable
 from ecolint.analysis.facts import DataLoaderSite, GenerationCall, ModuleFacts
+from ecolint.analysis.collections import collection_argument
 from ecolint.analysis.helpers import GENERATION_IMPLEMENTATIONS, callee_text
 from ecolint.analysis.scopes import dotted_name
 from ecolint.analysis.values import last_name
 from ecolint.checks import CheckContext, check
-from ecolint.checks.common import number
+from ecolint.checks.common import number, parameter_default
 from ecolint.diagnostics import Finding
 
 BATCH_WORDS = ("batch", "chunk", "slice")
@@ -197,15 +198,50 @@ def _in_async_function(site: CallSite) -> bool:
     return site.function is not None and site.function.is_async
 
 
-def _pipeline_batch_one(facts: ModuleFacts) -> Iterator[tuple[cst.CSTNode, str, CallSite]]:
+def _pipeline_batch_one(facts: ModuleFacts) -> Iterator[tuple[cst.CSTNode, str, CallSite, str]]:
     for creation in facts.pipelines:
         entry = creation.entries.get("batch_size")
         if entry is not None and number(entry.value) == 1:
-            yield entry.key_node, "pipeline(..., batch_size=1)", creation.site
+            yield entry.key_node, "pipeline(..., batch_size=1)", creation.site, ""
+        elif entry is not None and parameter_default(facts, entry.value) == 1:
+            name = _code(entry.value.node)
+            yield entry.key_node, f"pipeline(..., batch_size={name})", creation.site, f" (the default of {name})"
     for generation in facts.generations:
-        entry = generation.entries.get("batch_size") if generation.kind == "pipeline" else None
+        if generation.kind != "pipeline":
+            continue
+        entry = generation.entries.get("batch_size")
         if entry is not None and number(entry.value) == 1:
-            yield entry.key_node, f"{_callee(generation)} with batch_size=1", generation.site
+            yield entry.key_node, f"{_callee(generation)} with batch_size=1", generation.site, ""
+        elif entry is not None and parameter_default(facts, entry.value) == 1:
+            yield (entry.key_node, f"{_callee(generation)} with batch_size={_code(entry.value.node)}",
+                   generation.site, f" (the default of {_code(entry.value.node)})")
+        elif entry is None and not _settings_splat(generation) and not _created_with_batch_size(
+            facts, generation) and (
+            many := collection_argument(facts, generation)
+        ):
+            yield (generation.site.node, f"{_callee(generation)} on {many} without batch_size", generation.site,
+                   " (the pipeline's default)")
+
+
+def _settings_splat(generation: GenerationCall) -> bool:
+    """``**kwargs`` that may carry ``batch_size``; a dict named for generation settings does not."""
+    if not generation.entries.unknown_splat:
+        return False
+    splats = [arg.value for arg in generation.site.node.args if arg.star == "**"]
+    return not splats or not all("gen" in (dotted_name(splat) or "").lower() for splat in splats)
+
+
+def _code(node: cst.CSTNode | None) -> str:
+    return cst.Module([]).code_for_node(node) if node is not None else "?"
+
+
+def _created_with_batch_size(facts: ModuleFacts, generation: GenerationCall) -> bool:
+    for creation in facts.pipelines:
+        if creation.site.node is generation.created_by:
+            return creation.entries.get("batch_size") is not None or creation.entries.unknown_splat
+    return generation.created_by is not None and any(
+        arg.keyword is not None and arg.keyword.value == "batch_size" for arg in generation.created_by.args
+    )
 
 
 def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
@@ -215,8 +251,8 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
     per_item: list[Finding] = []
     batch_one: list[Finding] = []
     reported_loops: set[int] = set()
-    for node, where, site in _pipeline_batch_one(facts):
-        batch_one.append(Finding("LLM202", node, {"where": where, "defaulted": ""}))
+    for node, where, site, defaulted in _pipeline_batch_one(facts):
+        batch_one.append(Finding("LLM202", node, {"where": where, "defaulted": defaulted}))
         reported_loops.update(id(loop) for loop in site.loops)
     for candidate in _candidates(facts):
         site = candidate.site

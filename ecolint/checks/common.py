@@ -92,6 +92,48 @@ def model_size(ctx: CheckContext, load: ModelLoad) -> ModelSize | None:
     return resolve_model_size(text, ctx.base_dirs())
 
 
+def parameter_default(facts, value: Value) -> float | None:
+    """The numeric default of the parameter a value comes from (``batch_size=1`` in the signature)."""
+    if value.kind != ValueKind.UNKNOWN or value.reason != "parameter" or not isinstance(value.node, cst.Name):
+        return None
+    for info in facts.resolver.functions.values():
+        for param in [*info.node.params.params, *info.node.params.kwonly_params]:
+            if param.name.value == value.node.value and param.default is not None:
+                if _encloses(info.node, value.node):
+                    if _passed_somewhere(facts, info, param.name.value):
+                        return None  # a call in the module gives its own value
+                    default = facts.resolver.resolve(param.default, info.scope.parent or info.scope, 0)
+                    return default.number()
+    return None
+
+
+def _passed_somewhere(facts, info, name: str) -> bool:
+    positional = info.parameters()
+    index = positional.index(name) if name in positional else None
+    for call in facts.resolver.calls_by_name.get(info.name, []):
+        if any(arg.star for arg in call.args):
+            return True
+        if any(arg.keyword is not None and arg.keyword.value == name for arg in call.args):
+            return True
+        if index is not None and sum(1 for arg in call.args if arg.keyword is None) > index:
+            return True
+    return False
+
+
+def _encloses(function: cst.FunctionDef, node: cst.CSTNode) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def on_visit(self, visited: cst.CSTNode) -> bool:
+            nonlocal found
+            if visited is node:
+                found = True
+            return not found
+
+    function.body.visit(Finder())
+    return found
+
+
 def number(value: Value) -> float | None:
     """A numeric value, reading a command-line option's default."""
     if value.kind == ValueKind.OPTION and isinstance(value.value, Value):

@@ -27,7 +27,7 @@ def int8_outlier_threshold(ctx: CheckContext) -> Iterator[Finding]:
         if threshold is None:
             if config.entries.unknown_splat:
                 continue  # the threshold may come through **kwargs
-            described = "unset (bitsandbytes default)"
+            described = " unset (bitsandbytes default)"
         else:
             value = number(threshold.value)
             if value is None or value == 0:
@@ -107,11 +107,16 @@ def _weights_gb(params_b: float) -> float:
     return params_b * 2  # FP16: two bytes per parameter
 
 
+# The measurement rows each bit width of LLM103 quotes: a 4-bit load is answered with NF4 rows only.
+_LLM103_PRECISIONS = {"4-bit": {"nf4"}, "8-bit": {"int8_default", "int8_pure"}}
+
+
 @check("LLM103")
 def quantized_without_memory_pressure(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.gpu is None:
         return
     fraction = float(ctx.option("LLM103", "max_weight_fraction"))
+    penalty = ctx.rules["LLM103"].penalty
     for load in _inference_loads(ctx):
         bits = _quantized_bits(load)
         size = model_size(ctx, load) if bits else None
@@ -121,6 +126,7 @@ def quantized_without_memory_pressure(ctx: CheckContext) -> Iterator[Finding]:
             "LLM103",
             load.site.node,
             {
+                "penalty": penalty.only(_LLM103_PRECISIONS[bits]).describe() if penalty else "",
                 "bits": bits,
                 "model": model_text(load),
                 "size": format_params(size.params_b),
@@ -142,18 +148,41 @@ def model_exceeds_gpu_memory(ctx: CheckContext) -> Iterator[Finding]:
         size = model_size(ctx, load)
         if size is None or _weights_gb(size.params_b) <= ctx.gpu.vram_gb:
             continue
-        suggestion = ""
-        if size.params_b >= nf4_from:
-            suggestion = f"; NF4 4-bit fits and measured {ctx.rules['LLM107'].penalty_text()}"
+        fp16_gb, fit = _fit_text(ctx, model_text(load) or "", size, nf4_from)
         yield Finding(
             "LLM107",
             load.site.node,
             {
                 "model": model_text(load),
                 "size": format_params(size.params_b),
-                "weights_gb": f"{_weights_gb(size.params_b):.0f}",
+                "weights_gb": f"{fp16_gb:.0f}",
                 "gpu": ctx.gpu.key,
                 "vram_gb": f"{ctx.gpu.vram_gb:g}",
-                "suggestion": suggestion,
+                "fit": fit,
             },
         )
+
+
+def _fit_text(ctx: CheckContext, text: str, size, nf4_from: float) -> tuple[float, str]:
+    """FP16 weight memory and which precision fits the GPU (weights + KV cache + runtime overhead, as
+    ``ecolint estimate`` computes it)."""
+    from ecolint.energy.architectures import estimated_architecture, find_architecture
+    from ecolint.energy.memory_fit import MEMORY_HEADROOM, fits_by_precision, usable_gb
+
+    arch = find_architecture(text) or estimated_architecture(size.params_b, text)
+    fits = fits_by_precision(ctx.gpu, arch)
+    usable = (
+        f"{usable_gb(ctx.gpu):.1f} GB usable of {ctx.gpu.vram_gb:g} GB after {1 - MEMORY_HEADROOM:.0%} runtime "
+        f"overhead; batch 1, 512 prompt + 256 generated tokens"
+    )
+    fitting = [f.describe() for f in fits if f.fits]
+    too_big = [f.describe() for f in fits if not f.fits]
+    if not fitting:
+        return fits[0].weights_gb, (
+            f"No precision fits ({usable}): {', '.join(too_big)}. Offload to CPU memory, split the model across "
+            f"several GPUs, or use a smaller model"
+        )
+    message = f"Fits ({usable}): {', '.join(fitting)}; does not fit: {', '.join(too_big)}"
+    if any(f.fits and f.quantization == "nf4" for f in fits) and size.params_b >= nf4_from:
+        message += f". NF4 measured {ctx.rules['LLM107'].penalty_text()}"
+    return fits[0].weights_gb, message
