@@ -1,6 +1,8 @@
 """Penalty arithmetic: a rule's energy penalty as pairs of measurement rows and their percentages.
 
-No figure lives in Python code: each percentage is computed from a row and its baseline.
+No figure lives in Python code: each percentage is computed from a row and its baseline, on the one
+energy basis of the project, gross board energy (``ecolint.energy.curation.gross_energy_j_per_1k``),
+the same figure the advisor commands use. Ranges are given per GPU.
 """
 
 from __future__ import annotations
@@ -8,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ecolint.energy.curation import gross_energy_j_per_1k
 from ecolint.energy.dataset import Measurement
 from ecolint.rule_schema import RuleError
+
+BASIS = "gross board energy"
 
 GPU_DISPLAY = {
     "rtx5090": "RTX 5090",
@@ -31,14 +36,36 @@ class PenaltyPair:
     baseline: Measurement
 
     @property
+    def energy(self) -> float:
+        return gross_energy_j_per_1k(self.row)
+
+    @property
+    def baseline_energy(self) -> float:
+        return gross_energy_j_per_1k(self.baseline)
+
+    @property
     def percent(self) -> float:
-        return (self.row.energy_j_per_1k / self.baseline.energy_j_per_1k - 1.0) * 100.0
+        return (self.energy / self.baseline_energy - 1.0) * 100.0
+
+
+def gpu_name(key: str) -> str:
+    return GPU_DISPLAY.get(key, key.upper())
+
+
+def span(percents: list[float]) -> str:
+    """``+40% to +60%``; savings read from the smaller to the larger (``-32% to -49%``)."""
+    low, high = round(min(percents)), round(max(percents))
+    if high < 0:
+        low, high = high, low
+    return f"{low:+d}%" if low == high else f"{low:+d}% to {high:+d}%"
 
 
 @dataclass(frozen=True)
 class PenaltyGroup:
     label: str
     pairs: tuple[PenaltyPair, ...]
+    fix: bool = False  # the group measures what the rule's suggested change does, not what the pattern costs
+    risk: str = ""  # what the suggested change risks beyond energy (a fix group's caveat)
 
     @property
     def low(self) -> float:
@@ -48,12 +75,20 @@ class PenaltyGroup:
     def high(self) -> float:
         return max(pair.percent for pair in self.pairs)
 
+    def by_gpu(self) -> dict[str, list[PenaltyPair]]:
+        """The pairs per GPU, in the order the GPUs first appear."""
+        found: dict[str, list[PenaltyPair]] = {}
+        for pair in self.pairs:
+            found.setdefault(gpu_name(pair.row.gpu), []).append(pair)
+        return found
+
     def describe(self) -> str:
-        low, high = round(self.low), round(self.high)
-        if high < 0:
-            low, high = high, low  # savings read from the smaller to the larger
-        span = f"{low:+d}%" if low == high else f"{low:+d}% to {high:+d}%"
-        return f"{span} {self.label}"
+        per_gpu = self.by_gpu()
+        if len(per_gpu) == 1:
+            [(gpu, pairs)] = per_gpu.items()
+            return f"{span([p.percent for p in pairs])} {self.label} on {gpu}"
+        spans = ", ".join(f"{span([p.percent for p in pairs])} on {gpu}" for gpu, pairs in per_gpu.items())
+        return f"{self.label}: {spans}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +114,7 @@ class Penalty:
         found: list[str] = []
         for group in self.groups:
             for pair in group.pairs:
-                name = GPU_DISPLAY.get(pair.row.gpu, pair.row.gpu.upper())
+                name = gpu_name(pair.row.gpu)
                 if name not in found:
                     found.append(name)
         return found
@@ -89,8 +124,19 @@ class Penalty:
             return "energy penalty not measured yet"
         groups = "; ".join(group.describe() for group in self.groups)
         if self.source != "shipped data":
-            return f"{groups} (calibrated on {', '.join(self.gpus())}: {self.source})"
-        return f"{groups} (measured on {', '.join(self.gpus())})"
+            return f"{groups} (calibrated: {self.source}, {BASIS})"
+        return f"{groups} (measured, {BASIS})"
+
+    def only(self, precisions: set[str]) -> Penalty:
+        """The penalty restricted to the pairs whose row has one of ``precisions`` (groups left empty dropped)."""
+        groups = []
+        for group in self.groups:
+            pairs = tuple(pair for pair in group.pairs if pair.row.precision in precisions)
+            if pairs:
+                groups.append(PenaltyGroup(group.label, pairs, group.fix, group.risk))
+        if not groups:
+            return Penalty(False, note=f"no rows for {', '.join(sorted(precisions))}")
+        return Penalty(True, self.unit, tuple(groups), self.note, self.source)
 
     def to_dict(self) -> dict:
         if not self.measured:
@@ -101,11 +147,18 @@ class Penalty:
             "measured_on": self.gpus(),
             "source": self.source,
             "note": self.note,
+            "basis": BASIS,
             "groups": [
                 {
                     "label": group.label,
+                    "fix": group.fix,
+                    "risk": group.risk,
                     "min_pct": round(group.low, 1),
                     "max_pct": round(group.high, 1),
+                    "per_gpu": {
+                        gpu: [round(min(p.percent for p in pairs), 1), round(max(p.percent for p in pairs), 1)]
+                        for gpu, pairs in group.by_gpu().items()
+                    },
                     "pairs": [_pair_dict(pair) for pair in group.pairs],
                 }
                 for group in self.groups
@@ -124,8 +177,10 @@ def _pair_dict(pair: PenaltyPair) -> dict:
         "baseline_precision": pair.baseline.precision,
         "batch_size": pair.row.batch_size,
         "baseline_batch_size": pair.baseline.batch_size,
-        "energy_j_per_1k": pair.row.energy_j_per_1k,
-        "baseline_energy_j_per_1k": pair.baseline.energy_j_per_1k,
+        "energy_j_per_1k": round(pair.energy, 1),
+        "baseline_energy_j_per_1k": round(pair.baseline_energy, 1),
+        "stated_energy_j_per_1k": pair.row.energy_j_per_1k,
+        "stated_baseline_energy_j_per_1k": pair.baseline.energy_j_per_1k,
         "software": pair.row.software,
     }
 
@@ -143,10 +198,17 @@ def parse_penalty(code: str, raw: Any, rows: dict[str, Measurement]) -> Penalty 
             if row_id not in rows or baseline_id not in rows:
                 raise RuleError(f"{code}: penalty refers to unknown measurement row {row_id} or {baseline_id}")
             row, baseline = rows[row_id], rows[baseline_id]
-            if row.energy_j_per_1k is None or baseline.energy_j_per_1k is None:
+            if not gross_energy_j_per_1k(row) or not gross_energy_j_per_1k(baseline):
                 raise RuleError(f"{code}: row {row_id} or {baseline_id} has no energy figure")
             pairs.append(PenaltyPair(row, baseline))
         if not pairs:
             raise RuleError(f"{code}: penalty group {group.get('label')!r} has no pairs")
-        groups.append(PenaltyGroup(str(group["label"]), tuple(pairs)))
+        groups.append(
+            PenaltyGroup(
+                str(group["label"]),
+                tuple(pairs),
+                bool(group.get("fix", False)),
+                " ".join(str(group.get("risk", "")).split()),
+            )
+        )
     return Penalty(True, str(raw["unit"]), tuple(groups), str(raw.get("note", "")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ecolint.energy.curation import gross_energy_j_per_1k
 from ecolint.energy.dataset import Measurement
 from ecolint.penalties import Penalty, PenaltyGroup, PenaltyPair
 from ecolint.rule_schema import RuleError
@@ -11,7 +12,7 @@ from ecolint.rule_schema import RuleError
 if TYPE_CHECKING:
     from ecolint.rules import Rule
 
-CALIBRATION_KEYS = frozenset({"label", "row", "baseline", "min_params_b", "max_params_b"})
+CALIBRATION_KEYS = frozenset({"label", "row", "baseline", "min_params_b", "max_params_b", "fix"})
 
 
 def calibration_specs(code: str, raw: Any) -> list[dict]:
@@ -40,7 +41,7 @@ def calibrated_penalty(rule: Rule, rows: list[Measurement], source: str) -> Pena
         same = [key for key in ("gpu", "model_id", "precision", "batch_size") if key not in varied]
         pairs = []
         for row in rows:
-            if not _matches(row, spec["row"]) or row.energy_j_per_1k is None:
+            if not _matches(row, spec["row"]) or not gross_energy_j_per_1k(row):
                 continue
             size = row.params_b
             if size is not None and not (spec.get("min_params_b", 0) <= size <= spec.get("max_params_b", float("inf"))):
@@ -49,12 +50,12 @@ def calibrated_penalty(rule: Rule, rows: list[Measurement], source: str) -> Pena
                 if (
                     base is not row
                     and _matches(base, spec["baseline"])
-                    and base.energy_j_per_1k
+                    and gross_energy_j_per_1k(base)
                     and all(getattr(base, key) == getattr(row, key) for key in same)
                 ):
                     pairs.append(PenaltyPair(row, base))
         if pairs:
-            groups.append(PenaltyGroup(str(spec["label"]), tuple(pairs)))
+            groups.append(PenaltyGroup(str(spec["label"]), tuple(pairs), bool(spec.get("fix", False))))
     if not groups:
         return None
     unit = rule.penalty.unit if rule.penalty and rule.penalty.measured else "energy per generated token"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ecolint.penalties import GPU_DISPLAY
+from ecolint.penalties import BASIS, gpu_name
 
 if TYPE_CHECKING:
     from ecolint.rules import Example, Rule
@@ -46,21 +46,37 @@ def penalty_lines(rule: Rule) -> list[str]:
         return []
     if not rule.penalty.measured:
         return [f"Measured penalty: none yet. {rule.penalty.note}".rstrip(), ""]
-    lines = [f"Measured penalty ({rule.penalty.unit}):", ""]
+    lines = [f"Measured penalty ({rule.penalty.unit}; {BASIS}, docs/data.md):", ""]
     lines.append("| case | row | baseline | GPU | model | batch | J/1k tok | baseline J/1k | change |")
     lines.append("|---|---|---|---|---|---|---|---|---|")
     for group in rule.penalty.groups:
         for pair in group.pairs:
             row, base = pair.row, pair.baseline
             lines.append(
-                f"| {group.label} | {row.row_id} | {base.row_id} | {GPU_DISPLAY.get(row.gpu, row.gpu)} | "
-                f"{row.model_id} | {row.batch_size} | {row.energy_j_per_1k:g} | {base.energy_j_per_1k:g} | "
-                f"{pair.percent:+.1f}% |"
+                f"| {group.label} | {row.row_id} | {base.row_id} | {gpu_name(row.gpu)} | "
+                f"{row.model_id} | {row.batch_size} | {_energy(pair.energy, row)} | "
+                f"{_energy(pair.baseline_energy, base)} | {pair.percent:+.1f}% |"
             )
+    if any(_converted(pair.row) or _converted(pair.baseline) for group in rule.penalty.groups for pair in group.pairs):
+        lines += ["", "\\* converted to gross: the source stated the energy with about 17 W of idle power "
+                  "subtracted (stated value in brackets); gross = 1000 x power / throughput of the same row."]
     lines.append("")
     if rule.penalty.note:
         lines += [rule.penalty.note.strip(), ""]
     return lines
+
+
+def _converted(row) -> bool:
+    """True for a shipped row whose source subtracted idle power (converted to gross)."""
+    from ecolint.energy.curation import curated_rows
+
+    curated = curated_rows().get(row.row_id)
+    return curated is not None and curated.measurement is row and curated.normalised
+
+
+def _energy(gross: float, row) -> str:
+    text = f"{gross:,.0f}" if gross >= 100 else f"{gross:.1f}"
+    return f"{text}\\* ({row.energy_j_per_1k:g})" if _converted(row) else text
 
 
 def example_markdown(examples: Iterable[Example]) -> str:

@@ -21,6 +21,12 @@ class AdvisorUsageError(click.ClickException):
     exit_code = 2
 
 
+class AdvisorPlanError(click.ClickException):
+    """A plan that cannot run (it does not fit the GPU): said first, no figures, exit status 1."""
+
+    exit_code = 1
+
+
 def _inputs_options(func):
     options = [
         click.option(
@@ -113,6 +119,9 @@ def _validate(kwargs: dict, **extra):
 def estimate(use_case, **kwargs):
     """Energy per token and request, throughput, latency, power, and monthly kWh, cost and CO2."""
     inputs, as_json = _validate(kwargs, use_case=use_case, default_use_case="api")
+    impossible = estimate_report.impossible_plan(inputs)
+    if impossible:
+        raise AdvisorPlanError(impossible)
     _emit(estimate_report.build(inputs), as_json)
 
 
@@ -147,13 +156,8 @@ def compare(**kwargs):
 @_guarded
 def diagnose(observed_throughput, observed_power, **kwargs):
     """Match a slow or power-hungry setup against the known energy patterns and suggest fixes."""
-    if observed_throughput <= 0:
-        raise AdvisorUsageError(
-            f"--observed-throughput={observed_throughput} must be positive (tok/s over the batch)."
-        )
-    if observed_power is not None and observed_power <= 0:
-        raise AdvisorUsageError(f"--observed-power={observed_power} must be positive (W).")
     inputs, as_json = _validate(kwargs)
+    diagnose_report.check_observation(inputs, observed_throughput, observed_power)
     _emit(diagnose_report.build(inputs, observed_throughput, observed_power), as_json)
 
 

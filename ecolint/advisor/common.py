@@ -211,6 +211,7 @@ def setup_lines(rows: list[TrainingRow]) -> list[str]:
             )
             continue
         driver = _driver(m.software)
+        software = re.sub(r";?\s*driver=[^;\[]+", "", m.software).strip().rstrip(";") if driver else m.software
         prompt = (m.raw or {}).get("input_tokens")
         prompt = f"{prompt}-token prompts" if prompt else "prompt length not recorded"
         curated = [curated_rows()[r.row_id] for r in members if r.row_id in curated_rows()]
@@ -235,7 +236,7 @@ def setup_lines(rows: list[TrainingRow]) -> list[str]:
         )
         sources = ", ".join(dict.fromkeys(r.measurement.source_file for r in members))
         lines.append(
-            f"{experiment} (rows {ids}): {gpu.name if gpu else m.gpu}; software {m.software or 'not recorded'}; "
+            f"{experiment} (rows {ids}): {gpu.name if gpu else m.gpu}; software {software or 'not recorded'}; "
             f"driver {driver or 'not recorded in this experiment record'}; method: {method}, "
             f"{m.n_runs or '?'} runs, {m.output_tokens or '?'} generated tokens, {prompt}; {basis}{weights}; "
             f"source {sources}"

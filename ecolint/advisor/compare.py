@@ -99,8 +99,8 @@ def paradox_warnings(columns: list[Column], inputs: Inputs) -> list[str]:
     d = evidence.int8_default_vs_fp16()
     if d:
         items.append(
-            f"**INT8 default**: the outlier decomposition of LLM.int8() costs {d.span()} energy over FP16 "
-            f"across the measured GPUs (rows {d.row_ids}); `llm_int8_threshold=0.0` removes it."
+            f"**INT8 default**: the outlier decomposition of LLM.int8() costs {d.per_gpu()} energy over FP16 "
+            f"(rows {d.row_ids}). {evidence.threshold_zero_advice()}"
         )
     if inputs.model.params_b <= SMALL_MODEL_B + 0.5:
         s = evidence.nf4_small_models()

@@ -31,7 +31,7 @@ from ecolint.advisor.common import (
 from ecolint.advisor.optimize import BATCH_CODE, LOAD_CODE
 from ecolint.advisor.optimizer import MEMORY_HEADROOM
 from ecolint.advisor.report import Bullets, Code, Report, Section
-from ecolint.advisor.validation import SMALL_MODEL_B, Inputs, quantization_label
+from ecolint.advisor.validation import SMALL_MODEL_B, InputError, Inputs, quantization_label
 from ecolint.energy.estimator import Estimate
 from ecolint.energy.model_size import format_params
 
@@ -108,21 +108,26 @@ def _detect(inputs: Inputs, observed: float, estimates: dict[str, Estimate], bat
             "conversions per layer, which the GPU spends waiting on rather than computing."
         )
         p.factors += [
-            f"measured energy over FP16: {ev.span()} (rows {ev.row_ids})",
+            f"measured energy over FP16: {ev.per_gpu()} (rows {ev.row_ids})",
             "throughput falls more than power does, so energy per token rises",
         ]
+        if _fits(inputs, fp16):
+            p.fixes.append(Fix("Load in FP16 (no quantization)", LOAD_CODE["fp16"], fp16))
+        p.fixes.append(Fix("Use NF4 when memory is the reason for 8-bit", LOAD_CODE["nf4"], estimates["nf4"]))
         p.fixes.append(
             Fix(
-                "Disable the outlier decomposition (llm_int8_threshold=0.0)",
+                "If 8-bit is required: llm_int8_threshold=0.0 (quality risk: the mixed-precision path exists for "
+                "outlier features, which grow with model size; bitsandbytes does not recommend 0.0 for "
+                "quality-sensitive work)",
                 LOAD_CODE["int8_pure"],
                 pure,
             )
         )
-        if _fits(inputs, fp16):
-            p.fixes.append(Fix("Load in FP16 (no quantization)", LOAD_CODE["fp16"], fp16))
-        p.fixes.append(Fix("Use NF4 when memory is the reason for 8-bit", LOAD_CODE["nf4"], estimates["nf4"]))
         pairs = evidence.int8_pure_vs_default()
-        p.evidence = f"INT8 pure vs default under the same protocol: {pairs.span()} less energy (rows {pairs.row_ids})"
+        p.evidence = (
+            f"INT8 pure vs default under the same protocol: {pairs.per_gpu()} less energy (rows {pairs.row_ids}); "
+            "output quality not measured"
+        )
         found.append(p)
     nf4, fp16_energy = estimates["nf4"], fp16.energy_per_1k.value
     if q == "nf4" and (inputs.model.params_b <= SMALL_MODEL_B or nf4.energy_per_1k.value > fp16_energy):
@@ -188,6 +193,39 @@ def _detect(inputs: Inputs, observed: float, estimates: dict[str, Estimate], bat
     for p in found:
         p.match = _match(observed, p.expected)
     return found
+
+
+def throughput_roofline(inputs: Inputs) -> float:
+    """The most tok/s the declared setup can decode: every step reads the weights and KV cache once,
+    so batch x memory bandwidth / bytes per step bounds it (no measured row comes near it)."""
+    w = workload(inputs)
+    return w.batch_size * (inputs.gpu.memory_bandwidth_gb_s or 0.0) * 1e9 / w.bytes_per_step()
+
+
+def check_observation(inputs: Inputs, throughput: float, power: float | None) -> None:
+    """An InputError (one line) for observations the GPU cannot produce."""
+    gpu = inputs.gpu
+    if not math.isfinite(throughput) or throughput <= 0:
+        raise InputError(
+            f"--observed-throughput={throughput:g} must be a finite positive number (tok/s over the batch)."
+        )
+    roof = throughput_roofline(inputs)
+    if gpu.memory_bandwidth_gb_s and throughput > roof:
+        raise InputError(
+            f"--observed-throughput={throughput:g} tok/s is above what {gpu.key} can decode for {inputs.model.text} "
+            f"at batch {inputs.batch_size}: {num(gpu.memory_bandwidth_gb_s)} GB/s memory bandwidth over "
+            f"{workload(inputs).bytes_per_step() / 1e9:.2f} GB read per step allows at most {num(roof)} tok/s. "
+            f"Check the batch size, the model and the quantization you passed."
+        )
+    if power is None:
+        return
+    if not math.isfinite(power) or power <= 0:
+        raise InputError(f"--observed-power={power:g} must be a finite positive number (W).")
+    if gpu.tdp_w and power > gpu.tdp_w:
+        raise InputError(
+            f"--observed-power={power:g} W is above the {gpu.tdp_w:g} W power limit of {gpu.key}: "
+            f"give the board power of one GPU (nvidia-smi --query-gpu=power.draw)."
+        )
 
 
 def build(inputs: Inputs, observed_throughput: float, observed_power: float | None) -> Report:
@@ -266,9 +304,12 @@ def build(inputs: Inputs, observed_throughput: float, observed_power: float | No
         )
     fixes: list[Fix] = []
     for p in patterns:  # patterns in priority order; within one, the fix that saves most energy first
-        for fix in sorted(p.fixes, key=lambda f: f.after.energy_per_1k.value):
-            if all(fix.title != f.title for f in fixes):
-                fixes.append(fix)
+        ordered = (
+            p.fixes if p.code == "int8-decomposition" else sorted(p.fixes, key=lambda f: f.after.energy_per_1k.value)
+        )
+        for fix in ordered:  # INT8: FP16 first when it fits, then NF4, then threshold 0.0 (quality risk)
+            if all(fix.title != f.title for f in fixes) and fix.after.energy_per_1k.value < current_energy:
+                fixes.append(fix)  # never a change predicted to use more energy than now
     fix_section = Section("Recommended fixes (priority order)")
     for i, fix in enumerate(fixes, start=1):
         after = fix.after

@@ -30,6 +30,33 @@ def _money_change(value: float) -> str:
     return f"{'-' if value < 0 else '+'}${num(abs(value), 2)}"
 
 
+def impossible_plan(inputs: Inputs) -> str | None:
+    """One line when the plan cannot run on the GPU at any precision the advisor knows, else None.
+
+    The fit is weights + KV cache + runtime overhead (``ecolint.energy.memory_fit``); when the
+    requested precision does not fit but another does, the plan can still be estimated (with a
+    warning), so only a plan that no precision makes fit is refused.
+    """
+    from ecolint.energy.memory_fit import fit, fits_by_precision, usable_gb
+
+    requested = fit(workload(inputs))
+    if requested.fits:
+        return None
+    others = fits_by_precision(
+        inputs.gpu, inputs.model.arch, inputs.batch_size, inputs.sequence_length, inputs.generation_length
+    )
+    if any(f.fits for f in others):
+        return None
+    gpu = inputs.gpu
+    return (
+        f"this plan cannot run: {inputs.model.text} needs {requested.describe()} at batch {inputs.batch_size} "
+        f"with {inputs.sequence_length} + {inputs.generation_length} tokens, and {gpu.key} offers "
+        f"{usable_gb(gpu):.1f} GB ({gpu.vram_gb:g} GB less runtime overhead); no precision fits "
+        f"({', '.join(f.describe() for f in others)}). Use several GPUs, offload to CPU memory, "
+        f"a smaller model or a smaller batch; no cost is estimated for a plan that cannot run."
+    )
+
+
 def build(inputs: Inputs) -> Report:
     estimator = estimator_for(inputs)
     use_case = inputs.use_case or "api"

@@ -28,7 +28,7 @@ LOAD_CODE = {
     "nf4": """config = BitsAndBytesConfig(
     load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float16)
 model = AutoModelForCausalLM.from_pretrained(model_id, quantization_config=config, device_map="auto")""",
-    "int8_pure": """config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0)  # no FP16 outlier path
+    "int8_pure": """config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0)  # quality risk
 model = AutoModelForCausalLM.from_pretrained(model_id, quantization_config=config, device_map="auto")""",
     "int8_default": """config = BitsAndBytesConfig(load_in_8bit=True)  # threshold 6.0: avoid
 model = AutoModelForCausalLM.from_pretrained(model_id, quantization_config=config, device_map="auto")""",
@@ -85,8 +85,8 @@ def reasoning(rec: Recommendation, inputs: Inputs) -> list[str]:
     pure = evidence.int8_pure_vs_default()
     if pure:
         lines.append(
-            f"INT8 pure vs INT8 default, same GPU, model and protocol: {pure.span()} less energy "
-            f"(rows {pure.row_ids})."
+            f"INT8 pure vs INT8 default, same GPU, model and protocol: {pure.per_gpu()} less energy "
+            f"(rows {pure.row_ids}); output quality not measured."
         )
     sweep = evidence.batch_sweep()
     if sweep:
@@ -156,7 +156,8 @@ def insights(rec: Recommendation, inputs: Inputs) -> list[str]:
     if pure and default:
         items.append(
             f"If you must use 8-bit: llm_int8_threshold=0.0 changes energy by {_change(pure.energy, default.energy)} "
-            f"against the default threshold."
+            f"against the default threshold here, but {evidence.THRESHOLD_ZERO_RISK}; FP16/BF16 (when the weights "
+            f"fit) and NF4 come first."
         )
     current = rec.at(inputs.quantization, inputs.batch_size)
     if current and current is not best and current.quantization != best.quantization:
@@ -184,8 +185,8 @@ def pitfalls(rec: Recommendation, inputs: Inputs) -> list[str]:
     d = evidence.int8_default_vs_fp16()
     if d:
         items.append(
-            f"`load_in_8bit=True` alone (INT8 default): {d.span()} more energy than FP16 in the data "
-            f"(rows {d.row_ids}). Always set `llm_int8_threshold=0.0`."
+            f"`load_in_8bit=True` alone (INT8 default): {d.per_gpu()} more energy than FP16 in the data "
+            f"(rows {d.row_ids}). {evidence.threshold_zero_advice()}"
         )
     s = evidence.nf4_small_models()
     if s and inputs.model.params_b <= SMALL_MODEL_B + 0.5:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from ecolint.advisor.common import COMPARED, workload
 from ecolint.advisor.validation import Inputs
 from ecolint.energy.estimator import Estimate, Estimator
+from ecolint.energy.memory_fit import MEMORY_HEADROOM
+
+__all__ = ["MEMORY_HEADROOM", "Candidate", "Recommendation", "recommend"]
 
 USE_CASE_BATCH_CAP = {"chat": 4, "api": 32, "batch": 64}
-# Weights + KV cache may use at most this share of the GPU memory: in the A800 batch sweep the measured
-# peak memory was 10-24% above weights + KV cache (activations, logits, the CUDA context).
-MEMORY_HEADROOM = 0.8
 CLOSE_CALL = 0.05  # candidates within 5% of the best are reported as a close call
 
 

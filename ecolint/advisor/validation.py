@@ -7,6 +7,7 @@ probably meant. Suboptimal but valid choices become warnings that the report pri
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,8 +23,8 @@ from ecolint.energy.architectures import (
 from ecolint.energy.calibration import CalibrationError, load_calibration
 from ecolint.energy.curation import measured_gpus
 from ecolint.energy.dataset import GpuSpec, Measurement, UnknownGpuError, gpus, resolve_gpu
-from ecolint.energy.model_size import ModelSize, format_params, resolve_model_size
-from ecolint.energy.regions import Region, regions
+from ecolint.energy.model_size import ConfigError, ModelSize, format_params, resolve_model_size, size_from_checkpoint
+from ecolint.energy.regions import CLOUD_PUE, CLOUD_PUE_SOURCE, Region, regions
 
 QUANTIZATIONS = ("fp16", "bf16", "fp32", "nf4", "int8_default", "int8_pure")
 PRECISIONS = ("fp32", "bf16", "fp16", "tf32")
@@ -35,6 +36,12 @@ BATCH_RANGE = (1, 64)
 SEQUENCE_RANGE = (128, 4096)
 GENERATION_RANGE = (1, 2048)
 DAYS_PER_MONTH = 30.4  # 365 / 12
+# Ranges of the numeric options: wide enough for any real tariff, grid or facility, narrow enough to
+# refuse typing slips and non-numbers (nan, inf, 1e308).
+PRICE_RANGE = (0.0, 10.0)  # $/kWh
+GRID_RANGE = (0.0, 2000.0)  # gCO2/kWh: the dirtiest grids are near 1,000
+PUE_RANGE = (1.0, 3.0)
+REQUESTS_MAX = 1e12  # per month
 SMALL_MODEL_B = 3.0  # NF4 is measured to cost energy at or below this size
 
 QUANTIZATION_ALIASES = {
@@ -238,7 +245,7 @@ def parse_gpu(value: str | None) -> tuple[GpuSpec, bool]:
     except UnknownGpuError as error:
         text = str(error)
         raise InputError(
-            f"--gpu: {text[0].upper()}{text[1:]}. Aliases such as 4090, 5090 and a100-80gb are accepted; "
+            f"--gpu: {text[0].upper()}{text[1:]}. Aliases such as 4090d, 5090 and a100-80gb are accepted; "
             f"for other GPUs measure your own setup and pass it with --calibration."
         ) from None
 
@@ -250,6 +257,8 @@ def parse_model(value: str | None, base_dir: Path | None = None) -> ModelChoice:
             "a name with its size (Mistral-7B) or a size (7B)."
         )
     text = value.strip()
+    if re.match(r"[-−]\s*\d", text) or re.match(r"0+(?:\.0+)?\s*[bm]$", text, re.IGNORECASE):
+        raise InputError(f"--model {value!r}: the size must be positive (for example 7B).")
     base = base_dir or Path.cwd()
     local = Path(text) if Path(text).is_absolute() else base / text
     arch = None
@@ -258,8 +267,11 @@ def parse_model(value: str | None, base_dir: Path | None = None) -> ModelChoice:
         if local.is_dir():
             arch = architecture_from_checkpoint(local)
             shape_source = "config.json" if arch else shape_source
+            size_from_checkpoint(local)  # a malformed config.json is an error, not a silent fallback
     except OSError:
         arch = None
+    except ConfigError as error:
+        raise InputError(f"--model {value!r}: {error}") from None
     size = resolve_model_size(text, (base,))
     known = find_architecture(text)
     if arch is None and known is not None:
@@ -316,8 +328,10 @@ def parse_requests(value: str | None) -> tuple[float, str, bool]:
         raise InputError(f"--requests {value!r} is not a request count. Examples: 1000000, 1M, 2.5M/month, 50k/day.")
     number, suffix, period = match.groups()
     count = float(number) * {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[suffix]
-    if count <= 0:
-        raise InputError(f"--requests {value!r} must be positive. Examples: 1000000, 1M, 50k/day.")
+    if not 0 < count <= REQUESTS_MAX:
+        raise InputError(
+            f"--requests {value!r} must be from 1 to {REQUESTS_MAX:.0e} per month. Examples: 1000000, 1M, 50k/day."
+        )
     per_day = period in ("day", "d")
     monthly = count * DAYS_PER_MONTH if per_day else count
     label = f"{count:,.0f}/day ({monthly:,.0f}/month)" if per_day else f"{monthly:,.0f}/month"
@@ -356,9 +370,13 @@ def parse_use_case(value: str | None, default: str | None) -> str | None:
     )
 
 
-def _non_negative(name: str, value: float | None) -> float | None:
-    if value is not None and value < 0:
-        raise InputError(f"--{name}={value} must not be negative.")
+def finite_in_range(name: str, value: float | None, bounds: tuple[float, float], unit: str = "") -> float | None:
+    """``value`` when it is a finite number within ``bounds`` (inclusive); an InputError otherwise."""
+    if value is None:
+        return None
+    low, high = bounds
+    if not math.isfinite(value) or not low <= value <= high:
+        raise InputError(f"--{name}={value:g} must be a finite number from {low:g} to {high:g}{unit}.")
     return value
 
 
@@ -435,10 +453,9 @@ def validate(
     monthly, requests_text, requests_defaulted = parse_requests(requests)
     reg = parse_region(region)
     case = parse_use_case(use_case, default_use_case)
-    _non_negative("price", price)
-    _non_negative("grid", grid)
-    if pue is not None and pue < 1.0:
-        raise InputError(f"--pue={pue} must be at least 1.0 (1.0 = no facility overhead; typical cloud 1.1-1.6).")
+    finite_in_range("price", price, PRICE_RANGE, " $/kWh")
+    finite_in_range("grid", grid, GRID_RANGE, " gCO2/kWh")
+    finite_in_range("pue", pue, PUE_RANGE, " (1.0 = no facility overhead; typical cloud 1.1-1.6)")
     rows: list[Measurement] = []
     if calibration:
         try:
@@ -460,7 +477,7 @@ def validate(
     elif on_prem:
         pue_value, pue_source = 1.0, "on-premises default (--on-prem)"
     else:
-        pue_value, pue_source = 1.1, "cloud default"
+        pue_value, pue_source = CLOUD_PUE, CLOUD_PUE_SOURCE
 
     default_precision = {"bf16": "bf16", "fp32": "fp32"}.get(quant, "fp16")
     inputs = Inputs(

@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from ecolint.energy.model_size import params_from_config
+from ecolint.energy.model_size import check_config, params_from_config
 
 # Bytes per weight of a linear layer, by quantization. bitsandbytes NF4 stores one fp32 absmax per
 # block of 64 weights (4/64 byte per weight; double quantization shrinks it, and the measurement
@@ -167,10 +167,8 @@ def find_architecture(name: str) -> Architecture | None:
 def architecture_from_checkpoint(path: Path) -> Architecture | None:
     """The shape written in ``path/config.json`` of a local checkpoint directory."""
     try:
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(config, dict):
+        config = check_config(json.loads((path / "config.json").read_text(encoding="utf-8")), str(path))
+    except (OSError, ValueError):  # ConfigError included: size_from_checkpoint reports it
         return None
     hidden = config.get("hidden_size") or config.get("n_embd")
     layers = config.get("num_hidden_layers") or config.get("n_layer")

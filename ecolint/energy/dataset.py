@@ -115,9 +115,7 @@ class GpuSpec:
 
 # Spellings users type for each GPU key of gpus.csv.
 GPU_ALIASES = {
-    "4090": "rtx4090d",
     "4090d": "rtx4090d",
-    "rtx4090": "rtx4090d",
     "5090": "rtx5090",
     "3090": "rtx3090",
     "a800-80gb": "a800",
@@ -157,8 +155,16 @@ def gpus() -> dict[str, GpuSpec]:
     return specs
 
 
+# Names of GPUs that are not in the data but close to one that is: never resolved silently, since
+# the figures of one card are not the other's (the RTX 4090 and the RTX 4090D differ in cores and power).
+NEAR_MISSES = {
+    "4090": "rtx4090d",
+    "rtx4090": "rtx4090d",
+}
+
+
 class UnknownGpuError(ValueError):
-    """Raised for a GPU name that matches no known GPU."""
+    """Raised for a GPU name that matches no known GPU, or that is ambiguous."""
 
 
 def normalise_gpu_name(name: str) -> str:
@@ -175,6 +181,12 @@ def resolve_gpu(name: str) -> GpuSpec:
     known = gpus()
     if key in known:
         return known[key]
+    if key in NEAR_MISSES:
+        target = known[NEAR_MISSES[key]]
+        raise UnknownGpuError(
+            f"GPU {name!r} is not in the data (did you mean {NEAR_MISSES[key]!r}, the {target.name}? "
+            f"The two cards differ, so one's figures are not the other's); valid: {', '.join(sorted(known))}"
+        )
     choices = sorted(known)
     close = difflib.get_close_matches(key, choices + sorted(GPU_ALIASES), n=1)
     hint = f" (did you mean {GPU_ALIASES.get(close[0], close[0])!r}?)" if close else ""

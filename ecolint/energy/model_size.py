@@ -15,6 +15,35 @@ _MOE = re.compile(r"(?:^|[-_/ .])(\d+)x(\d+(?:\.\d+)?)([bm])(?![a-z0-9])", re.IG
 _PLAIN = re.compile(r"(?:^|[-_/ ])(\d+(?:\.\d+)?)([bm])(?![a-z0-9])", re.IGNORECASE)
 
 
+# config.json fields that hold counts; each must be a whole number within these bounds.
+CONFIG_COUNT_FIELDS = (
+    "hidden_size", "n_embd", "d_model", "num_hidden_layers", "n_layer", "num_layers", "vocab_size",
+    "num_attention_heads", "n_head", "num_key_value_heads", "head_dim", "intermediate_size", "n_inner",
+    "num_local_experts", "num_experts", "n_routed_experts", "n_shared_experts", "num_experts_per_tok",
+    "moe_intermediate_size", "shared_expert_intermediate_size", "max_position_embeddings", "n_positions",
+)
+CONFIG_COUNT_MAX = 10**8
+
+
+class ConfigError(ValueError):
+    """A checkpoint's config.json that cannot be read as a model shape (one line, names the field)."""
+
+
+def check_config(config: object, where: str) -> dict:
+    """``config`` when every count field is a whole number from 1 to 10^8; a ConfigError naming the field otherwise."""
+    if not isinstance(config, dict):
+        raise ConfigError(f"{where} is not a JSON object")
+    for key in CONFIG_COUNT_FIELDS:
+        value = config.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            value == value and 1 <= value <= CONFIG_COUNT_MAX and float(value).is_integer()
+        ):
+            raise ConfigError(f"{where}: {key} = {json.dumps(value)[:40]} is not a whole number from 1 to 10^8")
+    return config
+
+
 @dataclass(frozen=True)
 class ModelSize:
     """A parameter count in billions and how it was found."""
@@ -99,14 +128,21 @@ def params_from_config(config: dict) -> float | None:
 
 
 def size_from_checkpoint(path: Path) -> ModelSize | None:
-    """The size computed from ``path/config.json`` when ``path`` is a local checkpoint directory."""
+    """The size computed from ``path/config.json`` when ``path`` is a local checkpoint directory.
+
+    None when there is no config.json; a ConfigError when it is not valid JSON or a count is not a
+    whole number in range (1e308, a list where a number belongs).
+    """
     config_file = path / "config.json"
     try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = config_file.read_text(encoding="utf-8")
+    except OSError:
         return None
-    if not isinstance(config, dict):
-        return None
+    try:
+        config = json.loads(text)
+    except ValueError as error:
+        raise ConfigError(f"{config_file} is not valid JSON ({error})") from None
+    check_config(config, str(config_file))
     params = params_from_config(config)
     if params is None:
         return None
@@ -122,6 +158,6 @@ def resolve_model_size(model_id: str, base_dirs: tuple[Path, ...] = ()) -> Model
                 found = size_from_checkpoint(candidate)
                 if found:
                     return found
-        except OSError:
+        except (OSError, ConfigError):
             continue
     return size_from_table(model_id) or size_from_name(model_id)

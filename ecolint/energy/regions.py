@@ -11,6 +11,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+# The upstream file every grid and price figure was copied from, at the commit copied (SOURCES.md).
+UPSTREAM = (
+    "https://github.com/hongping-zh/ecocompute-dynamic-eval/blob/12d7ad17d80f69fbd54ed9e86b2e68cc6a80144d/"
+)
+# The advisor's default PUE for cloud hardware, and where a user can check it.
+CLOUD_PUE = 1.1
+CLOUD_PUE_SOURCE = (
+    "cloud default: hyperscale fleets report about 1.1 (Google fleet trailing-twelve-month PUE 1.09-1.10, "
+    "https://www.google.com/about/datacenters/efficiency/); typical enterprise data centres run higher, so pass --pue"
+)
+
 
 @dataclass(frozen=True)
 class Region:
@@ -45,9 +56,15 @@ def regions() -> dict[str, Region]:
             code=row["region"],
             name=row["name"],
             gco2_per_kwh=float(g["gco2_per_kwh"]),
-            grid_source=f"{g['source']} ({g['source_file']})",
+            grid_source=_source(g, row.get("grid_check", "")),
             usd_per_kwh=float(p["usd_per_kwh"]) if p else None,
-            price_source=f"{p['source']} ({p['source_file']})" if p else None,
+            price_source=_source(p, row.get("price_check", "")) if p else None,
             note=row["note"],
         )
     return found
+
+
+def _source(row: dict, check: str) -> str:
+    """The figure's label, the upstream file it was copied from (a URL at the commit), and its check."""
+    text = f"{row['source']}, as written in {UPSTREAM}{row['source_file']}"
+    return f"{text}; checked: {check}" if check else text

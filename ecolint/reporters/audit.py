@@ -8,7 +8,9 @@ most energy first, with the code change and its expected impact).
 Energy waste is read from the rule's measured penalty: a higher cost of the pattern (``+147%``
 energy per token) counts as is; a saving of the fix (``-96%`` energy per request when batching)
 counts as that share of the current energy wasted. The higher end of the measured range decides
-the section, so a pattern measured at +17% to +147% is critical.
+the section, so a pattern measured at +40% to +404% is critical. Where the rule's penalty has a
+group for its suggested change (``fix: true``: LLM101's threshold 0.0 against the default), the
+expected impact quotes that group, not the cost against another baseline.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def waste(diagnostic: Diagnostic) -> Waste | None:
     if not penalty or not penalty.get("measured") or not penalty.get("groups"):
         return None
     lows, highs, saving = [], [], False
-    for group in penalty["groups"]:
+    groups = [group for group in penalty["groups"] if not group.get("fix")] or penalty["groups"]
+    for group in groups:
         low, high = float(group["min_pct"]), float(group["max_pct"])
         if high <= 0:  # a saving: -96% energy when fixed
             saving = True
@@ -70,10 +73,20 @@ def impact(rule: Rule | None, diagnostic: Diagnostic) -> str:
             return f"not an energy measurement: {rule.summary.rstrip('.')}"
         note = " ".join(rule.penalty.note.split()).rstrip(".")
         return f"energy effect not measured yet{': ' + note if note else ''}"
+    fixes = [group for group in rule.penalty.groups if group.fix] if rule.penalty else []
+    if fixes:
+        return "; ".join(_fix_impact(group) for group in fixes)
     text = rule.penalty_text()
     if found.saving:
         return f"up to {found.high:.0f}% less energy ({text})"
     return f"removes up to {found.high:.0f}% extra energy ({text})"
+
+
+def _fix_impact(group) -> str:
+    """What the rule's suggested change measured, per GPU, with the rows behind it and its risk."""
+    rows = ", ".join(f"{pair.row.row_id}/{pair.baseline.row_id}" for pair in group.pairs)
+    risk = f". {group.risk.rstrip('.')}" if group.risk else ""
+    return f"{group.describe()} energy per token (rows {rows}; gross board energy){risk}"
 
 
 # ---- good practices: found by the engine in the run's one pass (``Summary.practices``) ----

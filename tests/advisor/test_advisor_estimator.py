@@ -116,7 +116,7 @@ def test_calibration_rows_take_precedence(tmp_path):
     path = tmp_path / "mine.csv"
     path.write_text(
         "row_id,gpu,model_id,precision,batch_size,throughput_tok_s,power_w,output_tokens\n"
-        "my1,4090,mistralai/Mistral-7B-Instruct-v0.3,fp16,1,31.0,170.0,256\n"
+        "my1,4090d,mistralai/Mistral-7B-Instruct-v0.3,fp16,1,31.0,170.0,256\n"
         "my2,h100,mistralai/Mistral-7B-Instruct-v0.3,fp16,1,60.0,300.0,256\n"
     )
     rows = load_calibration(path)

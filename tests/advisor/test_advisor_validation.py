@@ -38,8 +38,8 @@ def codes(inputs) -> set[str]:
         ({"gpu": "t4", "precision": "tf32"}, ["TF32 needs an Ampere"]),
         ({"region": "frnace"}, ["Did you mean 'fr'?", "us, cn, eu, fr, no, in"]),
         ({"requests": "lots"}, ["Examples: 1000000, 1M"]),
-        ({"pue": 0.8}, ["at least 1.0"]),
-        ({"price": -1.0}, ["must not be negative"]),
+        ({"pue": 0.8}, ["from 1 to 3"]),
+        ({"price": -1.0}, ["from 0 to 10"]),
         ({"model": ""}, ["--model is required"]),
         ({"model": "some-model"}, ["cannot tell its size", "7B"]),
     ],
@@ -66,7 +66,7 @@ def test_defaults_are_applied_and_reported():
 
 @pytest.mark.parametrize(
     "alias, key",
-    [("4090", "rtx4090d"), ("RTX5090", "rtx5090"), ("H100", "h100"), ("nvidia a800", "a800")],
+    [("4090D", "rtx4090d"), ("RTX5090", "rtx5090"), ("H100", "h100"), ("nvidia a800", "a800")],
 )
 def test_gpu_aliases_are_case_insensitive(alias, key):
     assert validate(model="7B", gpu=alias).gpu.key == key
