@@ -10,12 +10,13 @@ from typing import Any
 from ecolint.analysis.facts import ModuleFacts
 from ecolint.diagnostics import Finding
 from ecolint.energy.dataset import GpuSpec
+from ecolint.project_versions import NO_PINS, ProjectVersions
 from ecolint.rules import Rule
 
 
 @dataclass(eq=False)
 class CheckContext:
-    """Everything a check may read: the facts, the rules with options, the deployment GPU."""
+    """Everything a check may read: the facts, the rules with options, the deployment GPU, the pins."""
 
     facts: ModuleFacts
     source: str
@@ -24,6 +25,7 @@ class CheckContext:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     gpu: GpuSpec | None = None
     memo: dict[str, Any] = field(default_factory=dict)
+    versions: ProjectVersions = NO_PINS  # the project's pinned library versions
 
     def option(self, code: str, name: str) -> Any:
         return self.options.get(code, {}).get(name, self.rules[code].options.get(name))

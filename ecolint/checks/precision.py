@@ -113,6 +113,6 @@ def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
         yield Finding(
             "LLM303",
             load.dtype.key_node,
-            {"model": model_text(load) or "the model", "suggested": suggested},
+            {"model": model_text(load) or "the model", "suggested": suggested, "keyword": load.dtype.name},
             load.dtype,
         )

@@ -40,6 +40,7 @@ def show_available(diagnostics: list[Diagnostic], policy: FixPolicy) -> int:
             continue
         if policy.hidden_unsafe(diagnostic):
             hidden += 1
+            diagnostic.hidden_fix = diagnostic.fix
         if not policy.applies(diagnostic):
             diagnostic.fix = None
     return hidden
@@ -126,12 +127,7 @@ def fix_command(paths: tuple[str, ...], settings: Settings, *, unsafe_fixes: boo
         text = "".join(outcome.diff for outcome in run.outcomes)
         if text:
             click.echo(text, nl=False)
-        fixable, left = run.fixed, len(remaining)
-        if fixable:
-            message = f"Would fix {fixable} diagnostic{'s' if fixable != 1 else ''} ({left} remaining)."
-        else:
-            message = f"No fixes available ({left} diagnostic{'s' if left != 1 else ''} remaining)."
-        click.echo(message, err=True)
+        click.echo(diff_summary(run.fixed, len(remaining), unsafe_hidden), err=True)
         return EXIT_FOUND if text and not exit_zero else EXIT_CLEAN
 
     summary = Summary(files_checked=run.files_checked, fixed=run.fixed, unsafe_fixable=unsafe_hidden, quiet=quiet,
@@ -148,6 +144,16 @@ def fix_command(paths: tuple[str, ...], settings: Settings, *, unsafe_fixes: boo
         if show_fixes:
             _print_fixed(run)
     return EXIT_FOUND if remaining and not exit_zero else EXIT_CLEAN
+
+
+def diff_summary(fixable: int, left: int, hidden: int) -> str:
+    """The line ``--diff`` ends with: what ``--fix`` would fix, and what ``--unsafe-fixes`` would add."""
+    remaining = f"{left} remaining" if fixable else f"{left} diagnostic{'s' if left != 1 else ''} remaining"
+    if hidden:
+        remaining += (f"; {hidden} unsafe fix{'es' if hidden != 1 else ''} available with --unsafe-fixes")
+    if fixable:
+        return f"Would fix {fixable} diagnostic{'s' if fixable != 1 else ''} ({remaining})."
+    return f"No fixes available ({remaining})."
 
 
 def _print_fixed(run: FixRun) -> None:

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
+from ecolint.analysis.splats import SplatKeys
 from ecolint.fixes.edits import EditError, LineIndex
+from ecolint.project_versions import NO_PINS, ProjectVersions
 
 _BLANK = re.compile(r"[ \t\f]*")
 _LINE_INDENT = re.compile(r"(?:\r\n|\r|\n)[ \t\f]*")
@@ -46,10 +48,12 @@ def _bare(node: cst.CSTNode) -> cst.CSTNode:
 class FixContext:
     """One module being fixed: maps nodes to exact offsets in ``source`` and checks that they agree."""
 
-    def __init__(self, module: cst.Module, source: str, positions) -> None:
+    def __init__(self, module: cst.Module, source: str, positions, versions: ProjectVersions = NO_PINS) -> None:
         self.module = module
         self.source = source
         self.positions = positions
+        self.versions = versions  # the project's pinned library versions
+        self._splats: SplatKeys | None = None
         self._index: LineIndex | None = None
         self._parents = None
         self._statement_parents: dict | None = None
@@ -135,6 +139,28 @@ class FixContext:
         """Only blanks precede ``offset`` on its line."""
         start = self.line_start(offset)
         return _BLANK.match(self.source, start).end() >= offset
+
+    # -- keyword arguments -----------------------------------------------------------------
+    def require_absent(self, container: cst.CSTNode, keys: tuple[str, ...]) -> None:
+        """``NoFix`` unless no ``**splat`` of the call or dict ``container`` can carry one of ``keys``:
+        adding such a keyword next to a splat that holds it fails with "got multiple values"."""
+        if isinstance(container, cst.Call):
+            splats = [arg.value for arg in container.args if arg.star == "**"]
+        elif isinstance(container, cst.Dict):
+            return  # a dict literal keeps the last value of a repeated key: nothing can fail
+        else:
+            raise NoFix("unknown container")
+        for splat in splats:
+            carried = self.splat_keys(splat)
+            for key in keys:
+                if carried is None or key in carried:
+                    raise NoFix(f"a **splat may already carry {key}")
+
+    def splat_keys(self, expression: cst.BaseExpression) -> frozenset[str] | None:
+        """The keys a ``**expression`` may carry, or None when they cannot be known (``analysis.splats``)."""
+        if self._splats is None:
+            self._splats = SplatKeys(self.module)
+        return self._splats.keys_of(expression)
 
     # -- comments --------------------------------------------------------------------------
     def comments(self) -> list[tuple[int, int, str]]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from ecolint.analysis.facts import LOAD_KEYWORDS, ModelLoad, QuantConfig
-from ecolint.analysis.values import Entries, Entry
+from ecolint.analysis.values import Entries, Entry, Value
 from ecolint.diagnostics import Finding
 from ecolint.fixes import imports
 from ecolint.fixes.context import FixContext, NoFix, Proposal
@@ -55,6 +57,7 @@ def move_into_quantization_config(ctx: FixContext, finding: Finding) -> Proposal
         raise NoFix("a **kwargs dict may already hold a quantization_config")
     if entries.get("quantization_config") or load.entries.get("quantization_config"):
         raise NoFix("a quantization_config is already passed")
+    ctx.require_absent(call, ("quantization_config",))
     flags = list(load.direct_load_keywords)
     bnb = [entry for name, entry in entries.items.items() if is_bnb_keyword(name)]
     owners = {id(entry.owner) for entry in bnb}
@@ -145,6 +148,9 @@ def _entry(is_dict: bool, owner: cst.CSTNode, sequence: Sequence, index: int, va
 
 
 # -- LLM101 ---------------------------------------------------------------------------------
+THRESHOLD = "llm_int8_threshold"
+
+
 def _replace_value(ctx: FixContext, entry: Entry, text: str) -> list[Edit]:
     element = element_of(ctx, entry.key_node, entry.owner)
     old = value_text(ctx, element)
@@ -159,6 +165,49 @@ def _new_entry(ctx: FixContext, anchor: cst.CSTNode, sequence: Sequence, name: s
     return f"{name}={value}"
 
 
+def _number_literal(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        node = node.expression
+    return isinstance(node, (cst.Integer, cst.Float)) and not node.lpar
+
+
+def _set_threshold(ctx: FixContext, threshold: Entry) -> Proposal:
+    """0.0 where the threshold's value is written: a number there, or a command-line option's default."""
+    element = element_of(ctx, threshold.key_node, threshold.owner)
+    value = threshold.value
+    if _number_literal(element.value):
+        return Proposal(_replace_value(ctx, threshold, "0.0"))
+    if isinstance(element.value, cst.Name) and value.kind == "const" and value.number() is not None \
+            and value.node is not None and _number_literal(value.node) \
+            and not isinstance(ctx.parent(value.node), cst.Param):
+        return Proposal(_replace_value(ctx, threshold, "0.0"))  # a constant of the module, not an input
+    if value.kind == "option" and isinstance(value.value, Value) and value.value.number() is not None \
+            and _number_literal(value.value.node):
+        # llm_int8_threshold=args.threshold: 0.0 at the call would silently ignore --threshold
+        start, end = ctx.span(value.value.node)
+        return Proposal([Edit(start, end, "0.0")], message=f"Set the default of {value.flag} to 0.0")
+    raise NoFix("the threshold comes from a value set elsewhere")
+
+
+def _attribute_settings(ctx: FixContext, config: QuantConfig) -> list[cst.Assign]:
+    """``name.llm_int8_threshold = ...`` statements for a config bound to ``name`` (set after it is built)."""
+    holder = ctx.parent(config.anchor) if isinstance(config.anchor, cst.Call) else None
+    if not isinstance(holder, cst.Assign):
+        holder = None
+    names = {target.target.value for target in holder.targets
+             if isinstance(target.target, cst.Name)} if holder is not None else set()
+    found = []
+    for statement in ctx.statements():
+        if not isinstance(statement, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+            continue
+        targets = [t.target for t in statement.targets] if isinstance(statement, cst.Assign) else [statement.target]
+        for target in targets:
+            if isinstance(target, cst.Attribute) and target.attr.value == THRESHOLD:
+                if not names or not isinstance(target.value, cst.Name) or target.value.value in names:
+                    found.append(statement)
+    return found
+
+
 @fixer("LLM101")
 def zero_outlier_threshold(ctx: FixContext, finding: Finding) -> Proposal:
     config: QuantConfig = finding.subject
@@ -166,16 +215,35 @@ def zero_outlier_threshold(ctx: FixContext, finding: Finding) -> Proposal:
         raise NoFix("the keywords are moved into a BitsAndBytesConfig first (LLM106)")
     if config.requests("load_in_4bit") and config.entry("load_in_4bit").value.provably_true():
         raise NoFix("both bit widths are requested (LLM104): which one was meant is unknown")
-    threshold = config.entry("llm_int8_threshold")
+    if f"{THRESHOLD}" in ctx.source and _attribute_settings(ctx, config):
+        # cfg.llm_int8_threshold = 6.0 after the config is built wins over any keyword: no safe place
+        raise NoFix("the threshold is also set on the config object after it is built")
+    threshold = config.entry(THRESHOLD)
     if threshold is not None:
-        return Proposal(_replace_value(ctx, threshold, "0.0"))
+        if threshold.owner is not config.anchor:
+            # written in a dict that reaches the config through **splat: that dict must be known whole
+            _require_closed(ctx, config)
+        return _set_threshold(ctx, threshold)
     if config.entries.unknown_splat:
         raise NoFix("the threshold may come through **kwargs")
     if isinstance(config.anchor, cst.Call) and config.kind == "config" and any(
             arg.keyword is None and arg.star != "**" for arg in config.anchor.args):
         raise NoFix("positional arguments may already set the threshold")
+    ctx.require_absent(config.anchor, (THRESHOLD,))
     sequence = container_sequence(ctx, config.anchor)
-    return Proposal(sequence.append(_new_entry(ctx, config.anchor, sequence, "llm_int8_threshold", "0.0")))
+    return Proposal(sequence.append(_new_entry(ctx, config.anchor, sequence, THRESHOLD, "0.0")))
+
+
+def _require_closed(ctx: FixContext, config: QuantConfig) -> None:
+    """The splats of the config call hold keys known in full, the threshold written once among them."""
+    if not isinstance(config.anchor, cst.Call):
+        return
+    splats = [arg.value for arg in config.anchor.args if arg.star == "**"]
+    if not splats:
+        return
+    for splat in splats:
+        if ctx.splat_keys(splat) is None:
+            raise NoFix("a **splat may be changed where it cannot be followed")
 
 
 # -- LLM105 ---------------------------------------------------------------------------------
@@ -213,6 +281,9 @@ def load_in_half_precision(ctx: FixContext, finding: Finding) -> Proposal:
     four = config.entry("load_in_4bit") if config is not None else None
     if four is None or not four.value.provably_true() or load.via_pipeline:
         raise NoFix("4-bit loading is not certain, or it is configured through a pipeline")
+    if load.model_id is None or load.model_id.kind != "const":
+        # a --model default or a parameter: the model actually loaded, and its size, are chosen at run time
+        raise NoFix("the model is not written in the code")
     sequence = container_sequence(ctx, call)
     if config.kind == "direct":
         # load_in_4bit=True and its companions written in the call: all of them give way to the dtype
@@ -230,8 +301,9 @@ def load_in_half_precision(ctx: FixContext, finding: Finding) -> Proposal:
     if load.dtype is not None:
         edits, _ = sequence.remove(set(indexes))
         return Proposal(edits, message="Remove the 4-bit quantization (the dtype is already given)")
+    ctx.require_absent(call, DTYPE_KEYWORDS)
     torch = imports.torch_module(ctx, load.site.scope, load.site.order, call.func)
-    keyword = "torch_dtype" if _uses_torch_dtype(ctx) else "dtype"
+    keyword = dtype_keyword(ctx, call)
     element = sequence.elements[indexes[0]]
     edits, _ = sequence.remove(set(indexes[1:]))
     edits += [Edit(element.start, element.end, f"{keyword}={torch.text}.{_compute_dtype(config)}"), *torch.edits]
@@ -240,8 +312,35 @@ def load_in_half_precision(ctx: FixContext, finding: Finding) -> Proposal:
     return Proposal(edits)
 
 
-def _uses_torch_dtype(ctx: FixContext) -> bool:
-    """Code written for transformers before ``dtype=`` existed keeps its ``torch_dtype=`` spelling."""
-    import re
+DTYPE_KEYWORDS = ("dtype", "torch_dtype")
+_WRITTEN_DTYPE = re.compile(r"""(?<![\w.])(torch_dtype|dtype)["']?\s*(?:=(?!=)|:)""")
 
-    return re.search(r"\btorch_dtype\b", ctx.source) is not None
+
+def dtype_keyword(ctx: FixContext, call: cst.Call) -> str:
+    """How to spell from_pretrained's dtype keyword: as the call, else the file, already spells it; else
+    the spelling every transformers version the project allows accepts (``dtype=`` from 4.56 on,
+    ``torch_dtype=`` before, and when no pin says which)."""
+    written = {arg.keyword.value for arg in call.args if arg.keyword is not None} & set(DTYPE_KEYWORDS)
+    if len(written) == 1:
+        return written.pop()
+    in_file = _dtype_spellings(ctx) if _WRITTEN_DTYPE.search(ctx.source) else set()
+    if len(in_file) == 1:
+        return in_file.pop()
+    return ctx.versions.dtype_keyword()
+
+
+def _dtype_spellings(ctx: FixContext) -> set[str]:
+    """The dtype keywords written in the file: ``torch_dtype=``/``dtype=`` arguments and dict keys."""
+    found: set[str] = set()
+
+    class Spellings(cst.CSTVisitor):
+        def visit_Arg(self, node: cst.Arg) -> None:
+            if node.keyword is not None and node.keyword.value in DTYPE_KEYWORDS:
+                found.add(node.keyword.value)
+
+        def visit_DictElement(self, node: cst.DictElement) -> None:
+            if isinstance(node.key, cst.SimpleString) and node.key.evaluated_value in DTYPE_KEYWORDS:
+                found.add(node.key.evaluated_value)
+
+    ctx.module.visit(Spellings())
+    return found

@@ -69,6 +69,9 @@ def notes(diagnostic: Diagnostic) -> list[str]:
     if diagnostic.fix:
         applicability = diagnostic.fix.get("applicability", "")
         lines.append(f"= fix: {diagnostic.fix.get('message') or (rule.fix_title if rule else '')} ({applicability})")
+    elif diagnostic.hidden_fix:
+        message = diagnostic.hidden_fix.get("message") or (rule.fix_title if rule else "")
+        lines.append(f"= fix: {message} (unsafe; available with --unsafe-fixes)")
     elif rule is not None and rule.fixable:
         lines.append(f"= fix: {rule.fix_title} ({rule.fix_applicability}; not available at this location)")
     elif rule is not None:

@@ -170,7 +170,7 @@ def test_diff_prints_and_writes_nothing(tmp_path):
     assert f"--- a/{path}" in outcome.stdout or "--- a/" in outcome.stdout
     assert "-model = AutoModelForCausalLM.from_pretrained(\"gpt2\", load_in_8bit=True)" in outcome.stdout
     assert "+from transformers import AutoModelForCausalLM, BitsAndBytesConfig" in outcome.stdout
-    assert "Would fix 1 diagnostic (1 remaining)." in outcome.stderr
+    assert "Would fix 1 diagnostic (1 remaining; 1 unsafe fix available with --unsafe-fixes)." in outcome.stderr
 
 
 def test_diff_without_changes_exits_zero(tmp_path):

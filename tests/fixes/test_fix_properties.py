@@ -168,3 +168,80 @@ def test_each_mutation_keeps_most_fixtures_valid(kind):
     """The mutations are meant to produce valid programs; make sure they mostly do."""
     valid = sum(parses(mutate(source, kind, 7, "flag")) for source in SOURCES)
     assert valid >= len(SOURCES) * 0.8
+
+
+# -- **splat calls next to fixable configs --------------------------------------------------
+SPLAT_KEYS = ["device_map", "llm_int8_threshold", "trust_remote_code", "torch_dtype", "dtype", "quantization_config",
+              "low_cpu_mem_usage", "load_in_8bit"]
+# (code, the keys it may add, or None when it may add any key)
+SPLAT_CHANGES = [
+    ('cfg["{key}"] = 1', "key"),
+    ('if flag:\n    cfg["{key}"] = 1', "key"),
+    ("cfg.update({key}=1)", "key"),
+    ('cfg.setdefault("{key}", 1)', "key"),
+    ('cfg.update({{"{key}": 1}})', "key"),
+    ("cfg.update(user_settings)", None),
+    ("tweak(cfg)", None),
+    ("cfg[name] = 1", None),
+    ('print(cfg.get("{key}"), "{key}" in cfg)', ""),
+]
+SPLAT_CALLS = [  # the call that receives **cfg, with its own keywords
+    ('q = BitsAndBytesConfig(load_in_8bit=True, **cfg)\n'
+     'model = AutoModelForCausalLM.from_pretrained("gpt2", quantization_config=q)', {"load_in_8bit"}),
+    ('model = AutoModelForCausalLM.from_pretrained("gpt2", load_in_8bit=True, **cfg)', {"load_in_8bit"}),
+    ('model = AutoModelForCausalLM.from_pretrained("gpt2", quantization_config=BitsAndBytesConfig(load_in_4bit=True),'
+     ' **cfg)', {"quantization_config"}),
+]
+
+
+@st.composite
+def splat_programs(draw):
+    """A program whose ``cfg`` dict is splatted into a fixable call, and the keys ``cfg`` may carry (None: any)."""
+    call, own = draw(st.sampled_from(SPLAT_CALLS))
+    allowed = [key for key in SPLAT_KEYS if key not in own]
+    keys = draw(st.lists(st.sampled_from(allowed), unique=True, max_size=3))
+    literal = (f"dict({', '.join(f'{key}=1' for key in keys)})" if draw(st.booleans())
+               else "{" + ", ".join(f'"{key}": 1' for key in keys) + "}")
+    lines = ["from transformers import AutoModelForCausalLM, BitsAndBytesConfig", f"cfg = {literal}"]
+    carried: set[str] | None = set(keys)
+    for template, adds in draw(st.lists(st.sampled_from(SPLAT_CHANGES), max_size=3)):
+        key = draw(st.sampled_from(allowed))
+        lines.append(template.format(key=key))
+        if adds is None:
+            carried = None
+        elif adds and carried is not None:
+            carried.add(key)
+    lines.append(call)
+    if draw(st.booleans()):  # everything in a function: module-level names stay module-level
+        lines = [lines[0], "def load(flag, user_settings, name):"] + [
+            "    " + line.replace("\n", "\n    ") for line in lines[1:]]
+    return "\n".join(lines) + "\n", carried
+
+
+def _splat_call_keywords(text: str) -> set[str]:
+    """The explicit keywords of the call that receives ``**cfg``."""
+    import ast
+
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Call) and any(k.arg is None and isinstance(k.value, ast.Name) and k.value.id == "cfg"
+                                              for k in node.keywords):
+            names = [k.arg for k in node.keywords if k.arg]
+            assert len(names) == len(set(names)), "a keyword written twice"
+            return set(names)
+    raise AssertionError("the **cfg call is gone")
+
+
+@COMMON
+@given(splat_programs())
+def test_fixes_never_give_a_splat_call_a_keyword_twice(case):
+    text, carried = case
+    result = fix_source(text, "case.py", ALL, True)
+    event("fixes applied" if result.fixed else "nothing to fix")
+    compile(result.source, "case.py", "exec")
+    before, after = _splat_call_keywords(text), _splat_call_keywords(result.source)
+    added = after - before
+    if carried is None:
+        assert not added, f"{added} added next to a **splat whose keys are unknown"
+    else:
+        assert not (after & carried), f"{after & carried} given both as keywords and through **cfg"
+    check_fix_properties(text)
