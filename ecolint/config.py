@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecolint.codes import is_legacy, modernize, warn_legacy
-from ecolint.energy.dataset import GpuSpec, UnknownGpuError, resolve_gpu
-from ecolint.rules import IO_ERROR, SYNTAX_ERROR, all_rules
+from ecolint.diagnostics import IO_ERROR, SYNTAX_ERROR
+
+# The rule files (PyYAML), the GPU table and the rules with their penalties are loaded only when a
+# run needs them: ``ecolint --version`` and the advisor commands never read them.
+if TYPE_CHECKING:
+    from ecolint.energy.dataset import GpuSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,9 +36,12 @@ KNOWN_KEYS = frozenset(
         "respect-gitignore",
         "cache-dir",
         "force-exclude",
+        "max-file-size",
     }
 )
 ENGINE_CODES = (SYNTAX_ERROR, IO_ERROR)
+DEFAULT_MAX_FILE_SIZE = 4 << 20  # bytes; larger files are reported (E902) and not analyzed
+_SIZE = re.compile(r"\s*(\d+)\s*([kmg]i?b?|b)?\s*", re.IGNORECASE)
 
 
 class ConfigError(Exception):
@@ -50,11 +58,11 @@ class Settings:
     extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    test_paths: list[str] = field(default_factory=lambda: list(DEFAULT_TEST_PATHS))
     exclude: list[str] | None = None
     extend_exclude: list[str] = field(default_factory=list)
     respect_gitignore: bool = True
     force_exclude: bool = False
-    test_paths: list[str] = field(default_factory=lambda: list(DEFAULT_TEST_PATHS))
     gpu: GpuSpec | None = None
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     fixable: list[str] | None = None
@@ -62,6 +70,7 @@ class Settings:
     unsafe_fixes: bool = False
     calibration: Path | None = None
     cache_dir: Path | None = None
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # 0: no limit
 
     def enabled_codes(self) -> frozenset[str]:
         return select_codes(self.select, self.extend_select, self.ignore)
@@ -72,7 +81,9 @@ class Settings:
 
 
 def _all_codes() -> list[str]:
-    return [*all_rules(), *ENGINE_CODES]
+    from ecolint.rule_schema import rule_data
+
+    return [*rule_data(), *ENGINE_CODES]
 
 
 def check_selectors(selectors: list[str], where: str) -> list[str]:
@@ -106,15 +117,16 @@ def select_codes(select: list[str] | None, extend_select: list[str], ignore: lis
     turns off only LLM101, and ``--ignore LLM2 --extend-select LLM201`` keeps LLM201. ``E999`` and
     ``E902`` (files that cannot be parsed or read) stay on unless ignored by name.
     """
-    rules = all_rules()
+    from ecolint.rule_schema import rule_data
+
     enabled = set()
     for code in ENGINE_CODES:
         if not any(selector != "ALL" and code.startswith(selector) for selector in ignore):
             enabled.add(code)
-    for code, rule in rules.items():
+    for code, data in rule_data().items():  # the rule files' data: no penalties needed to choose codes
         decision = _most_specific(code, [*(select or []), *extend_select], ignore)
         if decision is None:
-            decision = rule.default_enabled if select is None else False
+            decision = bool(data["default"]) if select is None else False
         if decision:
             enabled.add(code)
     return frozenset(enabled)
@@ -189,6 +201,8 @@ def settings_from_table(table: dict[str, Any], root: Path, where: str) -> Settin
         settings.fixable = check_selectors(_list(table, "fixable", where), where)
     if "exclude" in table:
         settings.exclude = _list(table, "exclude", where)
+    if "test-paths" in table:
+        settings.test_paths = _list(table, "test-paths", where)
     if "extend-exclude" in table:
         settings.extend_exclude = _list(table, "extend-exclude", where)
     if "per-file-ignores" in table:
@@ -196,8 +210,6 @@ def settings_from_table(table: dict[str, Any], root: Path, where: str) -> Settin
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: per-file-ignores must be a table of pattern = [codes]")
         settings.per_file_ignores = {
-    if "test-paths" in table:
-        settings.test_paths = _list(table, "test-paths", where)
             pattern: check_selectors(codes if isinstance(codes, list) else [codes], f"{where} per-file-ignores")
             for pattern, codes in value.items()
         }
@@ -216,12 +228,27 @@ def settings_from_table(table: dict[str, Any], root: Path, where: str) -> Settin
         settings.calibration = (root / str(table["calibration"])).resolve()
     if "cache-dir" in table:
         settings.cache_dir = (root / str(table["cache-dir"])).resolve()
+    if "max-file-size" in table:
+        settings.max_file_size = parse_size(table["max-file-size"], f"{where}: max-file-size")
     if "options" in table:
         settings.options = parse_rule_options(table["options"], where)
     return settings
 
 
+def parse_size(value: Any, where: str) -> int:
+    """A size in bytes from ``4194304``, ``"4MB"``, ``"512 KiB"`` or ``"1g"`` (0: no limit)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    match = _SIZE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(f"{where} must be a size such as 4MB, 512KB or a number of bytes (0: no limit)")
+    unit = (match.group(2) or "b")[0].lower()
+    return int(match.group(1)) << {"b": 0, "k": 10, "m": 20, "g": 30}[unit]
+
+
 def parse_gpu(name: str, where: str) -> GpuSpec:
+    from ecolint.energy.dataset import UnknownGpuError, resolve_gpu
+
     try:
         return resolve_gpu(name)
     except UnknownGpuError as error:
@@ -232,6 +259,8 @@ def parse_rule_options(value: Any, where: str) -> dict[str, dict[str, Any]]:
     """``[tool.ecolint.options.LLM102] max-params-b = 3`` -> {"LLM102": {"max_params_b": 3}}."""
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: options must be a table of rule code = {{option = value}}")
+    from ecolint.rules import all_rules
+
     rules = all_rules()
     parsed: dict[str, dict[str, Any]] = {}
     for code, options in value.items():

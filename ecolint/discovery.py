@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -157,8 +158,18 @@ class FileFinder:
                 yield from self._walk(path, seen, stop)
             elif entry.name.endswith(self.suffixes):
                 if entry.is_symlink() and not path.exists():
-                    yield Found(path, "broken symbolic link")
+                    yield Found(path, _dangling_link(path))
                     continue
                 if self.excluded(path, False) or self.ignored_by_git(path, False, stop):
                     continue
                 yield Found(path)
+
+
+def _dangling_link(path: Path) -> str:
+    """Why a symbolic link leads to no file: it loops, or its target is missing."""
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "symbolic link loop"
+    return "broken symbolic link"

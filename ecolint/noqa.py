@@ -46,10 +46,12 @@ def parse_suppressions(source: str) -> Suppressions:
     found = Suppressions()
     if "noqa" not in source and "NOQA" not in source.upper():
         return found
+    row, counted = 1, 0
     for match in _FILE.finditer(source):
         codes = match.group("codes")
         if codes:
-            found.file_codes |= _codes(codes, source.count("\n", 0, match.start()) + 1, found)
+            row, counted = row + source.count("\n", counted, match.start()), match.start()
+            found.file_codes |= _codes(codes, row, found)
         else:
             found.whole_file = True
     for row, line in enumerate(source.splitlines(), start=1):

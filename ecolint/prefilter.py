@@ -17,12 +17,19 @@ from ecolint.rule_schema import CODE_ONLY, rule_data
 Group = tuple[tuple[str, ...], tuple["_Pattern", ...]]
 
 
+LONG_LINE = 1000  # a text with a longer line skips the patterns: their backtracking grows with the square of a line
+
+
 def could_match(source: str, codes: frozenset[str]) -> bool:
     """False means no rule of ``codes`` can fire on this source text."""
-    return any(
-        any(word in source for word in words) and all(pattern.found_in(source) for pattern in patterns)
-        for words, patterns in _groups(codes)
-    )
+    candidates = [patterns for words, patterns in _groups(codes) if any(word in source for word in words)]
+    if candidates and _longest_line(source) > LONG_LINE:
+        return True  # as if every pattern matched: the text is parsed, which takes time linear in its size
+    return any(all(pattern.found_in(source) for pattern in patterns) for patterns in candidates)
+
+
+def _longest_line(source: str) -> int:
+    return max(map(len, source.split("\n")))
 
 
 @lru_cache(maxsize=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,8 +11,10 @@ from ecolint.diagnostics import Diagnostic
 from ecolint.engine import LintOptions, file_error
 from ecolint.fixes.apply import FixPolicy, fix_with_policy
 from ecolint.fixes.edits import unified_diff
-from ecolint.fixes.writer import WriteError, read_source, write_fixed
-from ecolint.workspace import SourceError, SourceFile, Workspace
+from ecolint.fixes.writer import WriteError, read_source, remove_stale_temporaries, write_fixed
+from ecolint.rules import SYNTAX_ERROR
+from ecolint.workspace import SourceError, SourceFile, Workspace, display_path
+from ecolint.workspace.pool import parent_alive
 from ecolint.workspace.workspace import analyze_source, diagnostics_of
 
 
@@ -61,6 +64,10 @@ def fix_text(text: str, source: SourceFile, options: LintOptions, policy: FixPol
         if not result.converged:
             outcome.error = f"{result.error}; the source was left unchanged"
             return text, outcome
+        unparsable = next((d for d in result.remaining if d.code == SYNTAX_ERROR), None)
+        if unparsable is not None:
+            outcome.error = f"not fixed: the source does not parse ({SYNTAX_ERROR} {unparsable.message})"
+            return text, outcome
         new_text = result.source
         outcome.fixed = [(d.code, d.name) for d in result.fixed] if new_text != text else []
     if new_text != text:
@@ -77,8 +84,12 @@ def fix_file(job: FixJob) -> FileOutcome:
         return FileOutcome(job.display, [file_error(job.display, str(error))])
     new_text, outcome = fix_text(original.text, source, job.options, job.policy)
     if outcome.error:
-        outcome.error = outcome.error.replace("the source was left", "the file was left")
+        outcome.error = outcome.error.replace("the source was left", "the file was left").replace(
+            "the source does not", "the file does not")
     if new_text == original.text or not job.write:
+        return outcome
+    if not parent_alive():  # the run was killed: a worker that outlived it must not rewrite files
+        outcome.error, outcome.fixed, outcome.diff = "not written: the run was stopped", [], ""
         return outcome
     try:
         outcome.written = write_fixed(original, new_text)
@@ -109,6 +120,8 @@ def fix_paths(workspace: Workspace, paths: Sequence[Path], policy_for: Callable[
         return FixJob(str(source.path), source.display, workspace.options, policy(source), write)
 
     tasks = workspace.process(paths, fix_file, job_for, reuse=nothing_to_fix, report_of=_cacheable, max_chunk=16)
+    if write:
+        _report_removed(remove_stale_temporaries({task.source.path.parent for task in tasks}))
     outcomes: list[FileOutcome] = []
     for task in tasks:
         source = task.source
@@ -119,6 +132,11 @@ def fix_paths(workspace: Workspace, paths: Sequence[Path], policy_for: Callable[
         outcome.remaining = workspace.apply_file_settings(source.path, outcome.remaining)
         outcomes.append(outcome)
     return outcomes, sum(task.error is None for task in tasks)
+
+
+def _report_removed(removed: list[Path]) -> None:
+    for path in sorted(removed):
+        print(f"ecolint: removed {display_path(path)}, a temporary file left by an interrupted run", file=sys.stderr)
 
 
 def _cacheable(outcome: FileOutcome) -> dict | None:

@@ -10,12 +10,15 @@
 * A file that changed on disk since it was read is not overwritten, and a read-only file is not
   made writable: both are reported as errors.
 * Unchanged text is never written, so the file's bytes and modification time stay.
+* The temporary file is named ``.NAME.PID.XXXXXXXX.ecolint-tmp``; one that a killed run left behind
+  (its process is gone) is removed by the next run that fixes files in that folder.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import tempfile
 import tokenize
@@ -23,6 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecolint.workspace.sources import decode_notebook, decode_source, read_bytes
+
+
+TEMPORARY_SUFFIX = ".ecolint-tmp"
+_TEMPORARY = re.compile(r"\..+\.(?P<pid>[0-9]+)\.[^.]+" + re.escape(TEMPORARY_SUFFIX))
 
 
 class WriteError(Exception):
@@ -81,7 +88,8 @@ def write_fixed(source: SourceFile, text: str) -> bool:
     if not os.access(target, os.W_OK) or not source.status.st_mode & stat.S_IWUSR:
         raise WriteError("file is read-only; fixes were not written (make it writable and run again)")
     try:
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".ecolint-tmp")
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.",
+                                             suffix=TEMPORARY_SUFFIX)
     except OSError as error:
         raise WriteError(f"cannot write in {target.parent}: {error.strerror or error}") from None
     try:
@@ -112,3 +120,42 @@ def write_fixed(source: SourceFile, text: str) -> bool:
 def _owner(path: str) -> tuple[int, int]:
     status = os.stat(path)
     return status.st_uid, status.st_gid
+
+
+def stale_temporaries(folder: Path) -> list[Path]:
+    """The temporary files in ``folder`` that runs which are no longer running left behind."""
+    try:
+        names = [entry.name for entry in os.scandir(folder) if entry.name.endswith(TEMPORARY_SUFFIX)]
+    except OSError:
+        return []
+    stale = []
+    for name in names:
+        match = _TEMPORARY.fullmatch(name)
+        if match is not None and not _running(int(match.group("pid"))):
+            stale.append(folder / name)
+    return stale
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process (or no such id at all): leave its file alone
+    return True
+
+
+def remove_stale_temporaries(folders) -> list[Path]:
+    """Remove the stale temporary files of ``folders``; the ones removed."""
+    removed = []
+    for folder in folders:
+        for path in stale_temporaries(Path(folder)):
+            try:
+                os.unlink(path)
+            except OSError:
+                continue
+            removed.append(path)
+    return removed

@@ -26,8 +26,9 @@ from pygls.workspace.position_codec import ServerTextPosition
 from ecolint import __version__
 from ecolint.config import ConfigError, Settings, find_config, load_settings
 from ecolint.diagnostics import Diagnostic
-from ecolint.engine import LintOptions
+from ecolint.engine import LintOptions, file_error
 from ecolint.workspace import SourceFile, Workspace, display_path
+from ecolint.workspace.sources import over_size_limit
 from ecolint.rules import all_rules
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,11 @@ class EcolintLanguageServer(LanguageServer):
         path = self.document_path(document)
         config = self.config_for(path)
         source = SourceFile(path, display_path(path) if path else document.uri)
-        return config.workspace.lint_text(document.source, source).diagnostics
+        text = document.source
+        skipped = over_size_limit(len(text.encode("utf-8", "surrogatepass")), config.settings.max_file_size)
+        if skipped is not None:  # the same limit as on the command line
+            return [file_error(source.display, skipped)]
+        return config.workspace.lint_text(text, source).diagnostics
 
     def publish(self, uri: str) -> None:
         self._pending.pop(uri, None)
@@ -276,6 +281,8 @@ class EcolintLanguageServer(LanguageServer):
         )
 
     def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        if params.text_document.uri not in self.workspace.text_documents:
+            return []  # a document the client never opened: nothing of it was linted
         document = self.workspace.get_text_document(params.text_document.uri)
         if not self.is_python(document):
             return []

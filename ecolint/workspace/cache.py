@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from functools import lru_cache
 from importlib import resources
@@ -17,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from ecolint import __version__
+from ecolint.workspace.sources import SourceError, read_bytes
 
 CACHE_DIR_NAME = ".ecolint_cache"
 _DIAGNOSTIC_KEYS = {"code": str, "name": str, "message": str, "location": dict, "end_location": dict,
                     "severity": str}
+_OPTIONAL_KEYS = {"penalty": dict, "evidence": list, "fix": dict, "url": str, "cell": int}
 
 
 @lru_cache(maxsize=None)
@@ -49,9 +52,10 @@ def file_stamp(path: Path) -> list[int] | None:
 
 
 def file_digest(path: Path) -> str | None:
+    """The content hash of a regular file (never waits on a FIFO or a device), or None."""
     try:
-        return content_hash(path.read_bytes())
-    except OSError:
+        return content_hash(read_bytes(path))
+    except SourceError:
         return None
 
 
@@ -65,13 +69,30 @@ def valid_report(report: Any) -> bool:
     for item in diagnostics:
         if not isinstance(item, dict) or any(not isinstance(item.get(k), t) for k, t in _DIAGNOSTIC_KEYS.items()):
             return False
+        if any(item.get(key) is not None and not isinstance(item[key], kind) for key, kind in _OPTIONAL_KEYS.items()):
+            return False
         for key in ("location", "end_location"):
-            if not all(isinstance(item[key].get(axis), int) for axis in ("row", "column")):
+            location = item[key]
+            if set(location) != {"row", "column"} or not all(_is_int(location[axis]) for axis in location):
                 return False
     if not all(isinstance(p, list) and len(p) == 3 and isinstance(p[0], int) and isinstance(p[2], str)
                for p in practices):
         return False
     return all(isinstance(k, str) and isinstance(v, str) for k, v in uses.items())
+
+
+def _valid_entry(entry: Any) -> bool:
+    return isinstance(entry, list) and len(entry) == 3 and valid_report(entry[2])
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def warn_unusable(folder: Path, reason: str) -> None:
+    """One line on stderr for a cache that cannot be read or written."""
+    print(f"ecolint: warning: cannot use the cache in {folder}: {reason}; running without the cache",
+          file=sys.stderr)
 
 
 class Cache:
@@ -82,18 +103,38 @@ class Cache:
         self.folder = folder
         self.file = folder / __version__ / f"{fingerprint}.json"
         self.dirty = False
+        self.usable = True  # False: the folder cannot be read or written; the run goes on without it
         self.entries: dict[str, list] = {}
-        try:
-            loaded = json.loads(self.file.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
-            loaded = {}
+        loaded = self._load()
         if isinstance(loaded, dict):
             self.entries = loaded
 
+    def _load(self) -> Any:
+        """The stored entries (anything: ``get`` checks each one); a file that is not there yet is empty."""
+        try:
+            data = read_bytes(self.file)
+        except SourceError as error:
+            if not os.path.lexists(self.file) and _folder_usable(self.file.parent):
+                return {}
+            self._give_up(str(error))
+            return {}
+        try:
+            return json.loads(data.decode("utf-8"))
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply: every entry is a miss
+            return {}
+
+    def _give_up(self, reason: str) -> None:
+        """Run on without the cache, and say so once."""
+        if self.usable:
+            warn_unusable(self.folder, reason)
+        self.usable, self.entries, self.dirty = False, {}, False
+
     def get(self, path: Path) -> dict | None:
         """The stored report of an unchanged file, or None."""
+        if not self.usable:
+            return None
         entry = self.entries.get(str(path.absolute()))
-        if not (isinstance(entry, list) and len(entry) == 3 and valid_report(entry[2])):
+        if not _valid_entry(entry):
             return None
         stamp, digest, report = entry
         if stamp != file_stamp(path) or digest != file_digest(path):
@@ -103,6 +144,8 @@ class Cache:
         return report
 
     def put(self, path: Path, report: dict) -> None:
+        if not self.usable:
+            return
         stamp, digest = file_stamp(path), file_digest(path)
         if stamp is None or digest is None:
             return
@@ -113,6 +156,8 @@ class Cache:
     def save(self) -> None:
         if not self.dirty:
             return
+        entries = {key: entry for key, entry in self.entries.items() if _valid_entry(entry)}  # drop the junk
+        temporary = None
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             ignore = self.folder / ".gitignore"
@@ -120,10 +165,20 @@ class Cache:
                 ignore.write_text("# Created by ecolint\n*\n", encoding="utf-8")
             handle, temporary = tempfile.mkstemp(dir=self.file.parent, suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(self.entries, stream)
+                json.dump(entries, stream)
             os.replace(temporary, self.file)
-        except OSError:
-            pass  # a cache that cannot be written only costs speed
+        except (OSError, ValueError, RecursionError) as error:  # a cache that cannot be written only costs speed
+            if temporary is not None and os.path.lexists(temporary):
+                os.unlink(temporary)
+            self._give_up(getattr(error, "strerror", None) or str(error))
+
+
+def _folder_usable(folder: Path) -> bool:
+    """The folder is there, or can be made: no file stands in the way of it or of a folder above it."""
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate):
+            return candidate.is_dir()
+    return True
 
 
 def clear_cache(folder: Path) -> bool:

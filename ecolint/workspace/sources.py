@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -52,7 +53,7 @@ def read_bytes(path: Path) -> bytes:
     try:
         status = os.stat(path)
     except OSError as error:
-        raise SourceError(f"cannot read file: {error.strerror or error}") from None
+        raise SourceError(_open_problem(path, error)) from None
     if stat.S_ISDIR(status.st_mode):
         raise SourceError("is a directory, not a file")
     if not stat.S_ISREG(status.st_mode):
@@ -61,6 +62,39 @@ def read_bytes(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as error:
         raise SourceError(f"cannot read file: {error.strerror or error}") from None
+
+
+def _open_problem(path: Path, error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if error.errno == errno.EISDIR:
+        return "is a directory, not a file"
+    if error.errno == errno.ENOENT and os.path.islink(path):
+        return "broken symbolic link"
+    return f"cannot read file: {error.strerror or error}"
+
+
+def format_size(size: int) -> str:
+    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= factor:
+            return f"{size / factor:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
+def over_size_limit(size: int, limit: int) -> str | None:
+    """Why a source of ``size`` bytes is skipped under ``max-file-size`` (0: no limit), or None."""
+    if not limit or size <= limit:
+        return None
+    return f"file skipped: {format_size(size)} is over max-file-size ({format_size(limit)})"
+
+
+def size_problem(path: Path, limit: int) -> str | None:
+    """Why the file at ``path`` is skipped for its size, or None (also when it cannot be looked at)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None  # reading it reports the problem
+    return over_size_limit(status.st_size, limit) if stat.S_ISREG(status.st_mode) else None
 
 
 def read_text(path: Path) -> str:
