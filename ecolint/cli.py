@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import json
 import sys
@@ -10,11 +11,12 @@ from pathlib import Path
 import click
 
 from ecolint import __version__
-from ecolint.config import ConfigError, Settings, check_selectors, load_settings, parse_gpu
+from ecolint.config import ConfigError, Settings, check_selectors, load_settings, parse_gpu, parse_size
 from ecolint.diagnostics import Diagnostic
-from ecolint.reporters import REPORTERS, Summary
-from ecolint.reporters.concise import render_statistics, statistics
-from ecolint.rules import RuleError, all_rules
+from ecolint.reporters import MACHINE_FORMATS, REPORTERS, Summary
+
+# Linting a file that no rule can match loads neither libcst, the rules' penalties, the energy data
+# nor the advisor: heavy modules are imported inside the commands and functions that need them.
 
 # Sub-commands that live in other modules, imported only when used: linting never pays for them.
 # Each module exposes ``COMMANDS``, a list of click commands.
@@ -51,6 +53,9 @@ class EcolintGroup(click.Group):
     def parse_args(self, ctx, args):
         known = (*self.commands, *LAZY_COMMANDS, "--help", "-h", "--version")
         if not args or args[0] not in known:
+            mistyped = _mistyped_command(args[0], self.list_commands(ctx)) if args else None
+            if mistyped:
+                raise click.UsageError(f"unknown command {args[0]!r} (did you mean {mistyped!r}?)", ctx)
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
@@ -67,15 +72,27 @@ class EcolintGroup(click.Group):
         except click.exceptions.Abort:
             click.echo("ecolint: aborted", err=True)
             sys.exit(130)
-        except (ConfigError, RuleError) as error:
+        except ConfigError as error:
             fail(str(error))
         except KeyboardInterrupt:
             sys.exit(130)
         except BrokenPipeError:
             sys.exit(EXIT_ERROR)
-        except Exception as error:  # a bug: say so in one line, never a traceback
-            fail(f"internal error: {type(error).__name__}: {error} (please report this)")
+        except Exception as error:
+            from ecolint.rule_schema import RuleError
+
+            if isinstance(error, RuleError):  # a broken rule file
+                fail(str(error))
+            fail(f"internal error: {type(error).__name__}: {error} (please report this)")  # a bug: one line
         sys.exit(EXIT_CLEAN)
+
+
+def _mistyped_command(word: str, commands: list[str]) -> str | None:
+    """The command ``word`` was probably meant to be, when it is no path and looks like a command name."""
+    if word.startswith("-") or not word.replace("-", "").replace("_", "").isalnum() or Path(word).exists():
+        return None  # an option, a path with a dot or a slash, or a file that is there: not a command
+    close = difflib.get_close_matches(word.lower(), commands, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 @click.group(cls=EcolintGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -161,6 +178,8 @@ def common_options(function):
 @click.option("--force-exclude", is_flag=True, help="Apply exclusions to paths named on the command line too.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Where to keep the cache (default .ecolint_cache).")
+@click.option("--max-file-size", metavar="SIZE",
+              help="Skip (and report) larger files, e.g. 4MB, 512KB; 0: no limit (default 4MB).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: one per CPU).")
 @click.option("--fix/--no-fix", default=False, help="Apply safe fixes (with '-', print the fixed source).")
 @click.option(
@@ -187,6 +206,7 @@ def check(
     force_exclude,
     no_cache,
     cache_dir,
+    max_file_size,
     jobs,
     fix,
     unsafe_fixes,
@@ -194,17 +214,19 @@ def check(
     show_fixes,
 ):
     """Lint PATHS (files or directories; default '.'; '-' reads stdin)."""
-    from ecolint.fixes.command import fix_command, policy_for, show_available
-
     paths = paths or (".",)
     settings = build_settings(paths, config, no_config, select, extend_select, ignore, gpu, stdin_filename)
     if cache_dir:
         settings.cache_dir = Path(cache_dir).resolve()
+    if max_file_size is not None:
+        settings.max_file_size = parse_size(max_file_size, "--max-file-size")
     if force_exclude:
         settings.force_exclude = True
     if calibration:
         settings.calibration = Path(calibration).resolve()
     if fix or show_diff:
+        from ecolint.fixes.command import fix_command
+
         sys.exit(
             fix_command(
                 paths,
@@ -222,10 +244,19 @@ def check(
                 emit=emit,
             )
         )
-    result = lint_paths(paths, settings, stdin_filename, use_cache=not no_cache, jobs=jobs,
-                        practices=output_format == "audit")
+    progress = progress_display(output_format, quiet)
+    try:
+        result = lint_paths(paths, settings, stdin_filename, use_cache=not no_cache, jobs=jobs,
+                            practices=output_format == "audit", progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
     diagnostics = result.diagnostics
-    unsafe_fixable = show_available(diagnostics, policy_for(settings, unsafe_fixes))
+    unsafe_fixable = 0
+    if any(diagnostic.fix is not None for diagnostic in diagnostics):  # the fix policy loads the fixers
+        from ecolint.fixes.command import policy_for, show_available
+
+        unsafe_fixable = show_available(diagnostics, policy_for(settings, unsafe_fixes))
     summary = Summary(files_checked=result.files_checked, quiet=quiet, unsafe_fixable=unsafe_fixable,
                       practices=result.practices)
     emit(diagnostics, summary, output_format, show_statistics)
@@ -233,15 +264,30 @@ def check(
 
 
 def lint_paths(paths, settings: Settings, stdin_filename: str | None, use_cache: bool, jobs: int | None,
-               practices: bool = False):
-    """Lint through the workspace: the run's diagnostics, sorted, with its practices and counts."""
+               practices: bool = False, progress=None):
+    """Lint through the workspace: the run's diagnostics, sorted, with its practices and counts.
+
+    ``progress(done, total)``, when given, is called as files are done."""
     from ecolint.workspace import Workspace
 
-    return Workspace(settings, use_cache=use_cache, jobs=jobs, practices=practices).lint(paths, stdin_filename)
+    workspace = Workspace(settings, use_cache=use_cache, jobs=jobs, practices=practices)
+    return workspace.lint(paths, stdin_filename, progress=progress)
+
+
+def progress_display(output_format: str, quiet: bool, stream=None):
+    """The progress line of a long run, on a terminal only; None when there is nothing to show it on."""
+    from ecolint.progress import ProgressLine, wants_progress
+
+    stream = sys.stderr if stream is None else stream
+    if quiet or output_format in MACHINE_FORMATS or not wants_progress(stream):
+        return None
+    return ProgressLine(stream)
 
 
 def emit(diagnostics: list[Diagnostic], summary: Summary, output_format: str, show_statistics: bool) -> None:
     if show_statistics:
+        from ecolint.reporters.concise import render_statistics, statistics
+
         if output_format == "json":
             click.echo(json.dumps(statistics(diagnostics), indent=2))
         elif diagnostics:
@@ -257,6 +303,8 @@ def emit(diagnostics: list[Diagnostic], summary: Summary, output_format: str, sh
 @click.option("--json", "as_json", is_flag=True, help="Print the rule as JSON.")
 def rule_command(code, as_json):
     """Print the documentation of rule CODE (e.g. LLM101, or its name)."""
+    from ecolint.rules import all_rules
+
     rules = all_rules()
     wanted = code.strip()
     rule = rules.get(wanted.upper()) or next((r for r in rules.values() if r.name == wanted.lower()), None)
@@ -269,6 +317,8 @@ def rule_command(code, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
 def rules_command(as_json):
     """List every rule: code, name, default state and fix availability."""
+    from ecolint.rules import all_rules
+
     rules = list(all_rules().values())
     if as_json:
         click.echo(json.dumps([rule.to_dict() for rule in rules], indent=2))

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import libcst as cst
+if TYPE_CHECKING:  # libcst is loaded only when a file is parsed
+    import libcst as cst
+
+# Codes reported by the engine itself rather than by a rule file.
+SYNTAX_ERROR = "E999"
+IO_ERROR = "E902"
 
 
 @dataclass(eq=False)
@@ -40,6 +45,9 @@ class Diagnostic:
     fix: dict | None = None
     url: str | None = None
     cell: int | None = None
+    # A fix that only ``--unsafe-fixes`` would apply: not shown as ``fix`` (so not ``[*]``), but named by
+    # the outputs that describe fixes. Not part of the JSON shape.
+    hidden_fix: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def fixable(self) -> bool:

@@ -19,6 +19,10 @@ Options (command line or the ``[flake8]`` section of setup.cfg, tox.ini or .flak
     A pyproject.toml whose ``[tool.ecolint]`` table gives the rule options and the GPU. Without
     it, the nearest pyproject.toml with such a table above each file is used. Selection keys of
     that table are not read: flake8's own selection decides which codes are reported.
+
+Installing ecolint must not slow down flake8 runs that have nothing for it: this module loads only
+the configuration code and the rule files' triggers. A file the text prefilter rejects, or a run
+whose ``--select`` cannot report an LLM code, never loads libcst, the engine or the energy data.
 """
 
 from __future__ import annotations
@@ -27,13 +31,17 @@ import argparse
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecolint import __version__
 from ecolint.config import ConfigError, find_config, load_settings, parse_gpu
-from ecolint.energy.dataset import GpuSpec
-from ecolint.engine import LintOptions
-from ecolint.rules import IO_ERROR, SYNTAX_ERROR, all_rules
+from ecolint.diagnostics import IO_ERROR, SYNTAX_ERROR
+from ecolint.prefilter import could_match
+from ecolint.rule_schema import rule_data
+
+if TYPE_CHECKING:
+    from ecolint.energy.dataset import GpuSpec
+    from ecolint.engine import LintOptions
 
 ENGINE_CODES = (SYNTAX_ERROR, IO_ERROR)  # flake8 reports unparsable files itself (E999, E902)
 
@@ -45,6 +53,17 @@ def _config_values(config_file: str | None) -> tuple[tuple, GpuSpec | None, str 
         return (), None, None
     settings = load_settings(Path(config_file), Path(config_file).parent)
     return settings.frozen_rule_options(), settings.gpu, str(settings.calibration) if settings.calibration else None
+
+
+def _may_select_a_rule(select: list[str] | None, extend_select: list[str] | None) -> bool:
+    """Whether flake8's selection can report one of the rules' codes (flake8 selects by code prefix).
+
+    Without ``--select`` flake8 selects every plugin's codes; with it, only those it and
+    ``--extend-select`` name."""
+    if select is None:
+        return True
+    selectors = [selector.strip().upper() for selector in [*select, *(extend_select or [])] if selector.strip()]
+    return any(code.startswith(selector) for code in rule_data() for selector in selectors)
 
 
 @lru_cache(maxsize=1024)
@@ -62,6 +81,7 @@ class EcolintChecker:
 
     gpu: GpuSpec | None = None
     config_file: str | None = None
+    selected: bool = True  # False when flake8's --select / --extend-select can report no LLM code
 
     def __init__(self, tree: Any, lines: list[str], filename: str) -> None:
         self.lines = lines
@@ -78,7 +98,7 @@ class EcolintChecker:
             help="ecolint: read rule options and the GPU from this pyproject.toml "
                  "(default: the nearest one with a [tool.ecolint] table).",
         )
-        parser.extend_default_ignore(sorted(code for code, rule in all_rules().items() if not rule.default_enabled))
+        parser.extend_default_ignore(sorted(code for code, data in rule_data().items() if not data["default"]))
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
@@ -95,19 +115,24 @@ class EcolintChecker:
             cls.config_file = str(path)
         else:
             cls.config_file = None
+        cls.selected = _may_select_a_rule(getattr(options, "select", None), getattr(options, "extend_select", None))
 
     def _options(self) -> LintOptions:
+        from ecolint.engine import LintOptions
+
         config = self.config_file
         if config is None and self.filename not in ("stdin", "-"):
             config = _nearest_config(str(Path(self.filename).absolute().parent))
         rule_options, config_gpu, calibration = _config_values(config)
-        return LintOptions(frozenset(all_rules()), rule_options, self.gpu or config_gpu, calibration)
+        return LintOptions(frozenset(rule_data()), rule_options, self.gpu or config_gpu, calibration)
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
+        source = "".join(self.lines)
+        if not self.selected or not could_match(source, frozenset(rule_data())):
+            return  # nothing to report: the engine and libcst are not even loaded
         from ecolint.workspace import SourceFile
         from ecolint.workspace.workspace import analyze_source
 
-        source = "".join(self.lines)
         path = None if self.filename in ("stdin", "-") else Path(self.filename)
         report = analyze_source(source, SourceFile(path, self.filename), self._options())
         for diagnostic in report["diagnostics"]:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ecolint.diagnostics import IO_ERROR, SYNTAX_ERROR
 from ecolint.energy.dataset import Measurement, measurements
 from ecolint.penalties import GPU_DISPLAY, Penalty, PenaltyGroup, PenaltyPair, parse_penalty
 from ecolint.rule_calibration import calibrated_penalty, calibration_specs
@@ -179,8 +180,3 @@ def rules_for(calibration: str | None = None) -> dict[str, Rule]:
 def all_rules() -> dict[str, Rule]:
     """Every shipped rule by code, in code order."""
     return {code: parse_rule(data) for code, data in rule_data().items()}
-
-
-# Codes reported by the engine itself rather than by a rule file.
-SYNTAX_ERROR = "E999"
-IO_ERROR = "E902"

@@ -156,3 +156,33 @@ def test_a_legacy_eco_noqa_still_silences_with_a_warning(tmp_path):
                                cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert completed.stdout == ""
     assert "ECO101 is deprecated, write LLM101" in completed.stderr
+
+
+def libcst_loaded_by_flake8(*args: str, cwd: Path) -> tuple[bool, str]:
+    """Run flake8 in a fresh interpreter (one file: in-process); whether libcst got imported, and the output."""
+    code = ("import sys\nfrom flake8.main.cli import main\n"
+            f"try:\n    main({list(args)!r})\nexcept SystemExit:\n    pass\n"
+            "print('libcst loaded:', 'libcst' in sys.modules)")
+    completed = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in completed.stderr, completed.stderr
+    return completed.stdout.rstrip().endswith("libcst loaded: True"), completed.stdout
+
+
+def test_the_plugin_loads_no_libcst_for_a_file_without_triggers_or_a_selection_without_llm(tmp_path):
+    (tmp_path / "plain.py").write_text("import os\n\nprint(os.sep)\n", encoding="utf-8")
+    (tmp_path / "serve.py").write_text(EIGHT_BIT, encoding="utf-8")
+    assert libcst_loaded_by_flake8("--isolated", "plain.py", cwd=tmp_path) == (False, "libcst loaded: False\n")
+    loaded, output = libcst_loaded_by_flake8("--isolated", "--select", "E,W,F", "serve.py", cwd=tmp_path)
+    assert not loaded and "E501" in output
+    loaded, output = libcst_loaded_by_flake8("--isolated", "--select", "E,L", "serve.py", cwd=tmp_path)
+    assert loaded and "LLM101" in output
+
+
+@pytest.mark.parametrize("select, extend_select, may", [
+    (None, None, True), (["E", "W"], None, False), (["E"], ["LLM"], True), (["LLM1"], None, True),
+    (["L"], None, True), (["LLM101"], None, True), (["LLM9"], None, False), (["ALL"], None, False),
+])
+def test_selection_that_can_report_an_llm_code(select, extend_select, may):
+    from ecolint.flake8_plugin import _may_select_a_rule
+
+    assert _may_select_a_rule(select, extend_select) is may

@@ -8,6 +8,7 @@ which "compiles" on its first call at each batch size once it has a static cache
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import time
 import types
@@ -404,3 +405,18 @@ def test_calibrate_cli_passes_compile_and_min_run_seconds(fake_nvml, monkeypatch
     assert [r.precision for r in load_calibration(out)] == ["fp16", COMPILED]
     CliRunner().invoke(main, ["calibrate", "--arch", "qwen2-1.5b", "-o", str(out)])
     assert seen["plan"].compiled is False and seen["protocol"].min_run_s == 0.0
+
+
+def test_each_configuration_is_announced_with_its_place_and_the_time_left(fake_stack):
+    plan = cal.Plan(["qwen2-1.5b"], ["fp16"], [1, 8], kv_cache_off=True, fp32=False)
+    calibration, lines = calibrate(plan, protocol())
+    announced = [line for line in lines if ": measuring" in line]
+    assert [line.split("] ", 1)[1].split(":")[0] for line in announced] == [
+        "1/4 qwen2-1.5b fp16 bs=1",
+        f"2/4 qwen2-1.5b {NO_KV_CACHE} bs=1",
+        "3/4 qwen2-1.5b fp16 bs=8",
+        f"4/4 qwen2-1.5b {NO_KV_CACHE} bs=8",
+    ]
+    assert "left" not in announced[0]  # nothing measured yet: no estimate
+    assert all(re.search(r"about \d+ (s|min \d+ s) left$", line) for line in announced[1:])
+    assert len(calibration.results) == 4
