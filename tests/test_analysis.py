@@ -22,7 +22,6 @@ from ecolint.rules import all_rules
         ("Qwen/Qwen2-1.5B-Instruct", 1.5),
         ("mistralai/Mistral-7B-Instruct-v0.3", 7),
         ("HuggingFaceTB/SmolLM-135M", 0.135),
-        ("mistralai/Mixtral-8x7B-v0.1", 56),
         ("01-ai/Yi-1.5-6B-Chat", 6),
         ("qwen/qwen2.5-0.5b", 0.5),
         ("Qwen/Qwen3-30B-A3B", 30),

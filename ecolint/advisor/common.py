@@ -10,9 +10,9 @@ from functools import lru_cache
 from ecolint.advisor.report import Bullets, Report
 from ecolint.advisor.validation import Inputs, quantization_label
 from ecolint.energy.curation import curated_rows, measured_gpus
-from ecolint.energy.dataset import gpus
+from ecolint.energy.dataset import Measurement, gpus
 from ecolint.energy.estimator import Estimate, Estimator, Figure
-from ecolint.energy.model_size import format_params
+from ecolint.energy.regions import UPSTREAM
 from ecolint.energy.training_rows import TrainingRow
 from ecolint.energy.validation import LOO_KINDS
 from ecolint.energy.workload import Workload
@@ -150,7 +150,7 @@ def configuration_items(inputs: Inputs) -> list[str]:
         "estimated": "shape estimated from the parameter count",
     }[m.shape_source]
     items = [
-        f"Model: {m.text} ({format_params(m.params_b)} parameters, {m.size.detail}; {shape})",
+        f"Model: {m.text} ({m.size_text()} parameters, {m.size.detail}; {shape})",
         f"GPU: {g.name} ({g.architecture}, {g.vram_gb:g} GB, {num(g.memory_bandwidth_gb_s)} GB/s, "
         f"{'measured' if g.key in measured_gpus() else 'not measured'})"
         + (" — default, pass --gpu" if inputs.gpu_defaulted else ""),
@@ -207,11 +207,12 @@ def setup_lines(rows: list[TrainingRow]) -> list[str]:
         if members[0].calibration:
             lines.append(
                 f"Calibration {experiment} (rows {ids}): {gpu.name if gpu else m.gpu}; "
-                f"software {m.software or 'not recorded'}; energy as given in {m.source_file}"
+                f"software {_cite(m.software) or 'not recorded'}; energy as given in {source_reference(m)}"
             )
             continue
         driver = _driver(m.software)
         software = re.sub(r";?\s*driver=[^;\[]+", "", m.software).strip().rstrip(";") if driver else m.software
+        software = _cite(software)
         prompt = (m.raw or {}).get("input_tokens")
         prompt = f"{prompt}-token prompts" if prompt else "prompt length not recorded"
         curated = [curated_rows()[r.row_id] for r in members if r.row_id in curated_rows()]
@@ -230,11 +231,11 @@ def setup_lines(rows: list[TrainingRow]) -> list[str]:
         )
         weights = (
             "; random weights with the model's real architecture (speed and energy do not depend on "
-            "trained values; docs/data.md)"
+            "trained values; ecolint/energy/data/SOURCES.md, Hopper rows)"
             if "random weights" in m.notes
             else ""
         )
-        sources = ", ".join(dict.fromkeys(r.measurement.source_file for r in members))
+        sources = ", ".join(dict.fromkeys(source_reference(r.measurement) for r in members))
         lines.append(
             f"{experiment} (rows {ids}): {gpu.name if gpu else m.gpu}; software {software or 'not recorded'}; "
             f"driver {driver or 'not recorded in this experiment record'}; method: {method}, "
@@ -242,6 +243,21 @@ def setup_lines(rows: list[TrainingRow]) -> list[str]:
             f"source {sources}"
         )
     return lines
+
+
+def _cite(text: str) -> str:
+    """``[metadata/x.json]`` (a file of the upstream repository) -> the file's URL at the commit copied."""
+    return re.sub(r"\[([\w./-]+\.\w+)\]", lambda found: f"[{UPSTREAM}{found.group(1)}]", text or "")
+
+
+def source_reference(m: Measurement) -> str:
+    """Where a row comes from, as something a reader can open: the upstream file as a URL at the commit
+    copied, the shipped table of ecolint's own measurements, or the user's calibration file."""
+    if m.source_table == "calibration":
+        return m.source_file
+    if m.source_file.startswith("docs/"):  # a log kept with ecolint's source; its rows ship in hopper_h200.csv
+        return "ecolint/energy/data/hopper_h200.csv"
+    return f"{UPSTREAM}{m.source_file}"
 
 
 def limitation_lines(estimator: Estimator, estimates: list[Estimate], inputs: Inputs) -> list[str]:
@@ -260,7 +276,7 @@ def limitation_lines(estimator: Estimator, estimates: list[Estimate], inputs: In
             lines.append(
                 f"Extrapolated figures ({LOO_KINDS[kind]}): the decode model's energy error in leave-one-out "
                 f"tests is {s.median_error():.0%} median, {s.worst_error():.0%} worst ({s.worst_row().row_id}); "
-                f"the ranges shown span those errors (docs/accuracy.md)."
+                f"the ranges shown span those errors (ecolint/energy/validation.py)."
             )
     notes = sorted({n for e in estimates for n in e.notes})
     lines.extend(notes)

@@ -21,9 +21,8 @@ from ecolint.advisor.common import (
 )
 from ecolint.advisor.optimizer import MEMORY_HEADROOM
 from ecolint.advisor.report import BarChart, Bullets, Report, Table
-from ecolint.advisor.validation import SMALL_MODEL_B, Inputs, quantization_label
+from ecolint.advisor.validation import Inputs, quantization_label, small_for_nf4
 from ecolint.energy.estimator import Estimate
-from ecolint.energy.model_size import format_params
 
 
 @dataclass
@@ -102,11 +101,11 @@ def paradox_warnings(columns: list[Column], inputs: Inputs) -> list[str]:
             f"**INT8 default**: the outlier decomposition of LLM.int8() costs {d.per_gpu()} energy over FP16 "
             f"(rows {d.row_ids}). {evidence.threshold_zero_advice()}"
         )
-    if inputs.model.params_b <= SMALL_MODEL_B + 0.5:
+    if small_for_nf4(inputs, slack=0.5):
         s = evidence.nf4_small_models()
         if s:
             items.append(
-                f"**NF4** on a {format_params(inputs.model.params_b)} model: measured {s.span()} above FP16 for "
+                f"**NF4** on a {inputs.model.size_text()} model: measured {s.span()} above FP16 for "
                 f"models up to 3B (rows {s.row_ids}); the 4-bit weights save memory that is not needed."
             )
     return list(dict.fromkeys(items))
@@ -119,7 +118,7 @@ def build(inputs: Inputs) -> Report:
     fp16 = by_q["fp16"]
     m = inputs.model
     report = Report(
-        f"Comparison: {m.text} ({format_params(m.params_b)} parameters) on {inputs.gpu.key}, batch {inputs.batch_size}"
+        f"Comparison: {m.text} ({m.size_text()} parameters) on {inputs.gpu.key}, batch {inputs.batch_size}"
     )
     report.section("Configuration", Bullets(configuration_items(inputs) + cost_items(inputs)))
     add_warnings(report, inputs)

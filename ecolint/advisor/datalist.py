@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecolint.advisor.common import num
+from ecolint.advisor.common import num, source_reference
 from ecolint.advisor.report import Bullets, Report, Table
 from ecolint.advisor.validation import InputError, parse_gpu
 from ecolint.energy.architectures import architecture_for_id
@@ -102,7 +102,7 @@ def build(
                 num(m.power_w) if m.power_w else "",
                 energy,
                 str(m.n_runs or ""),
-                row.status if show_all else m.source_file,
+                row.status if show_all else source_reference(m),
             ]
         )
     last = "Status" if show_all else "Source"
@@ -120,7 +120,7 @@ def build(
                 "Energy is on the gross board-power basis: 1000 x W / (tok/s). "
                 "Where the source subtracted idle power the "
                 "stated value is shown beside it.",
-                "Canonical rows are the experiment records; docs/data.md explains every other status "
+                "Canonical rows are the experiment records; ecolint/energy/data/curation.csv gives every other status "
                 "(`ecolint data --all --json` gives each row's reason).",
                 f"{len(measurements())} rows in the data; "
                 "source repository and conflicts: ecolint/energy/data/SOURCES.md.",

@@ -31,9 +31,8 @@ from ecolint.advisor.common import (
 from ecolint.advisor.optimize import BATCH_CODE, LOAD_CODE
 from ecolint.advisor.optimizer import MEMORY_HEADROOM
 from ecolint.advisor.report import Bullets, Code, Report, Section
-from ecolint.advisor.validation import SMALL_MODEL_B, InputError, Inputs, quantization_label
+from ecolint.advisor.validation import InputError, Inputs, quantization_label, small_for_nf4
 from ecolint.energy.estimator import Estimate
-from ecolint.energy.model_size import format_params
 
 MEASURED_TOLERANCE = 0.15  # how far a run may stray from a measured row and still match it
 
@@ -130,12 +129,12 @@ def _detect(inputs: Inputs, observed: float, estimates: dict[str, Estimate], bat
         )
         found.append(p)
     nf4, fp16_energy = estimates["nf4"], fp16.energy_per_1k.value
-    if q == "nf4" and (inputs.model.params_b <= SMALL_MODEL_B or nf4.energy_per_1k.value > fp16_energy):
+    if q == "nf4" and (small_for_nf4(inputs) or nf4.energy_per_1k.value > fp16_energy):
         p = Pattern("nf4-small-model", "NF4 on a model too small to need it", nf4)
         p.confidence = "HIGH" if _consistent(observed, nf4) else "MEDIUM"
         ev = evidence.nf4_small_models()
         p.root_cause = (
-            f"a {format_params(inputs.model.params_b)} model fits in FP16 with room to spare, so 4-bit weights save "
+            f"a {inputs.model.size_text()} model fits in FP16 with room to spare, so 4-bit weights save "
             "memory that is not needed, while every layer pays for dequantizing them to FP16 at every step."
         )
         p.factors += [

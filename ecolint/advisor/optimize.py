@@ -19,8 +19,7 @@ from ecolint.advisor.common import (
 )
 from ecolint.advisor.optimizer import MEMORY_HEADROOM, Recommendation, recommend
 from ecolint.advisor.report import Bullets, Code, Report, Table
-from ecolint.advisor.validation import SMALL_MODEL_B, Inputs, quantization_label, warn_batch_one
-from ecolint.energy.model_size import format_params
+from ecolint.advisor.validation import SMALL_MODEL_B, Inputs, quantization_label, small_for_nf4, warn_batch_one
 
 LOAD_CODE = {
     "fp16": """model = AutoModelForCausalLM.from_pretrained(
@@ -189,9 +188,9 @@ def pitfalls(rec: Recommendation, inputs: Inputs) -> list[str]:
             f"(rows {d.row_ids}). {evidence.threshold_zero_advice()}"
         )
     s = evidence.nf4_small_models()
-    if s and inputs.model.params_b <= SMALL_MODEL_B + 0.5:
+    if s and small_for_nf4(inputs, slack=0.5):
         items.append(
-            f"NF4 on a {format_params(inputs.model.params_b)} model: {s.span()} more energy than FP16 "
+            f"NF4 on a {inputs.model.size_text()} model: {s.span()} more energy than FP16 "
             f"for models up to 3B (rows {s.row_ids})."
         )
     power_traps = [
@@ -230,7 +229,7 @@ def build(inputs: Inputs) -> Report:
         "Recommended configuration",
         Bullets(
             [
-                f"Model: {m.text} ({format_params(m.params_b)} parameters)",
+                f"Model: {m.text} ({m.size_text()} parameters)",
                 f"GPU: {inputs.gpu.name} ({inputs.gpu.architecture}, {inputs.gpu.vram_gb:g} GB)"
                 + (" — default, pass --gpu" if inputs.gpu_defaulted else ""),
                 f"Quantization: {quantization_label(w.quantization)}",

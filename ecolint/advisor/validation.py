@@ -129,7 +129,24 @@ class ModelChoice:
 
     @property
     def params_b(self) -> float:
+        """All parameters: what the weights occupy in memory."""
         return self.size.params_b
+
+    @property
+    def compute_params_b(self) -> float:
+        """Parameters one token runs through (the active ones of a mixture of experts)."""
+        return self.arch.active_params_b if self.arch.is_moe else self.size.compute_params_b
+
+    @property
+    def is_moe(self) -> bool:
+        return self.size.is_moe or self.arch.is_moe
+
+    def size_text(self) -> str:
+        """``7B``, or ``46.7B total, 12.9B active (mixture of experts)``."""
+        if not self.is_moe:
+            return format_params(self.params_b)
+        active = format_params(self.compute_params_b)
+        return f"{format_params(self.params_b)} total, {active} active (mixture of experts)"
 
 
 @dataclass
@@ -169,6 +186,8 @@ class Inputs:
         return {
             "model": self.model.text,
             "params_b": self.model.params_b,
+            "active_params_b": self.model.compute_params_b if self.model.is_moe else None,
+            "mixture_of_experts": self.model.is_moe,
             "params_source": self.model.size.detail,
             "model_shape": self.model.arch.key if not self.model.arch.estimated else None,
             "model_shape_source": self.model.arch.source,
@@ -278,6 +297,11 @@ def parse_model(value: str | None, base_dir: Path | None = None) -> ModelChoice:
         arch, shape_source = known, "table"
     if size is None and arch is not None:
         size = ModelSize(arch.params_b, "config.json", arch.source)
+    if size is None and arch is None and _names_experts(text):
+        raise InputError(
+            f"--model {value!r}: a mixture of experts whose total and active parameters are not in the table "
+            f"of known models; 'NxMB' in an id is neither. Give a local checkpoint directory with its config.json."
+        )
     if size is None:
         raise InputError(
             f"--model {value!r}: cannot tell its size. Give a Hugging Face id with the size in it "
@@ -287,8 +311,33 @@ def parse_model(value: str | None, base_dir: Path | None = None) -> ModelChoice:
     if size.params_b <= 0:
         raise InputError(f"--model {value!r}: the size must be positive (for example 7B).")
     if arch is None:
-        arch = estimated_architecture(size.params_b, text)
+        arch = estimated_architecture(size.params_b, text, active_params_b=size.active_params_b)
     return ModelChoice(text, size, arch, shape_source)
+
+
+def small_for_nf4(inputs: Inputs, slack: float = 0.0) -> bool:
+    """Whether NF4's small-model penalty applies: at most ``SMALL_MODEL_B`` (+ ``slack``) parameters per token.
+
+    The penalty is about compute per token (dequantizing every weight used), so a mixture of experts
+    is judged by its active parameters; but 4-bit is then only needless when all its weights fit the
+    GPU in FP16, which follows the total.
+    """
+    model = inputs.model
+    if model.compute_params_b > SMALL_MODEL_B + slack:
+        return False
+    if not model.is_moe:
+        return True
+    from ecolint.energy.memory_fit import fit
+    from ecolint.energy.workload import Workload
+
+    return fit(
+        Workload(inputs.gpu, model.arch, "fp16", inputs.batch_size, inputs.sequence_length, inputs.generation_length)
+    ).fits
+
+
+def _names_experts(text: str) -> bool:
+    """An id that says it is a mixture of experts (``8x7B``, ``MoE``)."""
+    return bool(re.search(r"\d+x\d+(?:\.\d+)?[bm]\b|(?:^|[-_/ .])moe(?![a-z])", text, re.IGNORECASE))
 
 
 def _int_in_range(name: str, value: int, bounds: tuple[int, int], typical: str) -> int:
@@ -522,10 +571,18 @@ def _collect_warnings(inputs: Inputs) -> None:
             f"GPUs ({', '.join(measured)}) by the decode model; "
             f"see the range given with each figure.",
         )
+    if choice.is_moe:
+        inputs.warn(
+            "mixture-of-experts",
+            f"{choice.text} is a mixture of experts: memory counts all {format_params(choice.params_b)} parameters, "
+            f"compute and energy per token the {format_params(choice.compute_params_b)} active ones (and the "
+            f"experts a batch's tokens route to). Every measured row is a dense model, so its energy, power and "
+            f"throughput figures are extrapolated.",
+        )
     if choice.shape_source == "estimated":
         inputs.warn(
             "extrapolated-model",
-            f"{choice.text} ({format_params(choice.params_b)}, {choice.size.detail}) is not a model the data "
+            f"{choice.text} ({choice.size_text()}, {choice.size.detail}) is not a model the data "
             f"knows: its shape is estimated from the parameter count and its figures are extrapolated.",
         )
     elif choice.arch.key not in _measured_shapes() | {
@@ -573,11 +630,11 @@ def _collect_warnings(inputs: Inputs) -> None:
             f"{b} x {total} tokens) exceeds the {gpu.vram_gb:g} GB of {gpu.key}. Reduce the batch size, quantize, "
             f"or shorten sequences.",
         )
-    if inputs.quantization == "nf4" and choice.params_b <= SMALL_MODEL_B:
+    if inputs.quantization == "nf4" and small_for_nf4(inputs):
         ev = evidence.nf4_small_models()
         inputs.warn(
             "nf4-small-model",
-            f"NF4 on a {format_params(choice.params_b)} model: measured NF4 runs of models up to "
+            f"NF4 on a {choice.size_text()} model: measured NF4 runs of models up to "
             f"{SMALL_MODEL_B:g}B use {ev.span()} more energy per token than FP16 on the same GPU "
             f"(rows {ev.row_ids}). Use FP16 unless memory forces quantization.",
         )

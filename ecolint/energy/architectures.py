@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from ecolint.energy.model_size import check_config, params_from_config
+from ecolint.energy.model_size import check_config, moe_shape
 
 # Bytes per weight of a linear layer, by quantization. bitsandbytes NF4 stores one fp32 absmax per
 # block of 64 weights (4/64 byte per weight; double quantization shrinks it, and the measurement
@@ -52,26 +52,77 @@ class Architecture:
     estimated: bool = False
     # For estimated shapes (no config): parameters in billions, all counted as linear-layer weights.
     estimated_params_b: float | None = None
+    # Mixture of experts (``experts`` > 1): ``intermediate`` is unused; the MLPs are ``experts`` routed
+    # experts of ``expert_params`` each (summed over layers), ``active_experts`` chosen per token, plus
+    # ``other_mlp_params`` (shared experts, dense layers). An estimated shape knows only the active count.
+    experts: int = 0
+    active_experts: int = 0
+    expert_params: float = 0.0
+    other_mlp_params: float = 0.0
+    estimated_active_params_b: float | None = None
+
+    @property
+    def is_moe(self) -> bool:
+        return self.experts > 1 or self.estimated_active_params_b is not None
+
+    def _attention_params(self) -> float:
+        return float(
+            self.layers
+            * (self.hidden * self.heads * self.head_dim * 2 + self.hidden * self.kv_heads * self.head_dim * 2)
+        )
+
+    def _linear_with(self, experts: float) -> float:
+        if self.experts > 1:
+            return self._attention_params() + self.other_mlp_params + experts * self.expert_params
+        return self._attention_params() + float(self.layers * 3 * self.hidden * self.intermediate)
 
     @property
     def linear_params(self) -> float:
+        """Every linear-layer weight: what sits in memory."""
         if self.estimated:
             return (self.estimated_params_b or 0.0) * 1e9
-        attention = (
-            self.hidden * self.heads * self.head_dim * 2
-            + self.hidden * self.kv_heads * self.head_dim * 2
-        )
-        return float(self.layers * (attention + 3 * self.hidden * self.intermediate))
+        return self._linear_with(self.experts)
+
+    @property
+    def active_linear_params(self) -> float:
+        """The linear-layer weights one token runs through (all of them for a dense model)."""
+        if self.estimated:
+            return (self.estimated_active_params_b or self.estimated_params_b or 0.0) * 1e9
+        return self._linear_with(self.active_experts)
+
+    def expected_experts_read(self, batch_size: int) -> float:
+        """Routed experts a decode step reads per layer: E x (1 - (1 - k/E)^batch), uniform routing assumed."""
+        e, k = self.experts, self.active_experts
+        return e * (1.0 - (1.0 - k / e) ** max(1, batch_size)) if e > 1 else 0.0
+
+    def linear_params_read(self, batch_size: int = 1) -> float:
+        """Linear-layer weights read per decode step: every one for a dense model; for a mixture of experts
+        the shared part plus the experts the batch's tokens route to (only the active ones for an
+        estimated shape, which does not know its experts)."""
+        if self.estimated or self.experts <= 1:
+            return self.active_linear_params
+        return self._linear_with(self.expected_experts_read(batch_size))
 
     @property
     def embedding_params(self) -> float:
         return 0.0 if self.estimated else float(self.vocab * self.hidden)
 
+    def _embedding_tables(self) -> float:
+        return self.embedding_params * (1 if self.tied_embeddings else 2)
+
     @property
     def params_b(self) -> float:
+        """All parameters (billions): what the weights occupy in memory."""
         if self.estimated:
             return self.estimated_params_b or 0.0
-        return params_from_config(self.config()) or 0.0
+        return (self.linear_params + self._embedding_tables()) / 1e9
+
+    @property
+    def active_params_b(self) -> float:
+        """Parameters (billions) one token runs through: compute and energy per token follow them."""
+        if self.estimated:
+            return self.estimated_active_params_b or self.estimated_params_b or 0.0
+        return (self.active_linear_params + self._embedding_tables()) / 1e9
 
     def config(self) -> dict:
         return {
@@ -91,11 +142,11 @@ class Architecture:
         per_value = 4.0 if quantization == "fp32" else KV_BYTES_PER_VALUE
         return 2.0 * self.layers * self.kv_heads * self.head_dim * per_value
 
-    def weight_bytes_read(self, quantization: str) -> float:
-        """Bytes of weights read from memory per decode step: every linear layer plus the output head."""
+    def weight_bytes_read(self, quantization: str, batch_size: int = 1) -> float:
+        """Bytes of weights read from memory per decode step: the linear layers used plus the output head."""
         head_bytes = UNQUANTIZED_BYTES.get(quantization, 2.0)
         return (
-            self.linear_params * LINEAR_BYTES_PER_WEIGHT[quantization]
+            self.linear_params_read(batch_size) * LINEAR_BYTES_PER_WEIGHT[quantization]
             + self.embedding_params * head_bytes
         )
 
@@ -177,6 +228,7 @@ def architecture_from_checkpoint(path: Path) -> Architecture | None:
     if not (hidden and layers and heads and vocab):
         return None
     kv_heads = config.get("num_key_value_heads") or heads
+    moe = moe_shape(config)
     return Architecture(
         key=path.name,
         model_ids=(str(path),),
@@ -191,6 +243,10 @@ def architecture_from_checkpoint(path: Path) -> Architecture | None:
         tied_embeddings=bool(config.get("tie_word_embeddings", False)),
         context=config.get("max_position_embeddings") or config.get("n_positions"),
         source=f"computed from {path / 'config.json'}",
+        experts=moe.experts if moe else 0,
+        active_experts=moe.active_experts if moe else 0,
+        expert_params=moe.expert_params if moe else 0.0,
+        other_mlp_params=moe.other_mlp_params if moe else 0.0,
     )
 
 
@@ -219,11 +275,20 @@ def fit_shapes(known: list[Architecture]) -> ShapeFit:
 
 
 def estimated_architecture(
-    params_b: float, label: str, known: list[Architecture] | None = None
+    params_b: float, label: str, known: list[Architecture] | None = None, active_params_b: float | None = None
 ) -> Architecture:
-    """A shape for a model the data lacks, from its parameter count alone (see ``fit_shapes``)."""
+    """A shape for a model the data lacks, from its parameter count alone (see ``fit_shapes``).
+
+    For a mixture of experts ``params_b`` is the total (memory) and ``active_params_b`` what one token
+    runs through (weights read and compute per token). The layer count follows the active count:
+    a mixture of experts has the depth of a dense model of its active size (Mixtral 8x7B: 32 layers,
+    like Mistral-7B), not of its total.
+    """
     fit = fit_shapes(known if known is not None else list(architectures().values()))
-    layers = fit.layers(params_b)
+    layers = fit.layers(active_params_b or params_b)
+    sizes = f"{params_b:g}B parameters" + (
+        f" ({active_params_b:g}B active per token, mixture of experts)" if active_params_b is not None else ""
+    )
     kv_heads, head_dim = 1, max(1, round(fit.kv_bytes_per_layer_token / (2 * KV_BYTES_PER_VALUE)))
     return Architecture(
         key=label,
@@ -239,10 +304,11 @@ def estimated_architecture(
         tied_embeddings=False,
         context=None,
         source=(
-            f"estimated from {params_b:g}B parameters: {layers} layers "
+            f"estimated from {sizes}: {layers} layers "
             f"(layers = {fit.layer_coefficient:.1f} x B^{fit.layer_exponent:.2f}, fitted on {fit.n} known shapes), "
             f"KV cache {fit.kv_bytes_per_layer_token:.0f} bytes per layer per token (median of the known shapes)"
         ),
         estimated=True,
         estimated_params_b=params_b,
+        estimated_active_params_b=active_params_b,
     )

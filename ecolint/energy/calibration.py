@@ -36,7 +36,8 @@ def load_calibration(path: str | Path) -> list[Measurement]:
     energy_j_per_1k (the missing one is computed from the other). Every other column of
     ``measurements.csv`` is optional. Row ids default to ``c001``, ``c002``, ...
 
-    A GPU that is not in ``gpus.csv`` keeps its name as written, and the ``fp16_no_kv_cache``
+    A GPU must resolve like ``--gpu`` does: an unknown or ambiguous name (``4090``: the RTX 4090D is
+    another card) is a CalibrationError with the did-you-mean of ``--gpu``. The ``fp16_no_kv_cache``
     precision is kept as is: such rows are loaded, and the estimator reports them as unused.
     """
     path = Path(path)
@@ -54,12 +55,12 @@ def load_calibration(path: str | Path) -> list[Measurement]:
             raise CalibrationError(f"{path}: missing column(s) {', '.join(missing)}")
         for number, record in enumerate(reader, start=1):
             where = f"{path}:{number + 1}"
+            if not (record["gpu"] or "").strip():
+                raise CalibrationError(f"{where}: column 'gpu' is empty")
             try:
                 gpu = resolve_gpu(record["gpu"]).key
-            except UnknownGpuError:
-                gpu = record["gpu"].strip()
-            if not gpu:
-                raise CalibrationError(f"{where}: column 'gpu' is empty")
+            except UnknownGpuError as error:
+                raise CalibrationError(f"{where}: {error}") from None
             precision = record["precision"].strip().lower()
             if precision not in PRECISIONS + OTHER_PRECISIONS:
                 raise CalibrationError(

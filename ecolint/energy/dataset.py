@@ -53,9 +53,10 @@ class Measurement:
     raw: dict = field(repr=False, compare=False, hash=False, default_factory=dict)
 
 
-# The tables of measurement rows: the published data set (m001...) and the rows measured with
-# ``ecolint calibrate`` on Hopper GPUs (h001..., see docs/measurements/).
-MEASUREMENT_TABLES = ("measurements.csv", "hopper_h200.csv")
+# The tables of measurement rows: the published data set (m001...), the rows measured with
+# ``ecolint calibrate`` on Hopper GPUs (h001...) and the inference practices measured on an H200
+# for rule penalties (p001..., docs/measurements/practices.py); see docs/measurements/.
+MEASUREMENT_TABLES = ("measurements.csv", "hopper_h200.csv", "hopper_h200_practices.csv")
 
 
 @lru_cache(maxsize=None)

@@ -119,7 +119,7 @@ class DecodeModel:
         power = (
             base
             + self._slope(w.gpu) * w.bytes_per_step() / step / 1e12
-            + self.compute_slope(w.family) * w.arch.params_b * 1e9 * w.batch_size / step / 1e12
+            + self.compute_slope(w.family) * w.arch.active_params_b * 1e9 * w.batch_size / step / 1e12
             + self.power_offset.get(w.family, 0.0)
         )
         tdp = w.gpu.tdp_w or power
@@ -233,7 +233,7 @@ def _fit_power(
     for r in rows:
         step = r.workload.batch_size / r.throughput
         bytes_rate = r.workload.bytes_per_step() / step / 1e12
-        ops_rate = r.workload.arch.params_b * 1e9 * r.workload.batch_size / step / 1e12
+        ops_rate = r.workload.arch.active_params_b * 1e9 * r.workload.batch_size / step / 1e12
         power_features.append(
             [1.0 if r.workload.gpu.key == g else 0.0 for g in gpu_keys]
             + [bytes_rate if shared_slope or memory_technology(r.workload.gpu) == t else 0.0 for t in slope_groups]

@@ -327,6 +327,7 @@ class Estimator:
         source = f"extrapolated from {len(self.rows)} measured rows by the decode model (nearest: {near})"
         notes = list(prediction.notes)
         notes.extend(self._precision_notes(w))
+        notes.extend(moe_notes(w))
         if w.arch.estimated:
             notes.append(f"model shape {w.arch.source}")
         e_lo, e_hi = self._band(prediction.energy, "energy", kinds)
@@ -344,6 +345,29 @@ class Estimator:
             notes=notes,
             error_kinds=kinds,
         )
+
+
+def moe_notes(w: Workload) -> list[str]:
+    """How a mixture of experts enters the decode model, and why its figures are extrapolated."""
+    a = w.arch
+    if not a.is_moe:
+        return []
+    if a.experts > 1:
+        read = (
+            f"weights read per step: the shared layers plus the {a.expected_experts_read(w.batch_size):.1f} of "
+            f"{a.experts} experts per layer that {w.batch_size} token(s) route to ({a.active_experts} each, "
+            f"uniform routing assumed)"
+        )
+    else:
+        read = (
+            "weights read per step: the active parameters only (the experts are not known, so the extra "
+            "experts a batch's tokens route to are not counted and energy at batch > 1 is underestimated)"
+        )
+    return [
+        f"mixture of experts: memory counts all {a.params_b:.1f}B parameters; compute per token the "
+        f"{a.active_params_b:.1f}B active ones; {read}. Every measured row is a dense model, so energy, power "
+        f"and throughput are extrapolated and the range does not cover routing costs"
+    ]
 
 
 def _curated(row_id: str):

@@ -18,8 +18,10 @@ UPSTREAM = (
 # The advisor's default PUE for cloud hardware, and where a user can check it.
 CLOUD_PUE = 1.1
 CLOUD_PUE_SOURCE = (
-    "cloud default: hyperscale fleets report about 1.1 (Google fleet trailing-twelve-month PUE 1.09-1.10, "
-    "https://www.google.com/about/datacenters/efficiency/); typical enterprise data centres run higher, so pass --pue"
+    "cloud default: Google published a fleet PUE of 1.1 for the second quarter of 2021 (reported in "
+    "https://www.cnbc.com/2022/04/13/google-data-center-goal-100percent-green-energy-by-2030.html; Google's own "
+    "page https://www.google.com/about/datacenters/efficiency/ not verified); typical enterprise data centres "
+    "run higher (the same article quotes 1.57 for large data centres), so pass --pue"
 )
 
 

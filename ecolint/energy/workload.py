@@ -40,7 +40,7 @@ class Workload:
         return self.input_tokens + self.output_tokens / 2.0
 
     def bytes_per_step(self) -> float:
-        return self.arch.weight_bytes_read(self.quantization) + (
+        return self.arch.weight_bytes_read(self.quantization, self.batch_size) + (
             self.batch_size * self.arch.kv_bytes_per_token(self.quantization) * self.context_tokens
         )
 

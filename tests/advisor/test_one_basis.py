@@ -229,4 +229,8 @@ def test_every_price_grid_and_pue_names_a_source_a_user_can_open(advisor):
         assert region.price_source is None or "https://" in region.price_source
     inputs = advisor("estimate", "-m", "7B", "--json").json()["inputs"]
     assert "https://" in inputs["pue_source"]
-    assert "residential average is about" in inputs["price_source"]  # the label was checked and corrected
+    # the label was checked: the value is not what the label says, and the check says so with its source
+    assert "is not a 2024 residential figure" in inputs["price_source"] and "eia.gov" in inputs["price_source"]
+    for region in regions().values():
+        checks = (region.grid_source, region.price_source or "")
+        assert all("checked:" in text for text in checks if "as written in" in text)
