@@ -4,6 +4,8 @@
     python bench/realworld/score.py --details       # every miss and every false finding
     python bench/realworld/score.py --json out.json
     python bench/realworld/score.py -- --select ALL # extra arguments for `ecolint check`
+    python bench/realworld/score.py --no-scope      # lint test code too (test-paths = []) and count
+                                                    # what the scope removes, per manifest and kind
 
 Files come from bench/realworld/files/ (run fetch.py first); files that are not there are
 counted and skipped. A reported line matches an expected one when both lie in the same statement
@@ -18,6 +20,7 @@ import ast
 import json
 import subprocess
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -56,14 +59,25 @@ def statement_of(spans: list[tuple[int, int]], line: int) -> tuple[int, int]:
     return min(holding, key=lambda span: span[1] - span[0]) if holding else (line, line)
 
 
-def run_ecolint(paths: list[Path], extra: list[str], source: Path | None = None) -> dict[str, list[dict]]:
-    """ecolint's JSON findings per file (``source``: run the ecolint package found in that folder instead)."""
+NO_SCOPE_CONFIG = "[tool.ecolint]\ntest-paths = []\n"
+
+
+def run_ecolint(paths: list[Path], extra: list[str], source: Path | None = None,
+                scope: bool = True) -> dict[str, list[dict]]:
+    """ecolint's JSON findings per file (``source``: run the ecolint package found in that folder instead;
+    ``scope=False``: lint test code like any other code, through a config file with ``test-paths = []``)."""
     launcher = ["-m", "ecolint"]
     if source is not None:
         launcher = ["-c", f"import sys; sys.path.insert(0, {str(source)!r}); from ecolint.cli import main; main()"]
-    command = [sys.executable, *launcher, "check", "--no-config", "--no-cache", "--exit-zero",
-               "--output-format", "json", *extra, *map(str, paths)]
-    result = subprocess.run(command, capture_output=True, text=True)
+    with tempfile.TemporaryDirectory() as folder:
+        config = ["--no-config"]
+        if not scope:
+            config_file = Path(folder) / "pyproject.toml"
+            config_file.write_text(NO_SCOPE_CONFIG, encoding="utf-8")
+            config = ["--config", str(config_file)]
+        command = [sys.executable, *launcher, "check", *config, "--no-cache", "--exit-zero",
+                   "--output-format", "json", *extra, *map(str, paths)]
+        result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"ecolint failed: {result.stderr.strip()}")
     found: dict[str, list[dict]] = defaultdict(list)
@@ -110,6 +124,65 @@ def score(entries: list[Entry], found: dict[str, list[dict]], codes: tuple[str, 
     return {"file": file_counts, "line": line_counts, "details": details}
 
 
+def _identity(diagnostic: dict) -> tuple:
+    location = diagnostic["location"]
+    return diagnostic["code"], location["row"], location["column"], diagnostic["message"]
+
+
+def labelled(entry: Entry, diagnostic: dict, spans: list[tuple[int, int]]) -> bool:
+    """Whether an expected finding of the entry is at this diagnostic's statement (or alternative line)."""
+    row = diagnostic["location"]["row"]
+    for item in entry.expected:
+        if item.code == diagnostic["code"] and (
+            row in item.lines or statement_of(spans, row) in {statement_of(spans, line) for line in item.lines}
+        ):
+            return True
+    return False
+
+
+def scope_removed(entries: list[Entry], with_scope: dict[str, list[dict]], without_scope: dict[str, list[dict]],
+                  codes: tuple[str, ...]) -> dict[tuple[str, str], Counter]:
+    """Findings that scope off reports and scope on does not, per (group, rule), for the groups
+    ``manifest <file>`` and ``kind <kind>``; ``(group, rule + " labelled")`` counts the removed
+    findings that were labelled as expected (they should not be)."""
+    removed: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for entry in entries:
+        key = str(entry.local_path.resolve())
+        kept = Counter(_identity(d) for d in with_scope.get(key, []))
+        gone = [d for d in without_scope.get(key, []) if d["code"] in codes and not _take(kept, _identity(d))]
+        if not gone:
+            continue
+        spans = statement_spans(entry.local_path.read_text(encoding="utf-8", errors="replace"))
+        for diagnostic in gone:
+            for group in (f"manifest {entry.source}", f"kind {entry.kind}"):
+                removed[(group, "files")][entry.key] = 1
+                removed[(group, "rules")][diagnostic["code"]] += 1
+                if labelled(entry, diagnostic, spans):
+                    removed[(group, "labelled")][diagnostic["code"]] += 1
+    return removed
+
+
+def _take(counter: Counter, item: tuple) -> bool:
+    if counter[item] > 0:
+        counter[item] -= 1
+        return True
+    return False
+
+
+def scope_table(removed: dict[tuple[str, str], Counter]) -> list[str]:
+    lines = ["### What the scope removes (findings with test-paths = [] minus with the defaults)", "",
+             "| group | files | removed | by rule | labelled as expected |", "|---|---:|---:|---|---:|"]
+    groups = sorted({group for group, _ in removed})
+    for group in groups:
+        rules = removed[(group, "rules")]
+        by_rule = ", ".join(f"{code} {count}" for code, count in sorted(rules.items()))
+        lines.append(f"| {group} | {len(removed[(group, 'files')])} | {sum(rules.values())} | {by_rule} | "
+                     f"{sum(removed[(group, 'labelled')].values())} |")
+    if not groups:
+        lines.append("| (none) | 0 | 0 | - | 0 |")
+    return lines + [""]
+
+
 def ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
@@ -136,14 +209,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--details", action="store_true", help="list every miss and false finding")
     parser.add_argument("--json", type=Path, help="write the counts and details as JSON")
     parser.add_argument("--kind", action="append", default=[], help="score only files of these kinds")
+    parser.add_argument("--manifest", action="append", default=[],
+                        help="score only the entries of these manifest files (e.g. scope.yaml)")
     parser.add_argument("--source", type=Path,
                         help="score the ecolint in this folder (e.g. a worktree of an older commit)")
+    parser.add_argument("--no-scope", action="store_true",
+                        help="lint test code too (test-paths = []), score that run, and count what the scope removes")
     parser.add_argument("extra", nargs="*", help="arguments for ecolint check (after --)")
     args = parser.parse_args(argv)
-    entries = [e for e in load_manifest() if not args.kind or e.kind in args.kind]
+    entries = [e for e in load_manifest() if (not args.kind or e.kind in args.kind)
+               and (not args.manifest or e.source in args.manifest)]
     present = [e for e in entries if e.local_path.exists()]
     repos = {e.repo for e in present}
-    found = run_ecolint([e.local_path for e in present], args.extra, args.source) if present else {}
+    paths = [e.local_path for e in present]
+    found = run_ecolint(paths, args.extra, args.source) if present else {}
+    removed = {}
+    if args.no_scope and present:
+        with_scope = found
+        found = run_ecolint(paths, args.extra, args.source, scope=False)
+        removed = scope_removed(present, with_scope, found, DEFAULT_CODES)
     result = score(present, found, DEFAULT_CODES)
     expected_total = sum(len(e.expected) for e in present)
     print(f"{len(present)} files from {len(repos)} repositories ({len(entries) - len(present)} not fetched); "
@@ -151,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("\n".join(table(result["file"], "File level (a rule's finding in a file)")))
     print("\n".join(table(result["line"], "Line level (each finding at its statement)")))
+    if args.no_scope:
+        print("\n".join(scope_table(removed)))
     if args.details:
         print("\n".join(sorted(result["details"])))
     if args.json:
@@ -159,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             "file": {code: dict(c) for code, c in result["file"].items()},
             "line": {code: dict(c) for code, c in result["line"].items()},
             "details": result["details"],
+            "scope_removed": {f"{group}: {part}": dict(counts) for (group, part), counts in removed.items()},
         }, indent=2))
     return 0
 
