@@ -98,9 +98,16 @@ def nf4_small_model(ctx: CheckContext) -> Iterator[Finding]:
         if not _four_bit(load):
             continue
         size = model_size(ctx, load)
-        if size is None or size.params_b > limit:
+        # NF4's small-model penalty is compute per token, so a mixture of experts counts its active parameters
+        if size is None or size.compute_params_b > limit:
             continue
-        yield Finding("LLM102", load.site.node, {"model": model_text(load), "size": size.describe()}, load)
+        yield Finding("LLM102", load.site.node, {"model": model_text(load), "size": _size_text(size)}, load)
+
+
+def _size_text(size) -> str:
+    if not size.is_moe:
+        return size.describe()
+    return f"{size.describe()}; the penalty was measured on dense models and is extrapolated to it"
 
 
 def _weights_gb(params_b: float) -> float:
@@ -154,7 +161,7 @@ def model_exceeds_gpu_memory(ctx: CheckContext) -> Iterator[Finding]:
             load.site.node,
             {
                 "model": model_text(load),
-                "size": format_params(size.params_b),
+                "size": size.short(),
                 "weights_gb": f"{fp16_gb:.0f}",
                 "gpu": ctx.gpu.key,
                 "vram_gb": f"{ctx.gpu.vram_gb:g}",
@@ -169,7 +176,7 @@ def _fit_text(ctx: CheckContext, text: str, size, nf4_from: float) -> tuple[floa
     from ecolint.energy.architectures import estimated_architecture, find_architecture
     from ecolint.energy.memory_fit import MEMORY_HEADROOM, fits_by_precision, usable_gb
 
-    arch = find_architecture(text) or estimated_architecture(size.params_b, text)
+    arch = find_architecture(text) or estimated_architecture(size.params_b, text, active_params_b=size.active_params_b)
     fits = fits_by_precision(ctx.gpu, arch)
     usable = (
         f"{usable_gb(ctx.gpu):.1f} GB usable of {ctx.gpu.vram_gb:g} GB after {1 - MEMORY_HEADROOM:.0%} runtime "
@@ -183,6 +190,9 @@ def _fit_text(ctx: CheckContext, text: str, size, nf4_from: float) -> tuple[floa
             f"several GPUs, or use a smaller model"
         )
     message = f"Fits ({usable}): {', '.join(fitting)}; does not fit: {', '.join(too_big)}"
-    if any(f.fits and f.quantization == "nf4" for f in fits) and size.params_b >= nf4_from:
+    # memory follows all the parameters (the fit above); NF4's energy follows the active ones
+    if any(f.fits and f.quantization == "nf4" for f in fits) and size.compute_params_b >= nf4_from:
         message += f". NF4 measured {ctx.rules['LLM107'].penalty_text()}"
+        if size.is_moe:
+            message += " (dense models; extrapolated to this mixture of experts)"
     return fits[0].weights_gb, message
