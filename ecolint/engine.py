@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import ast
+import sys
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
-
-from ecolint.analysis.facts import ModuleFacts, collect_facts
-from ecolint.analysis.practices import PRACTICE_HINTS, good_practices
-from ecolint.checks import CHECKS, CheckContext
-from ecolint.diagnostics import Diagnostic, Finding, Location
-from ecolint.energy.dataset import GpuSpec
-from ecolint.codes import warn_legacy
-from ecolint.noqa import parse_suppressions
+from ecolint.diagnostics import IO_ERROR, SYNTAX_ERROR, Diagnostic, Location
 from ecolint.prefilter import could_match
-from ecolint.rules import IO_ERROR, SYNTAX_ERROR, Rule, all_rules, rules_for
+
+TOO_DEEP = "too deeply nested to analyze"
+ANALYSIS_RECURSION_LIMIT = 4000  # about 5 frames per nesting level of the tree; small enough for the C stack
+MAX_NESTING = 500  # deeper syntax trees are not analyzed (E999): libcst's time grows with the square of the depth
+
+if TYPE_CHECKING:  # loaded on first use: a file the prefilter rejects never imports libcst or the rules
+    import libcst as cst
+
+    from ecolint.analysis.facts import ModuleFacts
+    from ecolint.diagnostics import Finding
+    from ecolint.energy.dataset import GpuSpec
+    from ecolint.rules import Rule
 
 
 @dataclass(frozen=True)
@@ -32,9 +36,21 @@ class LintOptions:
     calibration: str | None = None  # a calibration file whose rows give the penalties
     calibration_digest: str = ""  # its content hash, so that cached results follow its changes
     practices: bool = False  # also report the good practices (the audit report asks for them)
+    project_root: str | None = None  # the project whose own modules cross-module facts may read
+    # The project's pinned library versions (project_versions.ProjectVersions); None: read from the
+    # pin files above each linted file.
+    versions: Any = None
 
     def rules(self) -> dict[str, Rule]:
+        from ecolint.rules import rules_for
+
         return rules_for(self.calibration)
+
+    def versions_for(self, path: Path | None):
+        """The pins that apply to the file at ``path`` (those given in the options, else the project's)."""
+        from ecolint.project_versions import versions_for_file
+
+        return self.versions if self.versions is not None else versions_for_file(path)
 
     def options_for(self) -> dict[str, dict[str, Any]]:
         return {code: dict(values) for code, values in self.rule_options}
@@ -46,6 +62,7 @@ class Analysis:
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
     practices: list[tuple[int, int | None, str]] = field(default_factory=list)  # (row, notebook cell, text)
+    uses: dict[str, str] = field(default_factory=dict)  # project modules read, with their content hashes
 
 
 def file_error(filename: str, message: str, row: int = 1, column: int = 1, code: str = IO_ERROR) -> Diagnostic:
@@ -61,50 +78,137 @@ def lint_text(source: str, filename: str, options: LintOptions, path: Path | Non
 
 def analyze_text(source: str, filename: str, options: LintOptions, path: Path | None = None,
                  module: cst.Module | None = None) -> Analysis:
-    """One pass over a source text: prefilter, parse once, facts, checks (and practices when asked)."""
-    checks = [code for code in sorted(options.codes) if code in CHECKS]
-    wanted = bool(checks) and could_match(source, frozenset(checks))
-    practices = options.practices and PRACTICE_HINTS.search(source) is not None
+    """One pass over a source text: prefilter, parse once, facts, checks (and practices when asked).
+
+    A text nested too deeply for the analysis (it recurses over the syntax tree) gets one E999
+    diagnostic instead of stopping the run."""
+    try:
+        with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
+            return _analyze(source, filename, options, path, module)
+    except RecursionError:
+        return Analysis([too_deeply_nested(filename)])
+
+
+@contextmanager
+def _recursion_limit(limit: int):
+    """Python's recursion limit raised to at least ``limit`` for the duration (long ``a + b + ...`` chains)."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
+def too_deeply_nested(filename: str) -> Diagnostic:
+    return file_error(filename, f"SyntaxError: {TOO_DEEP}", 1, 1, SYNTAX_ERROR)
+
+
+def _analyze(source: str, filename: str, options: LintOptions, path: Path | None,
+             module: cst.Module | None) -> Analysis:
+    wanted = could_match(source, frozenset(options.codes))  # codes that are not rules' are left out there
+    if not wanted and options.project_root is not None and path is not None and "import" in source:
+        wanted = _imports_may_matter(source, path, options)
+    practices = options.practices and _practice_hints().search(source) is not None
+    checks: list[str] = []
+    if wanted:
+        from ecolint.checks import CHECKS
+
+        checks = [code for code in sorted(options.codes) if code in CHECKS]
+        wanted = bool(checks)
     if not wanted and not practices:
         errors = syntax_errors(source, filename) if SYNTAX_ERROR in options.codes and module is None else []
         return Analysis(errors)
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from ecolint.analysis.facts import collect_facts
+
     if module is None:
+        errors = syntax_errors(source, filename, MAX_NESTING)  # libcst accepts code CPython rejects
+        if errors:
+            return Analysis(errors)
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as error:
             return Analysis([file_error(filename, f"SyntaxError: {error.message}", error.raw_line,
                                         error.raw_column + 1, SYNTAX_ERROR)])
         except RecursionError:
-            return Analysis([file_error(filename, "SyntaxError: too deeply nested to parse", 1, 1, SYNTAX_ERROR)])
-    facts = collect_facts(module)
+            return Analysis([too_deeply_nested(filename)])
+    link = None
+    if options.project_root is not None and path is not None:
+        from ecolint.workspace.project_index import index_for
+
+        link = index_for(options.project_root).link_for(path)
+    facts = collect_facts(module, link)
     findings = run_checks(facts, source, path, options, checks) if wanted else []
+    uses = dict(link.uses) if link is not None else {}
     if not findings and not practices:
-        return Analysis()
+        return Analysis(uses=uses)
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    analysis = Analysis()
+    analysis = Analysis(uses=uses)
     if findings:
-        analysis.diagnostics = to_diagnostics(module, source, filename, findings, options.rules(), positions)
+        analysis.diagnostics = to_diagnostics(module, source, filename, findings, options.rules(), positions,
+                                              options.versions_for(path))
     if practices:
+        from ecolint.analysis.practices import good_practices
+
         analysis.practices = [(row, None, text) for row, text in good_practices(facts, module, positions, path)]
     return analysis
 
 
-def syntax_errors(source: str, filename: str) -> list[Diagnostic]:
-    """E999 for a file no rule needs to parse: Python's own parser is much cheaper than libcst."""
+def _imports_may_matter(source: str, path: Path, options: LintOptions) -> bool:
+    """Whether what the file imports from its own project (a config, a generating helper) may make a rule
+    fire: the prefilter on the file's text together with the imported definitions' text."""
+    from ecolint.workspace.project_index import imported_text, index_for, may_matter
+
+    imported = imported_text(index_for(options.project_root), path.absolute(), source)
+    codes = frozenset(options.codes)
+    return may_matter(imported, source, lambda text: could_match(text, codes))
+
+
+def _practice_hints():
+    """The text a file must contain before it is parsed for good practices (the audit report only)."""
+    from ecolint.analysis.practices import PRACTICE_HINTS
+
+    return PRACTICE_HINTS
+
+
+def syntax_errors(source: str, filename: str, max_nesting: int | None = None) -> list[Diagnostic]:
+    """E999 from CPython's own parser: for a file no rule needs to parse (it is much cheaper than libcst),
+    and before libcst parses one, as libcst accepts code CPython cannot compile (over 200 nested brackets)
+    and takes quadratic time on very deep trees (``max_nesting``: the deepest tree analyzed)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code are not ecolint's to print
-            ast.parse(source, filename)
+            tree = ast.parse(source, filename)
+        if max_nesting is not None and nesting_depth(tree) > max_nesting:
+            return [too_deeply_nested(filename)]
     except SyntaxError as error:
         return [file_error(filename, f"SyntaxError: {error.msg}", error.lineno or 1, error.offset or 1, SYNTAX_ERROR)]
-    except (ValueError, RecursionError, MemoryError) as error:
+    except RecursionError:
+        return [too_deeply_nested(filename)]
+    except (ValueError, MemoryError) as error:
         return [file_error(filename, f"SyntaxError: {error}", 1, 1, SYNTAX_ERROR)]
     return []
 
 
+def nesting_depth(tree: ast.AST) -> int:
+    """How deep the syntax tree goes (walked without recursion)."""
+    deepest, stack = 0, [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend([(child, depth + 1) for child in ast.iter_child_nodes(node)])
+    return deepest
+
+
 def run_checks(facts: ModuleFacts, source: str, path: Path | None, options: LintOptions,
                checks: list[str]) -> list[Finding]:
-    context = CheckContext(facts, source, path, options.rules(), options.options_for(), options.gpu)
+    from ecolint.checks import CHECKS, CheckContext
+
+    context = CheckContext(facts, source, path, options.rules(), options.options_for(), options.gpu,
+                           versions=options.versions_for(path))
     findings: list[Finding] = []
     for code in checks:
         findings.extend(CHECKS[code](context))
@@ -113,13 +217,18 @@ def run_checks(facts: ModuleFacts, source: str, path: Path | None, options: Lint
 
 def to_diagnostics(
     module: cst.Module, source: str, filename: str, findings: list[Finding], rules: dict[str, Rule] | None = None,
-    positions=None,
+    positions=None, versions=None,
 ) -> list[Diagnostic]:
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from ecolint.codes import warn_legacy
     from ecolint.fixes.registry import fixes_for  # the fixers are loaded only for files with findings
+    from ecolint.noqa import parse_suppressions
+    from ecolint.rules import all_rules
 
     if positions is None:
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    fix_for = fixes_for(module, source, positions)
+    fix_for = fixes_for(module, source, positions, versions)
     suppressions = parse_suppressions(source)
     for row, code in suppressions.legacy:
         warn_legacy(code, f"{filename}:{row}")

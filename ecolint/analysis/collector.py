@@ -124,8 +124,8 @@ class Collector:
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         base = module_path(node.module)
-        if node.relative:
-            base = "<relative>" + ("." + base if base else "")
+        if node.relative:  # ``from ..x import y`` -> "<relative>..x": the dots say how many levels up
+            base = "<relative>" + "." * len(node.relative) + base
         if isinstance(node.names, cst.ImportStar):
             self.scope.star_imports.append(base)
             return False
@@ -136,7 +136,7 @@ class Collector:
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name)
                 else name
             )
-            self._bind(local, "import", qualified=f"{base}.{name}")
+            self._bind(local, "import", qualified=f"{base}{name}" if base.endswith(".") else f"{base}.{name}")
         return False
 
     # -- definitions -------------------------------------------------------------------------

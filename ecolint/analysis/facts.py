@@ -14,6 +14,7 @@ from ecolint.analysis.walk import walk
 from ecolint.analysis.collector import AttributeAssignment, CallSite, Collector, Loop, Unit, receiver
 from ecolint.analysis.scopes import is_library_name, qualify
 from ecolint.analysis.helpers import per_item_helper_calls
+from ecolint.analysis.project import ProjectLink
 from ecolint.analysis.values import Entries, Entry, Resolver, Value, ValueKind, last_name
 
 TRAINER_CLASSES = ("Trainer", "TrainingArguments")
@@ -142,6 +143,7 @@ class ModuleFacts:
     helper_calls: list[HelperCall] = field(default_factory=list)
     device_moves: list[CallSite] = field(default_factory=list)  # .cuda(), .to(...), .half(), .bfloat16()
     uses_compile: bool = False
+    collector: Collector | None = None  # the walk the facts come from (scopes, functions, classes)
 
     def training_anywhere(self) -> bool:
         return any(unit.training_markers for unit in self.units)
@@ -153,10 +155,12 @@ class ModuleFacts:
         return unit is self.units[0] and self.training_anywhere()
 
 
-def collect_facts(module: cst.Module) -> ModuleFacts:
+def collect_facts(module: cst.Module, project: ProjectLink | None = None) -> ModuleFacts:
+    """The facts of one module; ``project`` answers for names imported from the project's other modules."""
     collector = Collector()
+    collector.resolver.project = project
     walk(module, collector)
-    facts = ModuleFacts(collector.resolver, collector.units, collector.all_loops)
+    facts = ModuleFacts(collector.resolver, collector.units, collector.all_loops, collector=collector)
     _Builder(collector, facts).build()
     facts.uses_compile = collector.compile_mentions > 0
     facts.helper_calls = per_item_helper_calls(collector, facts)

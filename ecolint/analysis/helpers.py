@@ -15,7 +15,7 @@ import libcst as cst
 
 from ecolint.analysis.collector import CallSite, Collector
 from ecolint.analysis.dataflow import derived_names, names_in
-from ecolint.analysis.scopes import dotted_name
+from ecolint.analysis.scopes import dotted_name, qualify
 from ecolint.analysis.values import FunctionInfo
 
 if TYPE_CHECKING:
@@ -69,8 +69,36 @@ def _reads_any(expressions: list[cst.BaseExpression], tainted: set[str]) -> bool
 
 
 def per_item_helper_calls(collector: Collector, facts: "ModuleFacts") -> list["HelperCall"]:
+    """The calls made in loops of functions that generate for the one item they are given."""
     from ecolint.analysis.facts import HelperCall
 
+    summaries = generator_summaries(collector, facts)
+    found = []
+    for site in collector.calls:
+        if not site.loops:
+            continue
+        chain = _chain_of(collector, site, summaries)
+        if chain is not None:
+            found.append(HelperCall(site, chain, [arg.value for arg in site.node.args]))
+    return found
+
+
+def _chain_of(collector: Collector, site: CallSite, summaries: dict[int, tuple[str, ...]]) -> tuple[str, ...] | None:
+    """The chain of a call of a per-item generator: one of this module's, or one the project exports."""
+    target = called_function(collector, site)
+    if target is not None:
+        return summaries.get(id(target.node))
+    project = collector.resolver.project
+    if project is None:
+        return None
+    qualified = qualify(site.node.func, site.scope, site.order)
+    if not qualified or qualified.startswith(("<local>", "builtins.")):
+        return None
+    return project.generator_chain(qualified)
+
+
+def generator_summaries(collector: Collector, facts: "ModuleFacts") -> dict[int, tuple[str, ...]]:
+    """Per-item generators of this module, by id of the function node: the chain of calls to generation."""
     summaries: dict[int, tuple[str, ...]] = {}
     tainted: dict[int, set[str]] = {}
 
@@ -88,25 +116,22 @@ def per_item_helper_calls(collector: Collector, facts: "ModuleFacts") -> list["H
             continue
         if _reads_any(generation.inputs(), taint_of(function)):
             summaries[id(function.node)] = (f"{function.name}()", callee_text(generation.site.node))
-    calls = [(site, called_function(collector, site)) for site in collector.calls]
-    calls = [(site, target) for site, target in calls if target is not None]
-    for _ in range(MAX_CHAIN - 1):  # helpers calling helpers
+    calls = [site for site in collector.calls if site.function is not None and not site.loops]
+    for _ in range(MAX_CHAIN - 1):  # helpers calling helpers (of this module or imported from the project)
         grown = False
-        for site, target in calls:
+        for site in calls:
             function = site.function
-            chain = summaries.get(id(target.node))
-            if chain is None or function is None or site.loops or id(function.node) in summaries:
+            if id(function.node) in summaries or function.is_async or not _parameter_names(function):
                 continue
-            if function.is_async or function is target or not _parameter_names(function):
+            target = called_function(collector, site)
+            if target is function:
+                continue
+            chain = _chain_of(collector, site, summaries)
+            if chain is None or len(chain) >= MAX_CHAIN + 1:
                 continue
             if _reads_any([arg.value for arg in site.node.args], taint_of(function)):
                 summaries[id(function.node)] = (f"{function.name}()", *chain)
                 grown = True
         if not grown:
             break
-    found = []
-    for site, target in calls:
-        chain = summaries.get(id(target.node))
-        if chain is not None and site.loops:
-            found.append(HelperCall(site, chain, [arg.value for arg in site.node.args]))
-    return found
+    return summaries

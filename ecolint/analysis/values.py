@@ -159,6 +159,7 @@ class Resolver:
         self.argparse_options: dict[str, ArgparseOption] = {}
         self.mutations: dict[int, list[Mutation]] = {}  # by id of the binding of the changed dict
         self.calls_by_name: dict[str, list[cst.Call]] = {}  # every call, by the callee's last name
+        self.project = None  # a ProjectLink answering for names imported from the project's modules
 
     # -- expressions -------------------------------------------------------------------------
     def resolve(self, node: cst.BaseExpression, scope: Scope, order: int, depth: int = 0) -> Value:
@@ -215,6 +216,9 @@ class Resolver:
                 value = self._mutated(value, changes, depth)
             return value
         if binding.kind == "import":
+            imported = self.project.constant(binding.qualified) if self.project and binding.qualified else None
+            if imported is not None:
+                return reanchored(imported, node)
             return Value(ValueKind.SYMBOL, binding.qualified, node)
         if binding.kind == "param":
             default = self._unchanged_default(binding)
@@ -379,6 +383,20 @@ class Resolver:
 
 def _copy_entries(entries: Entries) -> Entries:
     return Entries(dict(entries.items), entries.unknown_splat)
+
+
+def reanchored(value: Value, node: cst.CSTNode) -> Value:
+    """A copy of a value from another module with every node replaced by ``node`` (the local name
+    that imports it): findings point at the import's use, and no fix edits another file."""
+    entries = None
+    if value.entries is not None:
+        items = {name: Entry(name, reanchored(entry.value, node), node, node)
+                 for name, entry in value.entries.items.items()}
+        entries = Entries(items, value.entries.unknown_splat)
+    inner = reanchored(value.value, node) if isinstance(value.value, Value) else value.value
+    options = [reanchored(option, node) for option in value.options]
+    return Value(value.kind, inner, node, entries, value.call_name, options, value.reason, value.flag, value.group,
+                 value.branches)
 
 
 def _maybe(entry: Entry, change: Mutation) -> Entry:

@@ -19,7 +19,8 @@ from ecolint.diagnostics import Diagnostic
 from ecolint.workspace import file_settings
 from ecolint.workspace.cache import CACHE_DIR_NAME, Cache
 from ecolint.workspace.pool import run_all
-from ecolint.workspace.sources import NOTEBOOK_SUFFIX, SourceError, SourceFile, decode_source, read_text
+from ecolint.workspace.sources import (NOTEBOOK_SUFFIX, SourceError, SourceFile, decode_source, read_text,
+                                       size_problem)
 
 SOURCE_SUFFIXES = (".py", ".pyi", NOTEBOOK_SUFFIX)
 
@@ -75,7 +76,7 @@ def lint_options(settings: Settings, practices: bool = False):
         except CalibrationError as error:
             raise ConfigError(str(error)) from None
     return LintOptions(settings.enabled_codes(), settings.frozen_rule_options(), settings.gpu, calibration, digest,
-                       practices)
+                       practices, project_root=str(settings.root.absolute()))
 
 
 def display_path(path: Path) -> str:
@@ -102,8 +103,11 @@ def analyze_source(text: str, source: SourceFile, options) -> dict:
     else:
         from ecolint.engine import analyze_text as analyze
     analysis = analyze(text, source.display, options, source.path)
-    return {"diagnostics": [d.to_dict() for d in analysis.diagnostics],
-            "practices": [list(practice) for practice in analysis.practices]}
+    report = {"diagnostics": [d.to_dict() for d in analysis.diagnostics],
+              "practices": [list(practice) for practice in analysis.practices]}
+    if analysis.uses:
+        report["uses"] = dict(analysis.uses)
+    return report
 
 
 def analyze_file(job: tuple[str, str, object]) -> dict:
@@ -164,21 +168,28 @@ class Workspace:
         self._collect(result, source, report)
         return result
 
-    def read_stdin(self) -> str:
+    def lint_stdin(self, source: SourceFile) -> RunResult:
+        """The text on stdin; bytes that are not source text (NUL bytes, a bad encoding) give one E902,
+        as they do with ``--fix``."""
         try:
-            return decode_source(sys.stdin.buffer.read())
+            text = decode_source(sys.stdin.buffer.read())
         except SourceError as error:
-            raise ConfigError(f"stdin: {error}") from None
+            from ecolint.engine import file_error
 
-    def lint(self, paths: Sequence[str | Path], stdin_filename: str | None = None) -> RunResult:
-        """Lint files and folders (``-`` reads stdin); diagnostics sorted, per-file settings applied."""
+            return RunResult([file_error(source.display, str(error))], files_checked=1)
+        return self.lint_text(text, source)
+
+    def lint(self, paths: Sequence[str | Path], stdin_filename: str | None = None,
+             progress: Callable[[int, int], None] | None = None) -> RunResult:
+        """Lint files and folders (``-`` reads stdin); diagnostics sorted, per-file settings applied.
+        ``progress(done, total)`` is called as files are done."""
         result = RunResult()
         if "-" in paths:
             display = stdin_filename or "-"
             source = SourceFile(Path(display) if stdin_filename else None, display)
-            self._merge(result, self.lint_text(self.read_stdin(), source))
+            self._merge(result, self.lint_stdin(source))
         tasks = self.process([Path(p) for p in paths if p != "-"], analyze_file,
-                             lambda source: (str(source.path), source.display, self.options))
+                             lambda source: (str(source.path), source.display, self.options), progress=progress)
         for task in tasks:
             if task.error:
                 from ecolint.engine import file_error
@@ -194,31 +205,56 @@ class Workspace:
 
     def process(self, paths: Sequence[Path], worker: Callable[[Any], Any], job_for: Callable[[SourceFile], Any], *,
                 reuse: Callable[[SourceFile, dict], bool] | None = None,
-                report_of: Callable[[Any], dict | None] | None = None, max_chunk: int = 32) -> list[FileTask]:
+                report_of: Callable[[Any], dict | None] | None = None, max_chunk: int = 32,
+                progress: Callable[[int, int], None] | None = None) -> list[FileTask]:
         """The one loop of lint and fix: discover the files under ``paths``, take an unchanged file's report
         from the cache (when ``reuse`` accepts it), run ``worker(job_for(source))`` in the pool for the
-        others, and cache the report that ``report_of`` makes of each result (None: nothing to cache)."""
+        others, and cache the report that ``report_of`` makes of each result (None: nothing to cache).
+        ``progress(done, total)``, when given, hears of every file done, cached files first."""
         tasks: list[FileTask] = []
         pending: list[FileTask] = []
         for source, error in self.discover(paths):
-            task = FileTask(source, error)
+            task = FileTask(source, error or size_problem(source.path, self.settings.max_file_size))
             tasks.append(task)
-            if error:
+            if task.error:
                 continue
             cached = self.cache.get(source.path) if self.cache is not None else None
             if cached is not None and (reuse is None or reuse(source, cached)):
                 task.cached = cached
             else:
                 pending.append(task)
-        results = run_all(worker, [job_for(task.source) for task in pending], self.jobs, max_chunk)
+        done = [len(tasks) - len(pending)]
+
+        def file_done() -> None:
+            done[0] += 1
+            progress(done[0], len(tasks))
+
+        if progress is not None:
+            progress(done[0], len(tasks))
+        results = run_all(worker, [job_for(task.source) for task in pending], self.jobs, max_chunk,
+                          file_done if progress is not None else None)
         for task, outcome in zip(pending, results):
             task.result = outcome
             report = report_of(outcome) if report_of is not None else outcome
             if self.cache is not None and report is not None:
-                self.cache.put(task.source.path, report)
+                self.cache.put(task.source.path, self._with_pin_files(task.source.path, report))
         if self.cache is not None:
             self.cache.save()
         return tasks
+
+    def _with_pin_files(self, path: Path, report: dict) -> dict:
+        """The report with the pin files its results depend on among its ``uses``: a change to one of
+        them (a new transformers pin) makes the cached entry stale."""
+        from ecolint.workspace.cache import file_digest
+
+        if self.options.versions is not None:
+            return report
+        uses = dict(report.get("uses", {}))
+        for name in self.options.versions_for(path).files:
+            digest = file_digest(Path(name))
+            if digest is not None:
+                uses[name] = digest
+        return dict(report, uses=uses) if uses else report
 
     def _collect(self, result: RunResult, source: SourceFile, report: dict) -> None:
         result.diagnostics.extend(self.apply_file_settings(source.path, diagnostics_of(report, source)))

@@ -1,0 +1,23 @@
+"""What a module may ask about the rest of its project: constants and per-item generators it imports.
+
+The analysis of one file sees only that file. A :class:`ProjectLink` (built by the workspace's
+project index, see ``ecolint.workspace.project_index``) answers for names imported from other
+modules of the linted project (``from configs import BNB_CONFIG``, ``from .loading import run``);
+third-party packages are never analyzed. Values from another module are re-anchored on the local
+name that imports them, so findings and fixes only ever touch the file being linted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ecolint.analysis.values import Value
+
+
+class ProjectLink(Protocol):
+    def constant(self, qualified: str) -> "Value | None":
+        """The value of a module-level name of a project module (``pkg.configs.BNB_CONFIG``)."""
+
+    def generator_chain(self, qualified: str) -> tuple[str, ...] | None:
+        """For a project function that generates for the one item it is given: its chain of calls."""

@@ -1,0 +1,368 @@
+"""The per-run project index: what the linted project's own modules export, for cross-module facts.
+
+When a file imports from another module of the project (``from configs import BNB_CONFIG``,
+``from .loading import generate_one``), the analysis asks its :class:`FileLink`. The index finds the
+module on disk (relative imports from the file's package; absolute ones from the file's folder up to
+the project's root), reads it only when its text defines the name, parses it once per process and
+answers from its facts. Third-party packages (site-packages, virtual environments) are never read.
+Each module consulted is recorded with its content hash in the file's ``uses``, so a cached result
+goes stale when an imported module changes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ecolint.workspace.cache import content_hash
+
+if TYPE_CHECKING:
+    from ecolint.analysis.facts import ModuleFacts
+    from ecolint.analysis.values import Value
+
+MAX_MODULE_BYTES = 1_000_000
+MAX_DEPTH = 3  # modules re-exporting from modules ...
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+THIRD_PARTY_PARTS = frozenset({"site-packages", "dist-packages", ".venv", "venv", "node_modules", ".tox"})
+
+_INDEXES: dict[str, "ProjectIndex"] = {}
+
+
+def index_for(root: str) -> "ProjectIndex":
+    """The project index of a root, one per process (workers build their own, lazily)."""
+    index = _INDEXES.get(root)
+    if index is None:
+        index = _INDEXES[root] = ProjectIndex(Path(root))
+    return index
+
+
+@dataclass
+class _Module:
+    path: Path
+    text: str
+    digest: str
+    facts: "ModuleFacts | None" = None
+    parsed: bool = False
+    generators: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    definitions: dict[str, str] | None = None  # top-level name -> the text of its block
+    generating: frozenset[str] | None = None  # top-level functions whose text runs generation
+
+
+class ProjectIndex:
+    """The modules of one project, read and analyzed on demand."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.absolute()
+        self._modules: dict[Path, _Module | None] = {}
+        self._busy: set[Path] = set()  # modules being analyzed: an import cycle answers "unknown"
+        self._located: dict[tuple[Path, str], tuple[Path, str] | None] = {}
+        self._listings: dict[Path, frozenset[str]] = {}
+        self._absolute_bases: dict[Path, list[Path]] = {}
+        self._relevant: dict[tuple[Path, str], tuple[str, str]] = {}  # by (module file, name)
+
+    def link_for(self, importer: Path | None, depth: int = 0) -> "FileLink | None":
+        if importer is None or depth > MAX_DEPTH:
+            return None
+        return FileLink(self, importer.absolute(), depth)
+
+    # -- finding and reading modules ------------------------------------------------------------
+    def locate(self, importer: Path, qualified: str) -> tuple[Path, str] | None:
+        """The project file that defines ``qualified`` (a module path and a name) and the name."""
+        key = (importer.parent, qualified)
+        if key not in self._located:
+            self._located[key] = self._locate(importer, qualified)
+        return self._located[key]
+
+    def _locate(self, importer: Path, qualified: str) -> tuple[Path, str] | None:
+        relative = qualified.startswith("<relative")
+        dotted = qualified.split(">", 1)[1].lstrip(".") if relative else qualified
+        parts = [part for part in dotted.split(".") if part]
+        if len(parts) < (1 if relative else 2):
+            return None
+        module_parts, name = parts[:-1], parts[-1]
+        for base in self._bases(importer, relative, qualified):
+            folder = base.joinpath(*module_parts)
+            for candidate in (folder.with_suffix(".py") if module_parts else None, folder / "__init__.py"):
+                if candidate is not None and self._exists(candidate) and self._in_project(candidate):
+                    return candidate, name
+        return None
+
+    def _exists(self, path: Path) -> bool:
+        """Whether a file exists, from one cached listing per folder (imports ask about the same folders)."""
+        folder = path.parent
+        names = self._listings.get(folder)
+        if names is None:
+            try:
+                names = frozenset(os.listdir(folder))
+            except OSError:
+                names = frozenset()
+            self._listings[folder] = names
+        return path.name in names
+
+    def _bases(self, importer: Path, relative: bool, qualified: str) -> list[Path]:
+        if not relative:
+            bases = self._absolute_bases.get(importer.parent)
+            if bases is None:
+                bases = self._absolute_bases[importer.parent] = self._folders_up(importer)
+            return bases
+        if relative:
+            level = max(1, len(qualified.split(">", 1)[1]) - len(qualified.split(">", 1)[1].lstrip(".")))
+            base = importer.parent
+            for _ in range(level - 1):
+                base = base.parent
+            return [base]
+        return []
+
+    def _folders_up(self, importer: Path) -> list[Path]:
+        """The importer's folder and those above it, up to the project's root or a project marker."""
+        bases = []
+        folder = importer.parent
+        while True:
+            bases.append(folder)
+            if any(self._exists(folder / marker) for marker in PROJECT_MARKERS) or folder == self.root:
+                break
+            if folder.parent == folder or not folder.is_relative_to(self.root):
+                break
+            folder = folder.parent
+        return bases
+
+    def definition_text(self, importer: Path, qualified: str) -> str:
+        """The text that defines an imported name (a function's block, an assignment), or a whole
+        submodule (``from app import generation``); empty when it is not a project module's."""
+        found = self.locate(importer, qualified)
+        if found is None:
+            return ""
+        path, name = found
+        module = self.module(path)
+        if module is None:
+            return ""
+        if path.name == "__init__.py":  # a submodule of a package rather than a name in it
+            for candidate in (path.with_name(f"{name}.py"), path.parent / name / "__init__.py"):
+                if candidate.is_file():
+                    other = self.module(candidate)
+                    return other.text if other is not None else ""
+        if module.definitions is None:
+            module.definitions = top_level_definitions(module.text)
+        return module.definitions.get(name, "")
+
+    def relevant_definition(self, importer: Path, qualified: str) -> tuple[str, str]:
+        """("assignment" | "function" | "", text) for an imported name, kept only when it may matter: an
+        assignment that mentions a rule's trigger word, a function (or submodule) that runs generation."""
+        found = self.locate(importer, qualified)
+        if found is None:
+            return "", ""
+        if found not in self._relevant:
+            text = self.definition_text(importer, qualified)
+            kind = ""
+            if text:
+                code = DOCSTRING.sub("", text)
+                if code.lstrip().startswith(("def ", "async ", "class ")) or "\ndef " in code:
+                    module = self.module(found[0])
+                    kind = "function" if module is not None and found[1] in self._generating(module) else ""
+                elif any(word in code for word in _trigger_words()):
+                    kind = "assignment"
+                text = code if kind else ""
+            self._relevant[found] = (kind, text)
+        return self._relevant[found]
+
+    def _generating(self, module: _Module) -> frozenset[str]:
+        """The module's top-level functions whose text runs generation, directly or through another one of
+        them (text only: a cheap gate before any parsing)."""
+        if module.generating is None:
+            if module.definitions is None:
+                module.definitions = top_level_definitions(module.text)
+            bodies = {name: DOCSTRING.sub("", text) for name, text in module.definitions.items()
+                      if text.lstrip().startswith(("def ", "async "))}
+            found = {name for name, body in bodies.items() if GENERATION_CALL.search(body)}
+            for _ in range(3):
+                grown = {name for name, body in bodies.items() if name not in found
+                         and any(re.search(rf"\b{re.escape(other)}\s*\(", body) for other in found)}
+                if not grown:
+                    break
+                found |= grown
+            module.generating = frozenset(found)
+        return module.generating
+
+    def _in_project(self, path: Path) -> bool:
+        return not THIRD_PARTY_PARTS & set(path.parts)
+
+    def module(self, path: Path) -> _Module | None:
+        if path not in self._modules:
+            self._modules[path] = self._read(path)
+        return self._modules[path]
+
+    @staticmethod
+    def _read(path: Path) -> _Module | None:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        if len(data) > MAX_MODULE_BYTES:
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return _Module(path, text, content_hash(data))
+
+    def facts(self, module: _Module, depth: int) -> "ModuleFacts | None":
+        """The module's facts, parsed once (None when it does not parse or is in an import cycle)."""
+        if module.parsed or module.path in self._busy:
+            return module.facts
+        self._busy.add(module.path)
+        try:
+            import libcst as cst
+
+            from ecolint.analysis.facts import collect_facts
+            from ecolint.analysis.helpers import generator_summaries
+
+            try:
+                tree = cst.parse_module(module.text)
+            except (cst.ParserSyntaxError, RecursionError):
+                tree = None
+            if tree is not None:
+                module.facts = collect_facts(tree, self.link_for(module.path, depth + 1))
+                summaries = generator_summaries(module.facts.collector, module.facts)
+                module.generators = {
+                    info.name: summaries[id(info.node)]
+                    for info in module.facts.resolver.functions.values()
+                    if id(info.node) in summaries and info.owner is None and info.scope.parent is not None
+                    and info.scope.parent.kind == "module"
+                }
+        finally:
+            self._busy.discard(module.path)
+            module.parsed = True
+        return module.facts
+
+
+IMPORT_FROM = re.compile(r"(?m)^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(?:\(([^)]*)\)|([^\n#;]*))")
+IMPORT_MODULE = re.compile(r"(?m)^[ \t]*import[ \t]+([\w.]+)(?:[ \t]+as[ \t]+(\w+))?")
+
+
+@dataclass
+class ImportedText:
+    """What a file imports from its project, as text: module-level assignments and function bodies."""
+
+    assignments: str = ""
+    functions: str = ""
+
+
+def _trigger_words() -> frozenset[str]:
+    from ecolint.prefilter import triggers
+
+    global _WORDS
+    if _WORDS is None:
+        _WORDS = frozenset(word for entry in triggers().values() for word in entry.get("words") or () if word)
+    return _WORDS
+
+
+_WORDS: frozenset[str] | None = None
+LOAD_CALL = re.compile(r"\b(?:from_pretrained|pipeline|LLM)\s*\(")
+GENERATION_CALL = re.compile(r"\.generate\s*\(|\.chat\s*\(|\bpipeline\s*\(|\bpipe\s*\(")
+DOCSTRING = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
+
+
+def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedText:
+    """The definitions of the names a file imports from project modules that may matter to a rule (text
+    only, nothing parsed): assignments that mention a rule's trigger word, functions that generate."""
+    found = ImportedText()
+    wanted = []
+    for match in IMPORT_FROM.finditer(source):
+        base = match.group(1)
+        prefix = f"<relative>{base}" if base.startswith(".") else base
+        for raw in re.split(r"[,\s]+", match.group(2) or match.group(3) or ""):
+            name = raw.strip()
+            if name and name != "as" and name.isidentifier():
+                wanted.append(f"{prefix}{name}" if prefix.endswith(".") else f"{prefix}.{name}")
+    wanted += [match.group(1) for match in IMPORT_MODULE.finditer(source)]  # ``import app.generation``
+    assignments, functions = [], []
+    for qualified in wanted:
+        kind, text = index.relevant_definition(importer, qualified)
+        (assignments if kind == "assignment" else functions if kind == "function" else []).append(text)
+    found.assignments = "\n".join(assignments)
+    found.functions = "\n".join(functions)
+    return found
+
+
+def may_matter(imported: ImportedText, source: str, could_match) -> bool:
+    """An imported config reaches a load in this file, or an imported function that generates is called in
+    one of its loops: ``could_match`` (the prefilter) is asked about the combined text in each case."""
+    if imported.assignments and LOAD_CALL.search(source) and could_match(source + "\n" + imported.assignments):
+        return True
+    has_loop = "for " in source or "while " in source
+    return bool(imported.functions and has_loop and could_match(source + "\n" + imported.functions))
+
+
+TOP_LEVEL_NAME = re.compile(r"(?:async[ \t]+def|def|class)[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=)")
+
+
+def top_level_definitions(text: str) -> dict[str, str]:
+    """Each name a module defines at its top level (def, class, assignment) with the text of its block,
+    found in one pass over the lines."""
+    lines = text.splitlines()
+    found: dict[str, str] = {}
+    start, name = None, None
+    for number, line in enumerate([*lines, "<end>"]):
+        if line[:1] in ("", " ", "\t", ")", "]", "}", "#"):
+            continue  # inside the current block (or blank / a comment)
+        if name is not None:
+            found[name] = "\n".join(lines[start:number])
+        match = TOP_LEVEL_NAME.match(line)
+        start, name = (number, match.group(1) or match.group(2)) if match else (None, None)
+    return found
+
+
+class FileLink:
+    """The project as seen from one linted file; records the modules it consulted."""
+
+    def __init__(self, index: ProjectIndex, importer: Path, depth: int) -> None:
+        self.index = index
+        self.importer = importer
+        self.depth = depth
+        self.uses: dict[str, str] = {}
+
+    def _module_defining(self, qualified: str, kind: str) -> tuple[_Module, str] | None:
+        """The module that defines ``qualified`` when its definition is of ``kind`` and may matter (the
+        text check of :meth:`ProjectIndex.relevant_definition`): only such modules are ever parsed."""
+        found = self.index.locate(self.importer, qualified)
+        if found is None:
+            return None
+        path, name = found
+        module = self.index.module(path)
+        if module is None:
+            return None
+        self.uses[str(path)] = module.digest
+        if self.index.relevant_definition(self.importer, qualified)[0] != kind:
+            return None
+        return module, name
+
+    def constant(self, qualified: str) -> "Value | None":
+        found = self._module_defining(qualified, "assignment")
+        if found is None:
+            return None
+        module, name = found
+        facts = self.index.facts(module, self.depth)
+        if facts is None:
+            return None
+        import libcst as cst
+
+        from ecolint.analysis.values import ValueKind
+
+        scope = facts.collector.module_scope
+        binding = scope.lookup(name, 10**9)
+        if binding is None or binding.kind not in ("assign", "import"):
+            return None
+        value = facts.resolver.resolve(cst.Name(name), scope, 10**9)
+        return None if value.kind == ValueKind.UNKNOWN else value
+
+    def generator_chain(self, qualified: str) -> tuple[str, ...] | None:
+        found = self._module_defining(qualified, "function")
+        if found is None:
+            return None
+        module, name = found
+        if self.index.facts(module, self.depth) is None:
+            return None
+        return module.generators.get(name)
