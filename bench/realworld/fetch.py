@@ -31,15 +31,15 @@ def mirror_dir(mirrors: Path | None, repo: str) -> Path | None:
     return None
 
 
-def from_mirror(git_dir: Path, entry: Entry) -> bytes | None:
+def from_mirror(git_dir: Path, entry: Entry, path: str) -> bytes | None:
     result = subprocess.run(
-        ["git", f"--git-dir={git_dir}", "show", f"{entry.commit}:{entry.path}"], capture_output=True
+        ["git", f"--git-dir={git_dir}", "show", f"{entry.commit}:{path}"], capture_output=True
     )
     return result.stdout if result.returncode == 0 else None
 
 
-def from_github(entry: Entry) -> bytes | None:
-    url = f"https://raw.githubusercontent.com/{entry.repo}/{entry.commit}/{entry.path}"
+def from_github(entry: Entry, path: str) -> bytes | None:
+    url = f"https://raw.githubusercontent.com/{entry.repo}/{entry.commit}/{path}"
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
             return response.read()
@@ -58,21 +58,22 @@ def main(argv: list[str] | None = None) -> int:
     for entry in entries:
         if args.only and entry.repo not in args.only:
             continue
-        target = entry.local_path
-        if target.exists():
-            continue
-        data = None
-        git_dir = mirror_dir(args.mirrors, entry.repo)
-        if git_dir is not None:
-            data = from_mirror(git_dir, entry)
-        if data is None and not args.no_network:
-            data = from_github(entry)
-        if data is None:
-            print(f"missing: {entry.repo}@{entry.commit[:12]}:{entry.path}", file=sys.stderr)
-            missing += 1
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        for path in (entry.path, *entry.context):  # the file, and the project files it imports from
+            target = entry.folder / path
+            if target.exists():
+                continue
+            data = None
+            git_dir = mirror_dir(args.mirrors, entry.repo)
+            if git_dir is not None:
+                data = from_mirror(git_dir, entry, path)
+            if data is None and not args.no_network:
+                data = from_github(entry, path)
+            if data is None:
+                print(f"missing: {entry.repo}@{entry.commit[:12]}:{path}", file=sys.stderr)
+                missing += 1
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
     present = sum(entry.local_path.exists() for entry in entries)
     print(f"{present} of {len(entries)} files present in {HERE / 'files'}; {missing} could not be fetched")
     return 1 if missing else 0

@@ -35,15 +35,20 @@ class Entry:
     expected: tuple[Expected, ...] = field(default=())
     note: str = ""
     source: str = ""  # the manifest file that holds the entry
+    context: tuple[str, ...] = ()  # other files of the repository the file imports from (fetched, not scored)
 
     @property
     def key(self) -> str:
         return f"{self.repo}:{self.path}"
 
     @property
-    def local_path(self) -> Path:
+    def folder(self) -> Path:
         owner, name = self.repo.split("/", 1)
-        return FILES / f"{owner}__{name}@{self.commit[:12]}" / self.path
+        return FILES / f"{owner}__{name}@{self.commit[:12]}"
+
+    @property
+    def local_path(self) -> Path:
+        return self.folder / self.path
 
 
 class ManifestError(ValueError):
@@ -64,7 +69,11 @@ def _entry(raw: dict, source: str) -> Entry:
         if not re.match(r"^LLM\d{3}$", str(item.get("code"))) or not isinstance(item.get("line"), int):
             raise ManifestError(f"{where}: each expected finding needs code LLMnnn and an integer line")
         expected.append(Expected(item["code"], item["line"], tuple(item.get("alt") or ()), item.get("why", "")))
-    return Entry(raw["repo"], raw["path"], raw["commit"], raw["kind"], tuple(expected), raw.get("note", ""), source)
+    context = raw.get("context") or []
+    if not isinstance(context, list) or not all(isinstance(item, str) for item in context):
+        raise ManifestError(f"{where}: context must be a list of paths in the repository")
+    return Entry(raw["repo"], raw["path"], raw["commit"], raw["kind"], tuple(expected), raw.get("note", ""), source,
+                 tuple(context))
 
 
 def load_manifest(folder: Path = HERE / "manifest") -> list[Entry]:

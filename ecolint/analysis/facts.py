@@ -144,6 +144,7 @@ class ModuleFacts:
     device_moves: list[CallSite] = field(default_factory=list)  # .cuda(), .to(...), .half(), .bfloat16()
     uses_compile: bool = False
     collector: Collector | None = None  # the walk the facts come from (scopes, functions, classes)
+    module: cst.Module | None = None  # the parsed module itself, for analyses that walk it again
 
     def training_anywhere(self) -> bool:
         return any(unit.training_markers for unit in self.units)
@@ -160,7 +161,7 @@ def collect_facts(module: cst.Module, project: ProjectLink | None = None) -> Mod
     collector = Collector()
     collector.resolver.project = project
     walk(module, collector)
-    facts = ModuleFacts(collector.resolver, collector.units, collector.all_loops, collector=collector)
+    facts = ModuleFacts(collector.resolver, collector.units, collector.all_loops, collector=collector, module=module)
     _Builder(collector, facts).build()
     facts.uses_compile = collector.compile_mentions > 0
     facts.helper_calls = per_item_helper_calls(collector, facts)
@@ -489,6 +490,7 @@ GENERATION_KEYWORDS = frozenset({
     "sampling_params", "prompt_token_ids",
 })
 MODEL_WORDS = ("model", "llm", "generator", "decoder", "engine", "pipe", "judge")
+NOT_MODEL_WORDS = ("template", "jinja", "faker", "uuid")
 INPUT_ENDINGS = ("ids", "inputs", "input", "prompt", "prompts", "tokens", "batch", "encoding", "encodings", "encoded",
                  "enc", "text", "texts")
 
@@ -499,10 +501,12 @@ def _looks_like_llm_generation(call: cst.Call) -> bool:
     True when the call passes a generation keyword or ``**kwargs``, when its receiver is named like a
     model, or when its first argument is named like model inputs.
     """
+    owner = (_text(call.func.value) or "").lower() if isinstance(call.func, cst.Attribute) else ""
+    if any(word in owner for word in NOT_MODEL_WORDS):
+        return False  # a Jinja template's generate(), a data generator
     for arg in call.args:
         if arg.star == "**" or (arg.keyword is not None and arg.keyword.value in GENERATION_KEYWORDS):
             return True
-    owner = (_text(call.func.value) or "").lower() if isinstance(call.func, cst.Attribute) else ""
     if any(word in owner for word in MODEL_WORDS) or owner.endswith("lm"):
         return True
     positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]

@@ -64,6 +64,29 @@ def _parameter_names(function: FunctionInfo) -> set[str]:
     return names - {"self", "cls"}
 
 
+BATCH_NAMES = ("batch", "chunk", "_list", "list_")
+PLURAL_ITEMS = frozenset({"prompts", "texts", "questions", "sentences", "queries", "samples", "examples",
+                          "documents", "conversations", "instructions", "requests"})
+
+
+def _named_as_many(inputs: list[cst.BaseExpression]) -> bool:
+    """An input named as a batch (``inference_batch``, ``prompt_list``) or a collection of prompts."""
+    for expression in inputs:
+        name = (dotted_name(expression) or "").rsplit(".", 1)[-1].lower()
+        if any(word in name for word in BATCH_NAMES) or name in PLURAL_ITEMS:
+            return True
+    return False
+
+
+def _loop_feeds(site: CallSite, inputs: list[cst.BaseExpression]) -> bool:
+    """A loop around the call hands it its items (then that loop is the per-item one, not the callers');
+    a loop that repeats the same input (``for _ in range(n)``: samples, retries) does not."""
+    for loop in site.loops:
+        if loop.kind == "while" or _reads_any(inputs, derived_names(loop.node, set(loop.targets))):
+            return True
+    return False
+
+
 def _reads_any(expressions: list[cst.BaseExpression], tainted: set[str]) -> bool:
     return any(names_in(expression) & tainted for expression in expressions)
 
@@ -110,9 +133,13 @@ def generator_summaries(collector: Collector, facts: "ModuleFacts") -> dict[int,
 
     for generation in facts.generations:
         function = generation.site.function
-        if function is None or generation.site.loops or id(function.node) in summaries:
+        if function is None or id(function.node) in summaries or _loop_feeds(generation.site, generation.inputs()):
             continue
-        if function.is_async or function.name in GENERATION_IMPLEMENTATIONS or not _parameter_names(function):
+        if _named_as_many(generation.inputs()):
+            continue  # batch_inference(llm, params, inference_batch): the helper is given a batch
+        if function.is_async or not _parameter_names(function) or (
+            function.owner is not None and function.name in GENERATION_IMPLEMENTATIONS
+        ):  # a model class's own generate(): an implementation, not a helper
             continue
         if _reads_any(generation.inputs(), taint_of(function)):
             summaries[id(function.node)] = (f"{function.name}()", callee_text(generation.site.node))

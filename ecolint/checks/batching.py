@@ -113,6 +113,26 @@ def _interactive(facts: ModuleFacts, loop: Loop) -> bool:
     return False
 
 
+def _iterable_origins(facts: ModuleFacts, loop: Loop, depth: int = 4) -> list[cst.Call]:
+    """The calls that built what a loop walks, through names and wrappers: ``pbar = range(0, n, bs)``,
+    ``pbar = tqdm(pbar)``, ``for j in pbar`` -> the ``tqdm(...)`` and the ``range(...)``."""
+    found: list[cst.Call] = []
+    pending = [(node, loop.scope, loop.order) for node in unwrap_iterable(loop.iter)]
+    for _ in range(depth):
+        following = []
+        for node, scope, order in pending:
+            if not isinstance(node, cst.Name):
+                continue
+            binding = scope.lookup(node.value, order)
+            if binding is None or binding.kind != "assign" or not isinstance(binding.value, cst.Call):
+                continue
+            found.append(binding.value)
+            following += [(inner, binding.scope, binding.order) for inner in unwrap_iterable(binding.value)
+                          if inner is not binding.value]
+        pending = following
+    return found
+
+
 def _verdict(facts: ModuleFacts, loop: Loop) -> _Verdict:
     if _interactive(facts, loop):
         return _Verdict("interactive")
@@ -124,6 +144,7 @@ def _verdict(facts: ModuleFacts, loop: Loop) -> _Verdict:
         return _Verdict("batched")
     if (
         _stepped_range(loop.iter)
+        or any(_stepped_range(origin) or _mentions_batch(origin) for origin in _iterable_origins(facts, loop))
         or any(_mentions_batch(node) for node in [loop.iter, *unwrap_iterable(loop.iter)])
         or any(any(word in name.lower() for word in BATCH_WORDS) for name in loop.targets)
     ):

@@ -20,6 +20,8 @@ def kv_cache_disabled(ctx: CheckContext) -> Iterator[Finding]:
         entry = generation.entries.get("use_cache")
         if entry is None or not entry.value.provably_false() or facts.is_training(generation.site.unit):
             continue
+        if _one_new_token(generation.entries):
+            continue  # a single forward pass (hidden states, scoring): there is no later step to reuse a cache
         yield Finding("LLM301", entry.key_node, {"where": "passed to generation"}, entry)
     for config in facts.generation_configs:
         entry = config.entries.get("use_cache")
@@ -34,6 +36,11 @@ def kv_cache_disabled(ctx: CheckContext) -> Iterator[Finding]:
         if not value.provably_false() or facts.is_training(setting.unit) or _restored_later(facts, setting):
             continue
         yield Finding("LLM301", setting.target, {"where": f"set on {dotted_name(owner) or owner.attr.value}"}, setting)
+
+
+def _one_new_token(entries) -> bool:
+    limit = entries.get("max_new_tokens")
+    return limit is not None and limit.value.number() is not None and limit.value.number() <= 1
 
 
 @check("LLM302")

@@ -44,11 +44,13 @@ class _Module:
     path: Path
     text: str
     digest: str
+    stamp: tuple[int, int] = (0, 0)  # (mtime_ns, size) when read
     facts: "ModuleFacts | None" = None
     parsed: bool = False
     generators: dict[str, tuple[str, ...]] = field(default_factory=dict)
     definitions: dict[str, str] | None = None  # top-level name -> the text of its block
     generating: frozenset[str] | None = None  # top-level functions whose text runs generation
+    relevant: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (kind, text)
 
 
 class ProjectIndex:
@@ -61,7 +63,6 @@ class ProjectIndex:
         self._located: dict[tuple[Path, str], tuple[Path, str] | None] = {}
         self._listings: dict[Path, frozenset[str]] = {}
         self._absolute_bases: dict[Path, list[Path]] = {}
-        self._relevant: dict[tuple[Path, str], tuple[str, str]] = {}  # by (module file, name)
 
     def link_for(self, importer: Path | None, depth: int = 0) -> "FileLink | None":
         if importer is None or depth > MAX_DEPTH:
@@ -154,19 +155,24 @@ class ProjectIndex:
         found = self.locate(importer, qualified)
         if found is None:
             return "", ""
-        if found not in self._relevant:
+        module = self.module(found[0])
+        if module is None:
+            return "", ""
+        if found[1] not in module.relevant:
             text = self.definition_text(importer, qualified)
             kind = ""
             if text:
                 code = DOCSTRING.sub("", text)
                 if code.lstrip().startswith(("def ", "async ", "class ")) or "\ndef " in code:
-                    module = self.module(found[0])
-                    kind = "function" if module is not None and found[1] in self._generating(module) else ""
+                    generating = self._generating(module)
+                    if found[1] in generating:  # with the bodies it reaches, for the prefilter's sake
+                        kind = "function"
+                        code = "\n".join([code, *(DOCSTRING.sub("", module.definitions[name]) for name in generating)])
                 elif any(word in code for word in _trigger_words()):
                     kind = "assignment"
                 text = code if kind else ""
-            self._relevant[found] = (kind, text)
-        return self._relevant[found]
+            module.relevant[found[1]] = (kind, text)
+        return module.relevant[found[1]]
 
     def _generating(self, module: _Module) -> frozenset[str]:
         """The module's top-level functions whose text runs generation, directly or through another one of
@@ -190,12 +196,20 @@ class ProjectIndex:
         return not THIRD_PARTY_PARTS & set(path.parts)
 
     def module(self, path: Path) -> _Module | None:
-        if path not in self._modules:
-            self._modules[path] = self._read(path)
-        return self._modules[path]
+        """The module's text and what was derived from it; read again when the file changed (a language
+        server or a long run outlives edits)."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        known = self._modules.get(path)
+        if known is None or known.stamp != stamp:
+            known = self._modules[path] = self._read(path, stamp)
+        return known
 
     @staticmethod
-    def _read(path: Path) -> _Module | None:
+    def _read(path: Path, stamp: tuple[int, int]) -> _Module | None:
         try:
             data = path.read_bytes()
         except OSError:
@@ -206,7 +220,7 @@ class ProjectIndex:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             return None
-        return _Module(path, text, content_hash(data))
+        return _Module(path, text, content_hash(data), stamp)
 
     def facts(self, module: _Module, depth: int) -> "ModuleFacts | None":
         """The module's facts, parsed once (None when it does not parse or is in an import cycle)."""

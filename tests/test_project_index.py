@@ -1,0 +1,150 @@
+"""Cross-module facts: what a file imports from its own project is followed; third-party code is not."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from click.testing import CliRunner
+
+from ecolint.cli import main
+from ecolint.workspace.project_index import ProjectIndex, top_level_definitions
+
+CONFIGS = """\
+from transformers import BitsAndBytesConfig
+
+BNB_CONFIG = BitsAndBytesConfig(load_in_8bit=True)
+MODEL_KWARGS = {"load_in_8bit": True, "device_map": "auto"}
+SAFE = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0)
+"""
+GENERATION = """\
+def generate_one(model, tokenizer, prompt):
+    inputs = tokenizer(prompt, return_tensors="pt").to("cuda")
+    return model.generate(**inputs, max_new_tokens=64)
+
+
+def reply(model, tokenizer, question):
+    return generate_one(model, tokenizer, f"Q: {question}")
+
+
+def generate_batch(model, tokenizer, prompts):
+    inputs = tokenizer(prompts, return_tensors="pt", padding=True).to("cuda")
+    return model.generate(**inputs, max_new_tokens=64)
+"""
+SERVE = """\
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from app.configs import BNB_CONFIG, MODEL_KWARGS, SAFE
+from ..generation import reply, generate_batch
+from app import generation
+
+model = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", quantization_config=BNB_CONFIG)
+other = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", **MODEL_KWARGS)
+safe = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", quantization_config=SAFE)
+tokenizer = AutoTokenizer.from_pretrained("mistralai/Mistral-7B-v0.1")
+
+for question in ["a", "b"]:
+    print(reply(model, tokenizer, question))
+
+answers = [generation.generate_one(model, tokenizer, q) for q in ["c", "d"]]
+for chunk in [["e", "f"], ["g", "h"]]:
+    generate_batch(model, tokenizer, chunk)
+"""
+
+
+def project(tmp_path, serve=SERVE):
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    for name, text in {
+        "app/__init__.py": "",
+        "app/configs.py": CONFIGS,
+        "app/generation.py": GENERATION,
+        "app/serving/__init__.py": "",
+        "app/serving/run.py": serve,
+    }.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def check(tmp_path, monkeypatch, *args):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["check", "--output-format", "concise", *args], catch_exceptions=False)
+    return [line.split(" ", 2)[:2] for line in result.stdout.splitlines() if ": LLM" in line]
+
+
+def test_imported_configs_and_generating_helpers_are_followed(tmp_path, monkeypatch):
+    project(tmp_path)
+    found = check(tmp_path, monkeypatch, "--no-cache", "app/serving/run.py")
+    assert ["app/serving/run.py:7:95:", "LLM101"] in found  # BNB_CONFIG from app.configs
+    assert ["app/serving/run.py:8:77:", "LLM101"] in found  # **MODEL_KWARGS
+    assert ["app/serving/run.py:8:77:", "LLM106"] in found
+    assert ["app/serving/run.py:13:11:", "LLM201"] in found  # reply() -> generate_one() -> model.generate()
+    assert ["app/serving/run.py:15:12:", "LLM201"] in found  # generation.generate_one(...) in a comprehension
+    assert not any(location.startswith("app/serving/run.py:9:") for location, _ in found)  # SAFE: threshold 0
+    assert not any(location.startswith("app/serving/run.py:17:") for location, _ in found)  # a batch per call
+
+
+def test_a_finding_from_an_imported_config_points_at_the_local_name(tmp_path, monkeypatch):
+    project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--output-format", "json", "app/serving/run.py"])
+    import json
+
+    [first] = [d for d in json.loads(result.stdout) if d["location"]["row"] == 7]
+    line = SERVE.splitlines()[6]
+    assert line[first["location"]["column"] - 1:].startswith("BNB_CONFIG")
+    assert first["fix"] is None  # never edits another module
+
+
+def test_editing_an_imported_module_makes_the_cached_result_stale(tmp_path, monkeypatch):
+    project(tmp_path)
+    cache = ["--cache-dir", str(tmp_path / ".cache")]
+    assert ["app/serving/run.py:7:95:", "LLM101"] in check(tmp_path, monkeypatch, *cache, "app/serving/run.py")
+    configs = tmp_path / "app" / "configs.py"
+    stat = configs.stat()
+    configs.write_text(CONFIGS.replace("BitsAndBytesConfig(load_in_8bit=True)\nMODEL",
+                                       "BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0)\nMODEL"),
+                       encoding="utf-8")
+    os.utime(configs, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    time.sleep(0.01)
+    assert ["app/serving/run.py:7:95:", "LLM101"] not in check(tmp_path, monkeypatch, *cache, "app/serving/run.py")
+
+
+def test_third_party_packages_are_not_read(tmp_path, monkeypatch):
+    project(tmp_path)
+    vendored = tmp_path / ".venv" / "lib" / "site-packages" / "vendor"
+    vendored.mkdir(parents=True)
+    (vendored / "__init__.py").write_text("", encoding="utf-8")
+    (vendored / "configs.py").write_text(CONFIGS, encoding="utf-8")
+    index = ProjectIndex(tmp_path)
+    importer = tmp_path / ".venv" / "lib" / "site-packages" / "use.py"
+    assert index.locate(importer, "vendor.configs.BNB_CONFIG") is None
+    assert index.locate(tmp_path / "app" / "serving" / "run.py", "app.configs.BNB_CONFIG") == (
+        tmp_path / "app" / "configs.py", "BNB_CONFIG")
+
+
+def test_a_file_without_trigger_words_is_parsed_when_its_imports_matter(tmp_path, monkeypatch):
+    serve = "from app.generation import reply\n\nfor q in ['a', 'b']:\n    reply(None, None, q)\n"
+    project(tmp_path, serve)
+    assert check(tmp_path, monkeypatch, "--no-cache", "app/serving/run.py") == [["app/serving/run.py:4:5:", "LLM201"]]
+
+
+def test_an_import_cycle_does_not_hang(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    (tmp_path / "a.py").write_text("from b import run\n\ndef go(x):\n    return run(x)\n", encoding="utf-8")
+    (tmp_path / "b.py").write_text("from a import go\n\ndef run(x):\n    return go(x).generate(x, max_new_tokens=1)\n",
+                                   encoding="utf-8")
+    (tmp_path / "c.py").write_text("from a import go\n\nfor x in [1, 2]:\n    go(x)\n", encoding="utf-8")
+    found = check(tmp_path, monkeypatch, "--no-cache", ".")
+    assert all(code.startswith("LLM") for _, code in found)
+
+
+def test_top_level_definitions_are_read_in_one_pass():
+    text = "import x\n\nA = 1\nB: int = (\n    2\n)\n\ndef f(a):\n    return a\n# note\nclass C:\n    x = 1\n"
+    found = top_level_definitions(text)
+    assert found["A"] == "A = 1"
+    assert found["B"].startswith("B: int = (") and found["B"].rstrip().endswith(")")
+    assert found["f"].startswith("def f(a):") and "return a" in found["f"]
+    assert found["C"].startswith("class C:")
+    assert "x" not in found
