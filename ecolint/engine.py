@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import ast
 import sys
 import warnings
@@ -124,8 +126,12 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
 
     from ecolint.analysis.facts import collect_facts
 
+    masked_first = None
     if module is None:
         errors = syntax_errors(source, filename, MAX_NESTING)  # libcst accepts code CPython rejects
+        if errors and filename.endswith(".py"):
+            source, masked_first = _without_ipython_lines(source, filename, errors)
+            errors = [] if masked_first is not None else errors
         if errors:
             return Analysis(errors)
         try:
@@ -143,13 +149,17 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
     facts = collect_facts(module, link)
     findings = run_checks(facts, source, path, options, checks) if wanted else []
     uses = dict(link.uses) if link is not None else {}
+    first_error = [masked_first] if masked_first is not None else []
     if not findings and not practices:
-        return Analysis(uses=uses)
+        return Analysis(first_error, uses=uses)
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    analysis = Analysis(uses=uses)
+    analysis = Analysis(first_error, uses=uses)
     if findings:
-        analysis.diagnostics = to_diagnostics(module, source, filename, findings, options.rules(), positions,
-                                              options.versions_for(path))
+        diagnostics = to_diagnostics(module, source, filename, findings, options.rules(), positions,
+                                     options.versions_for(path))
+        if masked_first is not None:  # fixes are computed on the masked text: never offered for it
+            diagnostics = [dataclasses.replace(d, fix=None) for d in diagnostics]
+        analysis.diagnostics = sorted(first_error + diagnostics, key=Diagnostic.sort_key)
     if practices:
         from ecolint.analysis.practices import good_practices
 
@@ -165,6 +175,21 @@ def _imports_may_matter(source: str, path: Path, options: LintOptions) -> bool:
     imported = imported_text(index_for(options.project_root), path.absolute(), source)
     codes = frozenset(options.codes)
     return may_matter(imported, source, lambda text: could_match(text, codes))
+
+
+def _without_ipython_lines(source: str, filename: str, errors: list[Diagnostic]) -> tuple[str, Diagnostic | None]:
+    """A notebook export that fails to parse only because of IPython lines: the source with them masked
+    and the E999 of the first one; else the source unchanged and None."""
+    from ecolint.ipython_lines import masked
+
+    found = masked(source)
+    if found is None:
+        return source, None
+    text, first = found
+    if syntax_errors(text, filename, MAX_NESTING):
+        return source, None
+    return text, file_error(filename, "SyntaxError: IPython syntax (the file is linted with such lines masked)",
+                            first, 1, SYNTAX_ERROR)
 
 
 def _practice_hints():
