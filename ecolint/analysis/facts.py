@@ -77,6 +77,7 @@ class ModelLoad:
     direct_load_keywords: list[Entry]
     dtype: Entry | None
     via_pipeline: bool = False
+    engine: str = "transformers"  # or "vllm": ``vllm.LLM(model, dtype=...)``, which always runs on a GPU
 
     @property
     def loads_for_training(self) -> bool:
@@ -263,6 +264,17 @@ class _Builder:
         else:
             value = None
         self.facts.dataloaders.append(DataLoaderSite(site, value, batch, "batch_sampler" in entries.items))
+
+    def _vllm_engine(self, site: CallSite) -> None:
+        entries = self._entries(site)
+        model = entries.get("model")
+        positional = [arg for arg in site.node.args if arg.keyword is None and not arg.star]
+        model_id = model.value if model else (
+            self.resolver.resolve(positional[0].value, site.scope, site.order) if positional else None)
+        if is_test_model(model_id):
+            return
+        self.facts.model_loads.append(
+            ModelLoad(site, model_id, entries, None, [], entries.get("dtype"), engine="vllm"))
 
     def _input_call(self, site: CallSite) -> None:
         self.facts.input_calls.append(site)
@@ -452,6 +464,7 @@ LIBRARY_CALLS: dict[str, tuple[str, str]] = {
     "GenerationConfig": ("transformers", "_generation_config"),
     "DataLoader": ("torch", "_dataloader"),
     "input": ("builtins", "_input_call"),
+    "LLM": ("vllm", "_vllm_engine"),
 }
 # Calls recognised by a method name; the builder method checks what the object is.
 METHOD_CALLS: dict[str, str] = {

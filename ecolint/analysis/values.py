@@ -192,6 +192,8 @@ class Resolver:
             return self._resolve_call(node, scope, order, depth)
         if isinstance(node, cst.Name):
             return self._resolve_name(node, scope, order, depth)
+        if isinstance(node, cst.Subscript):
+            return self._resolve_lookup(node, scope, order, depth)
         if isinstance(node, cst.Attribute):
             option = self._argparse_option(node, scope, order, depth)
             if option is not None:
@@ -201,6 +203,25 @@ class Resolver:
                 return Value(ValueKind.SYMBOL, qualified, node)
             return Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
         return Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
+
+    def _resolve_lookup(self, node: cst.Subscript, scope: Scope, order: int, depth: int) -> Value:
+        """``table[key]`` in a dict of the module: the entry for a known key, or for a command-line option's
+        default (``{"fp32": torch.float32, ...}[args.precision]``, read as that option)."""
+        unknown = Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return unknown
+        table = self.resolve(node.value, scope, order, depth + 1)
+        if table.kind != ValueKind.MAPPING or table.call_name != "dict" or table.entries is None:
+            return unknown
+        key = self.resolve(node.slice[0].slice.value, scope, order, depth + 1)
+        if key.kind == ValueKind.CONST and isinstance(key.value, str):
+            entry = table.entries.get(key.value)
+            return entry.value if entry is not None else unknown
+        if key.kind == ValueKind.OPTION and isinstance(key.value, Value) and isinstance(key.value.value, str):
+            entry = table.entries.get(key.value.value)
+            if entry is not None:
+                return Value(ValueKind.OPTION, entry.value, node, flag=key.flag, group=key.group)
+        return unknown
 
     def _resolve_name(self, node: cst.Name, scope: Scope, order: int, depth: int) -> Value:
         binding = scope.lookup(node.value, order)

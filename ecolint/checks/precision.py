@@ -10,7 +10,7 @@ import libcst as cst
 from ecolint.analysis.facts import ModelLoad
 from ecolint.analysis.practices import HALF
 from ecolint.analysis.scopes import dotted_name
-from ecolint.analysis.values import ValueKind
+from ecolint.analysis.values import ValueKind, last_name
 from ecolint.checks import CheckContext, check
 from ecolint.checks.common import model_text
 from ecolint.diagnostics import Finding
@@ -86,7 +86,22 @@ def stays_on_cpu(facts, load: ModelLoad) -> bool:
     entry = load.entries.get("device_map") or load.entries.get("device")
     if entry is not None:
         return _is_cpu(entry.value, load.site)
+    if load.engine == "vllm":
+        return False  # vLLM places the model on the GPU itself
     return not any(site.node.func.attr.value in ("cuda", "to") for site in facts.device_moves)
+
+
+WEIGHT_WORK = frozenset({"save_pretrained", "state_dict", "save_file", "merge_and_unload"})
+
+
+def converts_weights(facts, load: ModelLoad) -> bool:
+    """Code that loads a model to change and save its weights (a weight diff, a merge, a conversion) and does
+    not generate in the same function: float32 there is about exact arithmetic, not inference."""
+    unit = load.site.unit
+    if any(generation.site.unit is unit for generation in facts.generations):
+        return False
+    calls = facts.collector.calls if facts.collector is not None else []
+    return any(site.unit is unit and last_name(site.node.func) in WEIGHT_WORK for site in calls)
 
 
 def converted_later(facts, load: ModelLoad) -> bool:
@@ -109,6 +124,8 @@ def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
         if ctx.facts.is_training(load.site.unit) or load.loads_for_training:
             continue
         if not generative(load) or stays_on_cpu(ctx.facts, load) or converted_later(ctx.facts, load):
+            continue
+        if converts_weights(ctx.facts, load):
             continue
         yield Finding(
             "LLM303",
