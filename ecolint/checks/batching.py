@@ -214,6 +214,19 @@ def _sequential(loop: Loop, site: CallSite, inputs: list[cst.BaseExpression]) ->
     return any(names_in(expression) & previous for expression in inputs)
 
 
+def _reads_a_sequential_result(loop: Loop, candidate: _Candidate, candidates: list[_Candidate]) -> bool:
+    """The call is given what a sequential call of the same loop (a conversation turn) returned."""
+    for other in candidates:
+        if other is candidate or not other.site.loops or other.site.loops[-1] is not loop:
+            continue
+        if not _sequential(loop, other.site, other.inputs):
+            continue
+        produced = carried_from_result(loop.node, other.site.node, loop.targets)
+        if any(names_in(expression) & produced for expression in candidate.inputs):
+            return True
+    return False
+
+
 def _in_async_function(site: CallSite) -> bool:
     """Awaited or collected generation: an async engine batches concurrent requests itself."""
     return site.function is not None and site.function.is_async
@@ -275,7 +288,8 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
     for node, where, site, defaulted in _pipeline_batch_one(facts):
         batch_one.append(Finding("LLM202", node, {"where": where, "defaulted": defaulted}))
         reported_loops.update(id(loop) for loop in site.loops)
-    for candidate in _candidates(facts):
+    candidates = list(_candidates(facts))
+    for candidate in candidates:
         site = candidate.site
         loops = site.loops
         if not loops or _implements_generation(site) or _in_async_function(site):
@@ -300,6 +314,8 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
             continue
         if not any(_feeds(loop, candidate.inputs) for loop in loops) or _sequential(innermost, site, candidate.inputs):
             continue
+        if _reads_a_sequential_result(innermost, candidate, candidates):
+            continue  # judges or post-processes each turn of a multi-turn loop: it waits for that turn
         reported_loops.add(id(innermost))
         per_item.append(
             Finding("LLM201", site.node, {"callee": candidate.callee, "loop_kind": LOOP_WORDS[innermost.kind]})
