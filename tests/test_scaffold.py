@@ -32,11 +32,11 @@ def project(tmp_path):
 
 def test_new_rule_writes_a_valid_rule_file_a_check_stub_and_fixtures(project):
     before = (project / "ecolint" / "checks" / "batching.py").read_text(encoding="utf-8")
-    done = new_rule(project, "LLM204", "--name", "some-name", "--family", "batching")
+    done = new_rule(project, "LLM299", "--name", "some-name", "--family", "batching")
     assert done.returncode == 0, done.stderr
 
-    rule = parse_rule(yaml.safe_load((project / "rules" / "LLM204.yaml").read_text(encoding="utf-8")), rows={})
-    assert (rule.code, rule.name, rule.default_enabled) == ("LLM204", "some-name", False)
+    rule = parse_rule(yaml.safe_load((project / "rules" / "LLM299.yaml").read_text(encoding="utf-8")), rows={})
+    assert (rule.code, rule.name, rule.default_enabled) == ("LLM299", "some-name", False)
     assert rule.examples_invalid and rule.examples_valid  # test_rule_examples fails until the check finds them
     assert rule.missing_placeholders({}) == []
 
@@ -44,22 +44,22 @@ def test_new_rule_writes_a_valid_rule_file_a_check_stub_and_fixtures(project):
     assert checks.startswith(before)
     [stub] = [node for node in ast.parse(checks).body
               if isinstance(node, ast.FunctionDef) and node.name == "some_name"]
-    assert ast.unparse(stub.decorator_list[0]) == "check('LLM204')"
+    assert ast.unparse(stub.decorator_list[0]) == "check('LLM299')"
     lint = subprocess.run([sys.executable, "-m", "flake8", str(project / "ecolint" / "checks")],
                           cwd=ROOT, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout
 
-    fixtures = project / "fixtures" / "LLM204"
+    fixtures = project / "fixtures" / "LLM299"
     assert sorted(path.name for path in fixtures.iterdir()) == [
         "neg_basic.expected", "neg_basic.py", "pos_basic.expected", "pos_basic.py"]
     assert (fixtures / "neg_basic.expected").read_text(encoding="utf-8") == ""
     # the stub finds nothing, so the positive fixture fails until the check and its .expected are written
-    assert "update_fixtures.py LLM204" in (fixtures / "pos_basic.expected").read_text(encoding="utf-8")
+    assert "update_fixtures.py LLM299" in (fixtures / "pos_basic.expected").read_text(encoding="utf-8")
 
 
 def test_new_rule_refuses_an_existing_code_an_unknown_family_and_a_bad_name(project):
     assert new_rule(project, "LLM101", "--name", "again", "--family", "batching").returncode != 0
-    unknown = new_rule(project, "LLM204", "--name", "some-name", "--family", "nowhere")
+    unknown = new_rule(project, "LLM299", "--name", "some-name", "--family", "nowhere")
     assert unknown.returncode != 0 and "batching" in unknown.stderr
-    assert new_rule(project, "LLM204", "--name", "Some_Name", "--family", "batching").returncode != 0
-    assert not (project / "rules" / "LLM204.yaml").exists()
+    assert new_rule(project, "LLM299", "--name", "Some_Name", "--family", "batching").returncode != 0
+    assert not (project / "rules" / "LLM299.yaml").exists()

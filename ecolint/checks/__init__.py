@@ -51,3 +51,5 @@ def check(code: str) -> Callable[[Check], Check]:
 
 # Registering the checks: each module adds its functions to CHECKS on import.
 from ecolint.checks import batching, generation, precision, quantization  # noqa: E402,F401
+from ecolint.checks import lifecycle, offload, vllm_engine  # noqa: E402,F401
+from ecolint.checks import autograd, beam_search  # noqa: E402,F401
