@@ -21,6 +21,7 @@ class Finding:
     node: cst.CSTNode
     context: dict[str, Any] = field(default_factory=dict)
     subject: Any = None  # the fact behind the finding (QuantConfig, ModelLoad, Entry, ...), for fixes
+    severity: str | None = None  # overrides the rule's severity for this finding (e.g. by the pinned version)
 
 
 @dataclass(frozen=True)

@@ -274,7 +274,7 @@ def to_diagnostics(
             filename=filename,
             location=Location(row, column),
             end_location=Location(span.end.line, span.end.column + 1),
-            severity=rule.severity,
+            severity=finding.severity or rule.severity,
             penalty=rule.penalty.to_dict() if rule.penalty else None,
             evidence=rule.penalty.rows() if rule.penalty else [],
             fix=fix_for(finding),

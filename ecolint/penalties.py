@@ -30,22 +30,41 @@ GPU_DISPLAY = {
 }
 
 
+PEAK_MEMORY = "peak_memory"  # a group's metric: peak GPU memory (GB, the rows' peak_memory_gb) instead of energy
+
+
+def peak_memory_gb(row: Measurement) -> float | None:
+    """The row's peak GPU memory in GB (``torch.cuda.max_memory_allocated``), when it was recorded."""
+    text = (row.raw or {}).get("peak_memory_gb") or ""
+    try:
+        return float(text) if str(text).strip() else None
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class PenaltyPair:
     row: Measurement
     baseline: Measurement
+    metric: str = "energy"  # or PEAK_MEMORY
 
     @property
     def energy(self) -> float:
-        return gross_energy_j_per_1k(self.row)
+        return peak_memory_gb(self.row) if self.metric == PEAK_MEMORY else gross_energy_j_per_1k(self.row)
 
     @property
     def baseline_energy(self) -> float:
+        if self.metric == PEAK_MEMORY:
+            return peak_memory_gb(self.baseline)
         return gross_energy_j_per_1k(self.baseline)
 
     @property
     def percent(self) -> float:
         return (self.energy / self.baseline_energy - 1.0) * 100.0
+
+    @property
+    def ratio(self) -> float:
+        return self.energy / self.baseline_energy
 
 
 def gpu_name(key: str) -> str:
@@ -66,6 +85,7 @@ class PenaltyGroup:
     pairs: tuple[PenaltyPair, ...]
     fix: bool = False  # the group measures what the rule's suggested change does, not what the pattern costs
     risk: str = ""  # what the suggested change risks beyond energy (a fix group's caveat)
+    metric: str = "energy"  # PEAK_MEMORY: the pairs compare peak GPU memory, described in GB
 
     @property
     def low(self) -> float:
@@ -83,12 +103,25 @@ class PenaltyGroup:
         return found
 
     def describe(self) -> str:
+        if self.metric == PEAK_MEMORY:
+            return self._describe_memory()
         per_gpu = self.by_gpu()
         if len(per_gpu) == 1:
             [(gpu, pairs)] = per_gpu.items()
             return f"{span([p.percent for p in pairs])} {self.label} on {gpu}"
         spans = ", ".join(f"{span([p.percent for p in pairs])} on {gpu}" for gpu, pairs in per_gpu.items())
         return f"{self.label}: {spans}"
+
+    def _describe_memory(self) -> str:
+        """``peak GPU memory ... 2.1x to 7.8x (121.3 GB vs 15.6 GB, 7B model at batch 8) on H200``."""
+        ratios = [pair.ratio for pair in self.pairs]
+        low, high = min(ratios), max(ratios)
+        times = f"{low:.1f}x" if round(low, 1) == round(high, 1) else f"{low:.1f}x to {high:.1f}x"
+        worst = max(self.pairs, key=lambda pair: pair.ratio)
+        size = f"{worst.row.params_b:g}B model" if worst.row.params_b else worst.row.model_id
+        gpus = ", ".join(self.by_gpu())
+        return (f"{self.label} {times} ({worst.energy:.1f} GB vs {worst.baseline_energy:.1f} GB, {size} at batch "
+                f"{worst.row.batch_size}) on {gpus}")
 
 
 @dataclass(frozen=True)
@@ -133,7 +166,7 @@ class Penalty:
         for group in self.groups:
             pairs = tuple(pair for pair in group.pairs if pair.row.precision in precisions)
             if pairs:
-                groups.append(PenaltyGroup(group.label, pairs, group.fix, group.risk))
+                groups.append(PenaltyGroup(group.label, pairs, group.fix, group.risk, group.metric))
         if not groups:
             return Penalty(False, note=f"no rows for {', '.join(sorted(precisions))}")
         return Penalty(True, self.unit, tuple(groups), self.note, self.source)
@@ -151,6 +184,7 @@ class Penalty:
             "groups": [
                 {
                     "label": group.label,
+                    "metric": group.metric,
                     "fix": group.fix,
                     "risk": group.risk,
                     "min_pct": round(group.low, 1),
@@ -177,8 +211,10 @@ def _pair_dict(pair: PenaltyPair) -> dict:
         "baseline_precision": pair.baseline.precision,
         "batch_size": pair.row.batch_size,
         "baseline_batch_size": pair.baseline.batch_size,
-        "energy_j_per_1k": round(pair.energy, 1),
-        "baseline_energy_j_per_1k": round(pair.baseline_energy, 1),
+        "energy_j_per_1k": round(gross_energy_j_per_1k(pair.row), 1),
+        "baseline_energy_j_per_1k": round(gross_energy_j_per_1k(pair.baseline), 1),
+        **({"peak_memory_gb": pair.energy, "baseline_peak_memory_gb": pair.baseline_energy}
+           if pair.metric == PEAK_MEMORY else {}),
         "stated_energy_j_per_1k": pair.row.energy_j_per_1k,
         "stated_baseline_energy_j_per_1k": pair.baseline.energy_j_per_1k,
         "software": pair.row.software,
@@ -194,13 +230,17 @@ def parse_penalty(code: str, raw: Any, rows: dict[str, Measurement]) -> Penalty 
     groups = []
     for group in raw.get("groups", []):
         pairs = []
+        metric = str(group.get("metric", "energy"))
+        if metric not in ("energy", PEAK_MEMORY):
+            raise RuleError(f"{code}: penalty group metric must be energy or {PEAK_MEMORY}")
         for row_id, baseline_id in group["pairs"]:
             if row_id not in rows or baseline_id not in rows:
                 raise RuleError(f"{code}: penalty refers to unknown measurement row {row_id} or {baseline_id}")
             row, baseline = rows[row_id], rows[baseline_id]
-            if not gross_energy_j_per_1k(row) or not gross_energy_j_per_1k(baseline):
-                raise RuleError(f"{code}: row {row_id} or {baseline_id} has no energy figure")
-            pairs.append(PenaltyPair(row, baseline))
+            figure = peak_memory_gb if metric == PEAK_MEMORY else gross_energy_j_per_1k
+            if not figure(row) or not figure(baseline):
+                raise RuleError(f"{code}: row {row_id} or {baseline_id} has no {metric.replace('_', ' ')} figure")
+            pairs.append(PenaltyPair(row, baseline, metric))
         if not pairs:
             raise RuleError(f"{code}: penalty group {group.get('label')!r} has no pairs")
         groups.append(
@@ -209,6 +249,7 @@ def parse_penalty(code: str, raw: Any, rows: dict[str, Measurement]) -> Penalty 
                 tuple(pairs),
                 bool(group.get("fix", False)),
                 " ".join(str(group.get("risk", "")).split()),
+                metric,
             )
         )
     return Penalty(True, str(raw["unit"]), tuple(groups), str(raw.get("note", "")))

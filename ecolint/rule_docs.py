@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ecolint.penalties import BASIS, gpu_name
+from ecolint.penalties import BASIS, PEAK_MEMORY, gpu_name
 
 if TYPE_CHECKING:
     from ecolint.rules import Example, Rule
@@ -54,8 +54,8 @@ def penalty_lines(rule: Rule) -> list[str]:
             row, base = pair.row, pair.baseline
             lines.append(
                 f"| {group.label} | {row.row_id} | {base.row_id} | {gpu_name(row.gpu)} | "
-                f"{row.model_id} | {row.batch_size} | {_energy(pair.energy, row)} | "
-                f"{_energy(pair.baseline_energy, base)} | {pair.percent:+.1f}% |"
+                f"{row.model_id} | {row.batch_size} | {_figure(pair, pair.energy, row)} | "
+                f"{_figure(pair, pair.baseline_energy, base)} | {pair.percent:+.1f}% |"
             )
     if any(_converted(pair.row) or _converted(pair.baseline) for group in rule.penalty.groups for pair in group.pairs):
         lines += ["", "\\* converted to gross: the source stated the energy with about 17 W of idle power "
@@ -72,6 +72,11 @@ def _converted(row) -> bool:
 
     curated = curated_rows().get(row.row_id)
     return curated is not None and curated.measurement is row and curated.normalised
+
+
+def _figure(pair, value: float, row) -> str:
+    """A pair's figure in the table: energy per 1000 tokens, or peak memory for a memory group."""
+    return f"{value:.1f} GB peak" if pair.metric == PEAK_MEMORY else _energy(value, row)
 
 
 def _energy(gross: float, row) -> str:

@@ -104,6 +104,7 @@ def test_selection_follows_the_most_specific_selector():
         "LLM105",
         "LLM106",
         "LLM107",
+        "LLM108",
     }
     assert "LLM201" in select_codes(None, ["LLM201"], ["LLM2"])
     assert select_codes(["ALL"], [], []) >= set(all_rules())

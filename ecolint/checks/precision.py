@@ -31,7 +31,8 @@ def _is_float32(value) -> bool:
 
 # Model classes and ids whose cost the float32 rows (decoder LLMs generating text) do not describe.
 NOT_GENERATIVE = re.compile(
-    r"SequenceClassification|TokenClassification|QuestionAnswering|MaskedLM|Embedding|SentenceTransformer|"
+    r"SequenceClassification|TokenClassification|QuestionAnswering|MultipleChoice|MaskedLM|Embedding|"
+    r"SentenceTransformer|"
     r"^AutoModel$|BertModel|CLIP|Whisper|Wav2Vec|SpeechSeq2Seq|ImageClassification|EncoderModel|RewardModel"
 )
 NOT_GENERATIVE_TASKS = frozenset({
@@ -133,3 +134,65 @@ def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
             {"model": model_text(load) or "the model", "suggested": suggested, "keyword": load.dtype.name},
             load.dtype,
         )
+
+
+# Checkpoints stored quantized (their loader picks a half-precision compute dtype itself).
+QUANTIZED_IDS = re.compile(r"gptq|awq|gguf|ggml|exl2|bnb|int4|int8|4bit|8bit|fp8|mlx", re.I)
+# The whole module computes in half precision anyway: a default dtype, or autocast.
+HALF_ELSEWHERE = re.compile(r"\bset_default_dtype\s*\(|\bautocast\s*\(")
+_DTYPE_SPELLING = re.compile(r"""(?<![\w.])(torch_dtype|dtype)["']?\s*(?:=(?!=)|:)""")
+
+
+def dtype_spelling(ctx: CheckContext) -> str:
+    """The dtype keyword to suggest: the one the file already writes, else what the pinned transformers accepts."""
+    written = set(_DTYPE_SPELLING.findall(ctx.source))
+    return written.pop() if len(written) == 1 else ctx.versions.dtype_keyword()
+
+
+def _model_named(load: ModelLoad) -> bool:
+    """A pipeline given a model id (not a model object loaded elsewhere, whose own load is reported)."""
+    value = load.model_id
+    if value is None:
+        return False
+    if value.kind == ValueKind.CONST:
+        return isinstance(value.value, str)
+    return value.kind in (ValueKind.OPTION, ValueKind.CHOICE)
+
+
+# Remote code that picks its own precision when no dtype is given: Qwen (v1) sets bf16 or fp16 from its
+# config's bf16/fp16/fp32 flags, which can also be passed to from_pretrained.
+OWN_PRECISION_IDS = re.compile(r"(?:^|/)Qwen-(?:\d|VL|Audio)", re.I)
+OWN_PRECISION_KEYWORDS = ("bf16", "fp16", "fp32")
+
+
+def chooses_own_precision(load: ModelLoad) -> bool:
+    if any(load.entries.get(keyword) for keyword in OWN_PRECISION_KEYWORDS):
+        return True
+    remote = load.entries.get("trust_remote_code")
+    return remote is not None and bool(OWN_PRECISION_IDS.search(model_text(load) or ""))
+
+
+@check("LLM306")
+def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
+    from ecolint.checks.beam_search import seq2seq_load
+    from ecolint.checks.versions import transformers_major, transformers_pin
+
+    if transformers_major(ctx.versions) == "5" or HALF_ELSEWHERE.search(ctx.source):
+        return  # v5 loads in the checkpoint's dtype ("auto"); or half precision is set for the whole module
+    pinned = ctx.versions.pin("transformers") is not None
+    when = f"with {transformers_pin(ctx.versions)}" if pinned else "when transformers < 5"
+    suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
+    for load in ctx.facts.model_loads:
+        if load.dtype is not None or load.entries.unknown_splat or load.quant is not None:
+            continue
+        if load.via_pipeline and not _model_named(load):
+            continue
+        if QUANTIZED_IDS.search(model_text(load) or "") or chooses_own_precision(load) or seq2seq_load(load):
+            continue  # T5-style encoder-decoders overflow in float16: their float32 default is no oversight
+        if ctx.facts.is_training(load.site.unit) or load.loads_for_training:
+            continue
+        if not generative(load) or stays_on_cpu(ctx.facts, load) or converted_later(ctx.facts, load):
+            continue
+        context = {"model": model_text(load) or "the model", "when": when, "suggested": suggested,
+                   "keyword": dtype_spelling(ctx)}
+        yield Finding("LLM306", load.site.node, context, load)

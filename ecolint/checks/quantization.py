@@ -65,10 +65,16 @@ def four_bit_options_without_four_bit(ctx: CheckContext) -> Iterator[Finding]:
 
 @check("LLM106")
 def removed_load_in_keyword(ctx: CheckContext) -> Iterator[Finding]:
+    from ecolint.checks.versions import transformers_major, transformers_pin
+
+    # Pinned to 4.x only: deprecated there (a warning); a pin that allows v5, or none: v5 rejects it (an error).
+    below_5 = transformers_major(ctx.versions) == "4"
+    status = "deprecated in transformers 4.x and rejected by v5" if below_5 else "transformers v5 rejects it"
     for load in ctx.facts.model_loads:
         callee = "pipeline(model_kwargs=...)" if load.via_pipeline else "from_pretrained"
         for entry in load.direct_load_keywords:
-            yield Finding("LLM106", entry.key_node, {"keyword": entry.name, "callee": callee}, load)
+            context = {"keyword": entry.name, "callee": callee, "status": status, "pin": transformers_pin(ctx.versions)}
+            yield Finding("LLM106", entry.key_node, context, load, severity="warning" if below_5 else None)
 
 
 def _four_bit(load: ModelLoad) -> bool:

@@ -1,4 +1,4 @@
-"""Fix for LLM303 (unsafe): load in half precision instead of float32."""
+"""Fixes for LLM303 and LLM306 (unsafe): load in half precision instead of float32."""
 
 from __future__ import annotations
 
@@ -61,3 +61,22 @@ def _statement_calls(ctx: FixContext):
         value = getattr(statement, "value", None)
         if isinstance(statement, (cst.Expr, cst.Assign)) and isinstance(value, cst.Call):
             yield value
+
+
+@fixer("LLM306")
+def add_half_precision_dtype(ctx: FixContext, finding: Finding) -> Proposal:
+    """Add ``torch_dtype=torch.float16`` (``dtype=`` where the pinned transformers accepts it) to the load."""
+    from ecolint.fixes import imports
+    from ecolint.fixes.layout import container_sequence
+    from ecolint.fixes.quantization import DTYPE_KEYWORDS, dtype_keyword
+
+    load = finding.subject
+    call: cst.Call = load.site.node
+    suggested = finding.context.get("suggested") or "float16"
+    if suggested not in ("float16", "bfloat16") or not call.args:
+        raise NoFix("nothing to add the dtype to")
+    ctx.require_absent(call, DTYPE_KEYWORDS)
+    torch = imports.torch_module(ctx, load.site.scope, load.site.order, call.func)
+    keyword = dtype_keyword(ctx, call)
+    edits = container_sequence(ctx, call).append(f"{keyword}={torch.text}.{suggested}")
+    return Proposal([*edits, *torch.edits])

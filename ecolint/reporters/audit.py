@@ -44,7 +44,10 @@ def waste(diagnostic: Diagnostic) -> Waste | None:
     if not penalty or not penalty.get("measured") or not penalty.get("groups"):
         return None
     lows, highs, saving = [], [], False
-    groups = [group for group in penalty["groups"] if not group.get("fix")] or penalty["groups"]
+    groups = [group for group in penalty["groups"] if group.get("metric", "energy") == "energy"]  # not memory
+    groups = [group for group in groups if not group.get("fix")] or groups
+    if not groups:
+        return None
     for group in groups:
         low, high = float(group["min_pct"]), float(group["max_pct"])
         if high <= 0:  # a saving: -96% energy when fixed

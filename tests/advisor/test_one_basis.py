@@ -39,6 +39,13 @@ def test_every_rule_percentage_reproduces_from_its_rows_per_gpu(code):
     text = rule.penalty_text()
     assert "gross board energy" in text
     for group in rule.to_dict()["penalty"]["groups"]:
+        if group.get("metric") == "peak_memory":  # compares the rows' peak GPU memory, described in GB
+            for pair in group["pairs"]:
+                peak, base = (float(ROWS[row].raw["peak_memory_gb"]) for row in (pair["row"], pair["baseline"]))
+                assert pair["pct"] == pytest.approx((peak / base - 1) * 100, abs=0.06)
+            worst = max(group["pairs"], key=lambda pair: pair["peak_memory_gb"] / pair["baseline_peak_memory_gb"])
+            assert f"{worst['peak_memory_gb']:.1f} GB vs {worst['baseline_peak_memory_gb']:.1f} GB" in text
+            continue
         by_gpu: dict[str, list[float]] = {}
         for pair in group["pairs"]:
             recomputed = _pct(pair["row"], pair["baseline"])
