@@ -36,6 +36,7 @@ class Entry:
     note: str = ""
     source: str = ""  # the manifest file that holds the entry
     context: tuple[str, ...] = ()  # other files of the repository the file imports from (fetched, not scored)
+    checked: tuple[str, ...] = ()  # rules labelled for this file beyond the ones every entry is labelled for
 
     @property
     def key(self) -> str:
@@ -72,8 +73,11 @@ def _entry(raw: dict, source: str) -> Entry:
     context = raw.get("context") or []
     if not isinstance(context, list) or not all(isinstance(item, str) for item in context):
         raise ManifestError(f"{where}: context must be a list of paths in the repository")
+    checked = raw.get("checked") or []
+    if not isinstance(checked, list) or not all(re.match(r"^LLM\d{3}$", str(item)) for item in checked):
+        raise ManifestError(f"{where}: checked must be a list of rule codes")
     return Entry(raw["repo"], raw["path"], raw["commit"], raw["kind"], tuple(expected), raw.get("note", ""), source,
-                 tuple(context))
+                 tuple(context), tuple(checked))
 
 
 def load_manifest(folder: Path = HERE / "manifest") -> list[Entry]:

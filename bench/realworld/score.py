@@ -29,7 +29,10 @@ sys.path.insert(0, str(HERE))
 
 from manifest import Entry, load_manifest  # noqa: E402
 
-DEFAULT_CODES = ("LLM101", "LLM102", "LLM104", "LLM105", "LLM106", "LLM201", "LLM202", "LLM301", "LLM303")
+DEFAULT_CODES = ("LLM101", "LLM102", "LLM104", "LLM105", "LLM106", "LLM108", "LLM201", "LLM202", "LLM203", "LLM204",
+                 "LLM301", "LLM303")
+# Rules labelled only in the entries that name them under ``checked`` (scored there and nowhere else).
+CHECKED_CODES = ("LLM304", "LLM305", "LLM306")
 
 
 def statement_spans(source: str) -> list[tuple[int, int]]:
@@ -96,6 +99,8 @@ def score(entries: list[Entry], found: dict[str, list[dict]], codes: tuple[str, 
         source = path.read_text(encoding="utf-8", errors="replace")
         spans = statement_spans(source)
         for code in codes:
+            if code in CHECKED_CODES and code not in entry.checked:
+                continue  # not labelled for this file
             expected = [e for e in entry.expected if e.code == code]
             got = [d for d in reported if d["code"] == code]
             if expected and got:
@@ -228,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         with_scope = found
         found = run_ecolint(paths, args.extra, args.source, scope=False)
         removed = scope_removed(present, with_scope, found, DEFAULT_CODES)
-    result = score(present, found, DEFAULT_CODES)
+    codes = DEFAULT_CODES + tuple(code for code in CHECKED_CODES if any(code in e.checked for e in present))
+    result = score(present, found, codes)
     expected_total = sum(len(e.expected) for e in present)
     print(f"{len(present)} files from {len(repos)} repositories ({len(entries) - len(present)} not fetched); "
           f"{expected_total} expected findings in {sum(bool(e.expected) for e in present)} files")
