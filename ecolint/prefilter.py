@@ -2,13 +2,14 @@
 
 Each rule file has ``triggers``: ``words`` (one must occur in the text; a plain ``in`` test that
 runs first) and ``patterns``, groups of regular expressions: the rule can fire when every pattern
-of one group matches. A pattern starting with ``code:`` counts only on code lines, not in comments
-or doctest examples. A rule file without triggers is never skipped. Only the YAML is read (once per
+of one group matches. A pattern starting with ``code:`` counts only on code lines, not in comments,
+doctest examples or docstrings. A rule file without triggers is never skipped. Only the YAML is read (once per
 process): neither libcst nor the measurement data is loaded here.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 
@@ -53,6 +54,11 @@ def _groups(codes: frozenset[str]) -> tuple[Group, ...]:
     return tuple(groups)
 
 
+# Triple quotes open and close docstrings: a match after an odd number of them is inside one (an example
+# in a docstring is not code).
+_TRIPLE_QUOTE = re.compile(r'"""|\'\'\'')
+
+
 class _Pattern:
     def __init__(self, text: str) -> None:
         self.code_only = text.startswith(CODE_ONLY)
@@ -61,9 +67,14 @@ class _Pattern:
     def found_in(self, source: str) -> bool:
         if not self.code_only:
             return self.regex.search(source) is not None
+        quotes = None
         for match in self.regex.finditer(source):
             line_start = source.rfind("\n", 0, match.start()) + 1
             before = source[line_start:match.start()]
-            if "#" not in before and not before.lstrip().startswith((">>>", "...")):
+            if "#" in before or before.lstrip().startswith((">>>", "...")):
+                continue
+            if quotes is None:
+                quotes = [found.start() for found in _TRIPLE_QUOTE.finditer(source)]
+            if bisect.bisect_left(quotes, match.start()) % 2 == 0:  # not inside a docstring
                 return True
         return False
