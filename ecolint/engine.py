@@ -109,14 +109,17 @@ def too_deeply_nested(filename: str) -> Diagnostic:
 def _analyze(source: str, filename: str, options: LintOptions, path: Path | None,
              module: cst.Module | None) -> Analysis:
     wanted = could_match(source, frozenset(options.codes))  # codes that are not rules' are left out there
+    by_imports = False
     if not wanted and options.project_root is not None and path is not None and "import" in source:
-        wanted = _imports_may_matter(source, path, options)
+        wanted = by_imports = _imports_may_matter(source, path, options)
     practices = options.practices and _practice_hints().search(source) is not None
     checks: list[str] = []
     if wanted:
         from ecolint.checks import CHECKS
 
         checks = [code for code in sorted(options.codes) if code in CHECKS]
+        if not by_imports:  # only the checks whose triggers the text (or what it imports) has
+            checks = _triggered(checks, source, path, options)
         wanted = bool(checks)
     if not wanted and not practices:
         errors = syntax_errors(source, filename) if SYNTAX_ERROR in options.codes and module is None else []
@@ -165,6 +168,20 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
 
         analysis.practices = [(row, None, text) for row, text in good_practices(facts, module, positions, path)]
     return analysis
+
+
+def _triggered(checks: list[str], source: str, path: Path | None, options: LintOptions) -> list[str]:
+    """The checks whose own triggers match: a check that cannot fire on this text is not run. A check that
+    does not match the file alone may still match with the definitions it imports from the project."""
+    found = [code for code in checks if could_match(source, frozenset((code,)))]
+    rest = [code for code in checks if code not in found]
+    if rest and options.project_root is not None and path is not None and "import" in source:
+        from ecolint.workspace.project_index import imported_text, index_for, may_matter
+
+        imported = imported_text(index_for(options.project_root), path.absolute(), source)
+        found += [code for code in rest
+                  if may_matter(imported, source, lambda text, code=code: could_match(text, frozenset((code,))))]
+    return sorted(found)
 
 
 def _imports_may_matter(source: str, path: Path, options: LintOptions) -> bool:

@@ -98,6 +98,9 @@ def test_a_finding_from_an_imported_config_points_at_the_local_name(tmp_path, mo
 
 
 def test_editing_an_imported_module_makes_the_cached_result_stale(tmp_path, monkeypatch):
+    from ecolint.workspace import project_index
+
+    monkeypatch.setattr(project_index, "RECHECK_SECONDS", 0.0)  # both runs happen in this one process
     project(tmp_path)
     cache = ["--cache-dir", str(tmp_path / ".cache")]
     assert ["app/serving/run.py:7:95:", "LLM101"] in check(tmp_path, monkeypatch, *cache, "app/serving/run.py")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from ecolint.analysis.values import Value
 
 MAX_MODULE_BYTES = 1_000_000
+RECHECK_SECONDS = 1.0  # a module read less than this long ago is not looked at again (a long run, an editor)
 MAX_DEPTH = 3  # modules re-exporting from modules ...
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 THIRD_PARTY_PARTS = frozenset({"site-packages", "dist-packages", ".venv", "venv", "node_modules", ".tox"})
@@ -62,6 +64,7 @@ class ProjectIndex:
         self._busy: set[Path] = set()  # modules being analyzed: an import cycle answers "unknown"
         self._located: dict[tuple[Path, str], tuple[Path, str] | None] = {}
         self._listings: dict[Path, frozenset[str]] = {}
+        self._checked: dict[Path, float] = {}  # when each module file was last looked at on disk
         self._absolute_bases: dict[Path, list[Path]] = {}
 
     def link_for(self, importer: Path | None, depth: int = 0) -> "FileLink | None":
@@ -198,12 +201,17 @@ class ProjectIndex:
     def module(self, path: Path) -> _Module | None:
         """The module's text and what was derived from it; read again when the file changed (a language
         server or a long run outlives edits)."""
+        known = self._modules.get(path)
+        now = time.monotonic()
+        if known is not None and now - self._checked.get(path, 0.0) < RECHECK_SECONDS:
+            return known
+        self._checked[path] = now
         try:
             stat = path.stat()
         except OSError:
+            self._modules[path] = None
             return None
         stamp = (stat.st_mtime_ns, stat.st_size)
-        known = self._modules.get(path)
         if known is None or known.stamp != stamp:
             known = self._modules[path] = self._read(path, stamp)
         return known
