@@ -306,7 +306,10 @@ class _Builder:
         if owner is None:
             return False
         class_name = (_text(owner) or "").rsplit(".", 1)[-1]
-        if class_name.endswith(NOT_MODELS) or class_name in ADAPTER_LOADERS:
+        lowered = class_name.lower()
+        if class_name.endswith(NOT_MODELS) or class_name in ADAPTER_LOADERS or any(
+            word in lowered for word in ("tokenizer", "processor", "config", "feature_extractor")
+        ):
             return False  # a tokenizer, processor or config; an adapter on a model loaded elsewhere
         qualified = self._qualified(site, owner)
         if qualified and qualified.startswith(LOADING_LIBRARIES):

@@ -199,10 +199,11 @@ class GradContext:
         if self.facts.training_anywhere() or GRADIENT_WORK.search(self.source) or self.walk.module_off:
             return
         seen: set[int] = set()
+        pipelines = {id(generation.site.node) for generation in self.facts.generations if generation.kind == "pipeline"}
         for site in self.facts.collector.calls if self.facts.collector is not None else []:
             target = _callee(site.node)
-            if target is None:
-                continue
+            if target is None or id(site.node) in pipelines:
+                continue  # a pipeline call runs the model with autograd off itself
             enclosing = self._enclosing(site)
             unit_key = id(enclosing[0].node) if enclosing else 0
             if unit_key in seen or self._site_off(site, self.covered) or _implementation(enclosing):

@@ -169,7 +169,10 @@ def chooses_own_precision(load: ModelLoad) -> bool:
     if any(load.entries.get(keyword) for keyword in OWN_PRECISION_KEYWORDS):
         return True
     remote = load.entries.get("trust_remote_code")
-    return remote is not None and bool(OWN_PRECISION_IDS.search(model_text(load) or ""))
+    if remote is None or remote.value.provably_false():
+        return False
+    named = model_text(load) or ""
+    return not named or bool(OWN_PRECISION_IDS.search(named))  # remote code of an unknown model may pick its own
 
 
 @check("LLM306")
@@ -182,9 +185,12 @@ def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
     pinned = ctx.versions.pin("transformers") is not None
     when = f"with {transformers_pin(ctx.versions)}" if pinned else "when transformers < 5"
     suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
+    quantized_module = QUANTIZED_IDS.search(ctx.source) is not None  # GPTQ/AWQ loaders pick their own dtype
     for load in ctx.facts.model_loads:
         if load.dtype is not None or load.entries.unknown_splat or load.quant is not None:
             continue
+        if load.engine != "transformers" or quantized_module:
+            continue  # vLLM's dtype defaults to "auto" (the checkpoint's)
         if load.via_pipeline and not _model_named(load):
             continue
         if QUANTIZED_IDS.search(model_text(load) or "") or chooses_own_precision(load) or seq2seq_load(load):
