@@ -11,7 +11,9 @@ shell escapes (``!pip install``) and help queries (``obj?``) are replaced by ``p
 linting and restored when a fix rewrites the cell.
 
 Cells are numbered from 1 in notebook order, Markdown and raw cells included, so ``cell 3`` is
-the third cell from the top.
+the third cell from the top. A code cell whose ``source`` is not text (a number, null, a list
+holding something other than strings) is reported (E902) and left out, never linted as ``str()``
+of what it holds.
 
 A fix rewrites only the ``source`` of the code cells it changed. The rest of the file (outputs,
 metadata, key order, indentation, escaping, final newline) is written back as it was read; a
@@ -33,6 +35,7 @@ from ecolint.rules import SYNTAX_ERROR
 BOUNDARY = "# ecolint: notebook cell boundary"
 MAGIC = "pass  # ecolint: ipython magic {index}"
 _MAGIC_LINE = re.compile(r"^(?P<indent>\s*)pass  # ecolint: ipython magic (?P<index>\d+)$")
+_SOURCE_KEY = re.compile(r'(?<!\\)"source"\s*:')
 _LINE_MAGIC = re.compile(r"^\s*(?:[%!]|\?|[A-Za-z_][\w.]*\s*=\s*[%!])|^[^#'\"]*\?\??\s*$")
 
 
@@ -54,6 +57,7 @@ class Notebook:
     data: dict
     text: str
     cells: list[Cell]
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (cell number, why it was left out)
 
     def virtual_source(self) -> tuple[str, list[tuple[int, int, int]]]:
         """The code cells joined into one text, and ``(cell number, first row, row count)`` spans."""
@@ -76,6 +80,22 @@ def _source_text(value) -> str:
     if isinstance(value, list):
         return "".join(str(part) for part in value)
     return str(value or "")
+
+
+def _source_problem(value) -> str | None:
+    """Why a code cell's ``source`` is not text (nbformat: a string or a list of strings), or None."""
+    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(part, str) for part in value)):
+        return None
+    if isinstance(value, list):
+        kind = next(type(part) for part in value if not isinstance(part, str))
+        return f"source is not text (a list holding {_kind(kind)})"
+    return f"source is not text ({_kind(type(value))})"
+
+
+def _kind(kind: type) -> str:
+    names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", dict: "an object",
+             list: "a list"}
+    return names.get(kind, kind.__name__)
 
 
 def _python_of(text: str, counter: list[int]) -> tuple[str, dict[int, str]]:
@@ -117,13 +137,18 @@ def parse_notebook(text: str) -> Notebook:
         raise NotebookError("not a notebook (no cells list)")
     counter = [0]
     cells = []
+    problems = []
     for index, raw in enumerate(data["cells"]):
         if not isinstance(raw, dict) or raw.get("cell_type") != "code":
+            continue
+        problem = _source_problem(raw.get("source"))
+        if problem is not None:
+            problems.append((index + 1, problem))
             continue
         text_of_cell = _source_text(raw.get("source"))
         python, magics = _python_of(text_of_cell, counter)
         cells.append(Cell(index + 1, index, text_of_cell, python, magics))
-    return Notebook(data, text, cells)
+    return Notebook(data, text, cells, problems)
 
 
 def is_python_notebook(notebook: Notebook) -> bool:
@@ -180,8 +205,19 @@ def analyze_notebook_text(text: str, filename: str, options: LintOptions, path: 
         notebook = parse_notebook(text)
     except NotebookError as error:
         return Analysis([file_error(filename, str(error))])
-    if not notebook.cells or not is_python_notebook(notebook):
+    if not is_python_notebook(notebook):
         return Analysis()
+    problems = [replace(file_error(filename, problem), cell=number)
+                for number, problem in notebook.problems]
+    if not notebook.cells:
+        return Analysis(problems)
+    analysis = _analyze_cells(notebook, filename, options, path)
+    if problems:
+        analysis = replace(analysis, diagnostics=sorted([*problems, *analysis.diagnostics], key=_cell_order))
+    return analysis
+
+
+def _analyze_cells(notebook: Notebook, filename: str, options: LintOptions, path: Path | None) -> Analysis:
     source, spans = notebook.virtual_source()
     analysis = analyze_text(source, filename, options, path)
     practices = [_map_row(row, spans) + (text,) for row, _, text in analysis.practices]
@@ -255,22 +291,34 @@ def file_row(path: Path, cell: int, row: int) -> int | None:
     """
     try:
         text = read_text(path)
+    except (OSError, SourceError):
+        return None
+    return file_row_in_text(text, cell, row)
+
+
+def file_row_in_text(text: str, cell: int, row: int) -> int | None:
+    """:func:`file_row` for a notebook's JSON text (an editor's buffer)."""
+    try:
         data = json.loads(text)
         raw = data["cells"][cell - 1]
-    except (OSError, SourceError, ValueError, KeyError, IndexError, TypeError):
+    except (ValueError, KeyError, IndexError, TypeError):
         return None
-    source = raw.get("source")
+    source = raw.get("source") if isinstance(raw, dict) else None
     if not isinstance(source, list) or not 1 <= row <= len(source):
         return None
     lines = text.splitlines()
     position = 0
     for index, item in enumerate(data["cells"][:cell]):
-        if not isinstance(item, dict) or not isinstance(item.get("source"), list):
+        if not isinstance(item, dict) or "source" not in item:
             continue
         while position < len(lines) and not lines[position].lstrip().startswith('"source"'):
             position += 1
-        position += 1
+        position += 1  # past this cell's "source" line, whatever its value (a string, a number, null)
+        if not isinstance(item["source"], list):
+            continue
         for number, part in enumerate(item["source"], start=1):
+            if not isinstance(part, str):
+                return None
             forms = {json.dumps(part, ensure_ascii=False), json.dumps(part)}
             while position < len(lines) and not any(form in lines[position] for form in forms):
                 position += 1
@@ -279,6 +327,22 @@ def file_row(path: Path, cell: int, row: int) -> int | None:
             if index == cell - 1 and number == row:
                 return position + 1
             position += 1
+    return None
+
+
+def source_key_row(text: str, cell: int) -> int | None:
+    """The line of the notebook's JSON text with cell ``cell``'s ``"source"`` key, when it can be told."""
+    try:
+        cells = json.loads(text)["cells"]
+        wanted = cells[cell - 1]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    if not isinstance(wanted, dict) or "source" not in wanted:
+        return None
+    before = sum(1 for item in cells[:cell - 1] if isinstance(item, dict) and "source" in item)
+    for count, match in enumerate(_SOURCE_KEY.finditer(text)):
+        if count == before:
+            return text.count("\n", 0, match.start()) + 1
     return None
 
 

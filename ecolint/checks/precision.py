@@ -138,6 +138,8 @@ def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
 
 # Checkpoints stored quantized (their loader picks a half-precision compute dtype itself).
 QUANTIZED_IDS = re.compile(r"gptq|awq|gguf|ggml|exl2|bnb|int4|int8|4bit|8bit|fp8|mlx", re.I)
+# A module that loads pre-quantized checkpoints (their kernels choose the compute dtype).
+QUANTIZED_FORMATS = re.compile(r"gptq|\bawq|gguf|exl2", re.I)
 # The whole module computes in half precision anyway: a default dtype, or autocast.
 HALF_ELSEWHERE = re.compile(r"\bset_default_dtype\s*\(|\bautocast\s*\(")
 _DTYPE_SPELLING = re.compile(r"""(?<![\w.])(torch_dtype|dtype)["']?\s*(?:=(?!=)|:)""")
@@ -185,7 +187,7 @@ def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
     pinned = ctx.versions.pin("transformers") is not None
     when = f"with {transformers_pin(ctx.versions)}" if pinned else "when transformers < 5"
     suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
-    quantized_module = QUANTIZED_IDS.search(ctx.source) is not None  # GPTQ/AWQ loaders pick their own dtype
+    quantized_module = QUANTIZED_FORMATS.search(ctx.source) is not None  # GPTQ/AWQ loaders pick their own dtype
     for load in ctx.facts.model_loads:
         if load.dtype is not None or load.entries.unknown_splat or load.quant is not None:
             continue

@@ -5,7 +5,10 @@ and settings as ``ecolint check``: the nearest pyproject.toml with a ``[tool.eco
 above the document (re-read when it changes), its per-file ignores included.
 
 Diagnostics are published when a document is opened or saved, and after a short pause in
-typing. Code actions: the fix of a diagnostic that has one, "fix all safe problems" (also as
+typing. Analyses run in a worker process (``ecolint.lsp.worker``), one at a time, so requests are
+answered while a large document is analyzed; only the latest version of a document is analyzed,
+and an analysis whose document changed before it finished publishes nothing (and is stopped when
+the newer version is due). Code actions: the fix of a diagnostic that has one, "fix all safe problems" (also as
 ``source.fixAll.ecolint`` for format-on-save style settings), and "disable for this line", which
 adds ``# noqa: CODE`` to the line the diagnostic starts on.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +31,11 @@ from ecolint import __version__
 from ecolint.config import ConfigError, Settings, find_config, load_settings
 from ecolint.diagnostics import Diagnostic
 from ecolint.engine import LintOptions, file_error
+from ecolint.lsp.jobs import fix_document, lint_document
+from ecolint.lsp.protocol import EcolintProtocol
+from ecolint.lsp.worker import AnalysisWorker, Cancelled
 from ecolint.workspace import SourceFile, Workspace, display_path
-from ecolint.workspace.sources import over_size_limit
+from ecolint.workspace.sources import is_notebook, over_size_limit
 from ecolint.rules import all_rules
 
 log = logging.getLogger(__name__)
@@ -67,12 +74,22 @@ class _Linted:
 
 class EcolintLanguageServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("ecolint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__("ecolint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+                         protocol_cls=EcolintProtocol)
         self.debounce = DEBOUNCE_SECONDS
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._configs: dict[str, _Config] = {}
         self._linted: dict[str, _Linted] = {}
         self._reported_errors: set[str] = set()
+        self.worker = AnalysisWorker()
+        self._due: dict[str, None] = {}  # documents to analyze, in order; their text is read when it starts
+        self._analyzing: tuple[str, int | None] | None = None  # (uri, version) under way
+        self._drain: asyncio.Task | None = None
+
+    def trace(self, message: str) -> None:
+        """A ``$/logTrace`` line, sent when the client asked for traces."""
+        if self.protocol.trace not in (None, types.TraceValue.Off):
+            self.log_trace(types.LogTraceParams(message=f"ecolint: {message}"))
 
     # ---- settings ----------------------------------------------------------------------
 
@@ -123,31 +140,72 @@ class EcolintLanguageServer(LanguageServer):
             return document.language_id == "python"
         return document.uri.endswith(PYTHON_SUFFIXES)
 
-    def lint(self, document: TextDocument) -> list[Diagnostic]:
+    @classmethod
+    def is_lintable(cls, document: TextDocument) -> bool:
+        """A Python document, or a notebook opened as its JSON text."""
+        return cls.is_python(document) or is_notebook(document.uri)
+
+    def size_problem(self, document: TextDocument, config: _Config) -> str | None:
+        """Why the document is too large to analyze (the same limit as on the command line), or None."""
+        return over_size_limit(len(document.source.encode("utf-8", "surrogatepass")), config.settings.max_file_size)
+
+    async def lint(self, document: TextDocument) -> list[Diagnostic]:
+        """The document's diagnostics, analyzed in the worker (``Cancelled`` if it is stopped)."""
         path = self.document_path(document)
         config = self.config_for(path)
         source = SourceFile(path, display_path(path) if path else document.uri)
-        text = document.source
-        skipped = over_size_limit(len(text.encode("utf-8", "surrogatepass")), config.settings.max_file_size)
-        if skipped is not None:  # the same limit as on the command line
+        skipped = self.size_problem(document, config)
+        if skipped is not None:
             return [file_error(source.display, skipped)]
-        return config.workspace.lint_text(text, source).diagnostics
+        return await self.worker.call(lint_document, config.workspace, document.source, source)
 
-    def publish(self, uri: str) -> None:
+    def request(self, uri: str) -> None:
+        """Analyze the latest version of ``uri`` soon; an analysis of an older version is stopped."""
         self._pending.pop(uri, None)
-        document = self.workspace.get_text_document(uri)
-        if not self.is_python(document):
-            return
-        try:
-            found = self.lint(document)
-        except Exception as error:  # a bug in a check must not take the server down
-            log.exception("linting %s failed", uri)
-            self.window_log_message(types.LogMessageParams(types.MessageType.Error,
-                                                           f"ecolint: linting {uri} failed: {error!r}"))
-            return
-        self._linted[uri] = _Linted(document.version, found)
-        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-            uri=uri, version=document.version, diagnostics=[self.to_lsp(document, d) for d in found]))
+        self._due[uri] = None
+        if self._analyzing is not None and self._analyzing[0] == uri:
+            document = self.workspace.text_documents.get(uri)
+            if document is None or document.version != self._analyzing[1]:
+                self.trace(f"stopping the analysis of {uri} version {self._analyzing[1]}: a newer one is due")
+                self.worker.cancel()
+        if self._drain is None or self._drain.done():
+            self._drain = asyncio.get_running_loop().create_task(self.analyze_due())
+            self._drain.add_done_callback(_log_failure)
+
+    async def analyze_due(self) -> None:
+        """Analyze the documents that are due, one at a time, and publish what is still current."""
+        while self._due:
+            uri = next(iter(self._due))
+            del self._due[uri]
+            document = self.workspace.text_documents.get(uri)
+            if document is None or not self.is_lintable(document):
+                continue
+            version = document.version
+            snapshot = TextDocument(uri, document.source, version, document.language_id,
+                                    position_codec=document.position_codec)
+            self._analyzing = (uri, version)
+            self.trace(f"analyzing {uri} version {version}")
+            started = time.monotonic()
+            try:
+                found = await self.lint(snapshot)
+            except Cancelled:
+                continue
+            except Exception as error:  # a bug in a check must not take the server down
+                log.exception("linting %s failed", uri)
+                self.window_log_message(types.LogMessageParams(types.MessageType.Error,
+                                                               f"ecolint: linting {uri} failed: {error}"))
+                continue
+            finally:
+                self._analyzing = None
+            elapsed = time.monotonic() - started
+            current = self.workspace.text_documents.get(uri)
+            if current is None or current.version != version:
+                self.trace(f"analyzed {uri} version {version} in {elapsed:.2f} s: outdated, not published")
+                continue
+            self.trace(f"analyzed {uri} version {version} in {elapsed:.2f} s: {len(found)} diagnostics")
+            self._linted[uri] = _Linted(version, found)
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+                uri=uri, version=version, diagnostics=[self.to_lsp(snapshot, d) for d in found]))
 
     def schedule(self, uri: str) -> None:
         """Lint after a pause in typing: a newer change restarts the wait."""
@@ -155,12 +213,23 @@ class EcolintLanguageServer(LanguageServer):
         if pending is not None:
             pending.cancel()
         loop = asyncio.get_running_loop()
-        self._pending[uri] = loop.call_later(self.debounce, self.publish, uri)
+        self._pending[uri] = loop.call_later(self.debounce, self.request, uri)
+
+    def stop(self) -> None:
+        """On shutdown: nothing more is analyzed, and the analysis under way is stopped."""
+        for pending in self._pending.values():
+            pending.cancel()
+        self._pending.clear()
+        self._due.clear()
+        self.worker.close()
 
     def forget(self, uri: str) -> None:
         pending = self._pending.pop(uri, None)
         if pending is not None:
             pending.cancel()
+        self._due.pop(uri, None)
+        if self._analyzing is not None and self._analyzing[0] == uri:
+            self.worker.cancel()
         self._linted.pop(uri, None)
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
@@ -188,9 +257,15 @@ class EcolintLanguageServer(LanguageServer):
 
         rule = all_rules().get(diagnostic.code)
         href = help_uri(rule.url) if rule else None
+        if diagnostic.cell is not None:  # a notebook's JSON text: the line of the cell's source
+            where = notebook_range(document, diagnostic.cell, diagnostic.location.row)
+            message = f"cell {diagnostic.cell}: {diagnostic.message}"
+        else:
+            where = self.range_of(document, diagnostic.location, diagnostic.end_location)
+            message = diagnostic.message
         return types.Diagnostic(
-            range=self.range_of(document, diagnostic.location, diagnostic.end_location),
-            message=diagnostic.message,
+            range=where,
+            message=message,
             severity=SEVERITIES.get(diagnostic.severity, types.DiagnosticSeverity.Warning),
             code=diagnostic.code,
             code_description=types.CodeDescription(href=href) if href and "://" in href else None,
@@ -200,12 +275,19 @@ class EcolintLanguageServer(LanguageServer):
 
     # ---- code actions ------------------------------------------------------------------
 
-    def current(self, document: TextDocument) -> list[Diagnostic]:
+    async def current(self, document: TextDocument) -> list[Diagnostic]:
+        """The diagnostics of this version of the document: the published ones, or a fresh analysis."""
         linted = self._linted.get(document.uri)
-        if linted is None or linted.version != document.version:
-            linted = _Linted(document.version, self.lint(document))
-            self._linted[document.uri] = linted
-        return linted.diagnostics
+        if linted is not None and linted.version == document.version:
+            return linted.diagnostics
+        try:
+            found = await self.lint(document)
+        except Cancelled:
+            return []  # a newer version is being analyzed; the client asks again
+        current = self.workspace.text_documents.get(document.uri)
+        if current is not None and current.version == document.version:
+            self._linted[document.uri] = _Linted(document.version, found)
+        return found
 
     def quick_fix(self, document: TextDocument, diagnostic: Diagnostic,
                   lsp: types.Diagnostic) -> types.CodeAction | None:
@@ -256,58 +338,80 @@ class EcolintLanguageServer(LanguageServer):
             edit=types.WorkspaceEdit(changes={document.uri: [edit]}),
         )
 
-    def fix_all(self, document: TextDocument, kind: str) -> types.CodeAction | None:
-        try:
-            from ecolint.fixes import fix_source
-        except ImportError:
-            return None  # this build of ecolint has no fixes
+    async def fix_all(self, document: TextDocument, kind: str) -> types.CodeAction | None:
         path = self.document_path(document)
         config = self.config_for(path)
-        source = document.source
-        settings = config.settings
-        result = fix_source(source, str(path or document.uri), config.options, False, fixable=settings.fixable,
-                            unfixable=tuple(settings.unfixable), path=path)
-        if not result.fixed or result.source == source:
+        if is_notebook(document.uri) or self.size_problem(document, config) is not None:
+            return None
+        try:
+            fixed = await self.worker.call(fix_document, config.workspace, document.source,
+                                           str(path or document.uri), path)
+        except Cancelled:
+            return None
+        if fixed is None:
             return None
         lines = document.lines
         end = types.Position(line=len(lines), character=0)
         if lines and not lines[-1].endswith(("\n", "\r")):
             end = self.position(document, len(lines), len(lines[-1]) + 1)
-        edit = types.TextEdit(types.Range(types.Position(0, 0), end), result.source)
+        edit = types.TextEdit(types.Range(types.Position(0, 0), end), fixed)
         return types.CodeAction(
             title="ecolint: Fix all safe problems",
             kind=kind,
             edit=types.WorkspaceEdit(changes={document.uri: [edit]}),
         )
 
-    def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
-        if params.text_document.uri not in self.workspace.text_documents:
+    async def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        opened = self.workspace.text_documents.get(params.text_document.uri)
+        if opened is None:
             return []  # a document the client never opened: nothing of it was linted
-        document = self.workspace.get_text_document(params.text_document.uri)
-        if not self.is_python(document):
+        if not self.is_lintable(opened):
             return []
+        # the version asked about: later changes must not move the text under the analysis
+        document = TextDocument(opened.uri, opened.source, opened.version, opened.language_id,
+                                position_codec=opened.position_codec)
         only = params.context.only or []
 
         def wanted(kind: str) -> bool:
             return not only or any(kind == k or kind.startswith(f"{k}.") for k in only)
 
         actions: list[types.CodeAction] = []
-        diagnostics = self.current(document)
+        diagnostics = await self.current(document)
         if wanted(types.CodeActionKind.QuickFix):
             for diagnostic in diagnostics:
                 lsp = self.to_lsp(document, diagnostic)
-                if not _overlaps(lsp.range, params.range):
-                    continue
+                if diagnostic.cell is not None or not _overlaps(lsp.range, params.range):
+                    continue  # a notebook's edits are in cell rows, not in its JSON text
                 for action in (self.quick_fix(document, diagnostic, lsp), self.noqa_action(document, diagnostic, lsp)):
                     if action is not None:
                         actions.append(action)
         if any(d.fix for d in diagnostics) or only:
             for kind in (types.CodeActionKind.QuickFix, FIX_ALL_KIND):
                 if wanted(kind) and not (kind == types.CodeActionKind.QuickFix and not actions):
-                    action = self.fix_all(document, kind)
+                    action = await self.fix_all(document, kind)
                     if action is not None:
                         actions.append(action)
         return actions
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("analyzing documents failed", exc_info=task.exception())
+
+
+def notebook_range(document: TextDocument, cell: int, row: int) -> types.Range:
+    """The whole line of a notebook's JSON text that holds ``row`` of ``cell`` (or the cell's
+    ``"source"`` key, or the first line)."""
+    from ecolint.notebooks import file_row_in_text, source_key_row
+
+    text = document.source
+    line = (file_row_in_text(text, cell, row) or source_key_row(text, cell) or 1) - 1
+    lines = document.lines
+    if line >= len(lines):
+        return types.Range(types.Position(0, 0), types.Position(0, 0))
+    end = document.position_codec.position_to_client_units(
+        lines, ServerTextPosition(line, len(lines[line].rstrip("\r\n"))))
+    return types.Range(types.Position(line, 0), end)
 
 
 def _overlaps(a: types.Range, b: types.Range) -> bool:
@@ -320,9 +424,19 @@ def _overlaps(a: types.Range, b: types.Range) -> bool:
 def create_server() -> EcolintLanguageServer:
     server = EcolintLanguageServer()
 
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: EcolintLanguageServer, params: types.InitializeParams) -> None:
+        if params.trace is not None:
+            ls.protocol.trace = params.trace
+        ls.worker.start()  # its imports happen while the client opens its first documents
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: EcolintLanguageServer, params: None) -> None:
+        ls.stop()
+
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: EcolintLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.publish(params.text_document.uri)
+        ls.request(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: EcolintLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -332,10 +446,11 @@ def create_server() -> EcolintLanguageServer:
     def did_save(ls: EcolintLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
         uri = params.text_document.uri
         if uri.endswith("pyproject.toml"):
+            ls._linted.clear()
             for open_uri in list(ls.workspace.text_documents):
-                ls.publish(open_uri)
+                ls.request(open_uri)
             return
-        ls.publish(uri)
+        ls.request(uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: EcolintLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -345,8 +460,8 @@ def create_server() -> EcolintLanguageServer:
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND]),
     )
-    def code_action(ls: EcolintLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        return ls.code_actions(params)
+    async def code_action(ls: EcolintLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return await ls.code_actions(params)
 
     return server
 

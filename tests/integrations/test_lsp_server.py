@@ -194,3 +194,31 @@ async def test_quick_fix_and_fix_all(client: LanguageClient, workspace):
     fix_all = [a for a in actions if a.kind == "source.fixAll.ecolint"]
     assert len(fix_all) == 1 and fix_all[0].title == "ecolint: Fix all safe problems"
     assert "bnb_4bit_quant_type" not in apply_edits(source, fix_all[0].edit.changes[uri])
+
+
+async def test_a_notebook_cell_whose_source_is_not_text_gets_e902(client: LanguageClient, workspace):
+    import json
+
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": []}
+    text = json.dumps({"cells": [{**cell, "source": 42}, {**cell, "source": None}, {**cell, "source": ["x\n", 7]},
+                                 {**cell, "source": ["import torch\n",
+                                                     "from transformers import BitsAndBytesConfig\n",
+                                                     "config = BitsAndBytesConfig(load_in_8bit=True)\n"]}],
+                       "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
+                       "nbformat": 4, "nbformat_minor": 5}, indent=1) + "\n"
+    path = workspace / "pkg" / "odd.ipynb"
+    path.write_text(text, encoding="utf-8")
+    found = await diagnostics_after(client, path.as_uri(), lambda: client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(
+            uri=path.as_uri(), language_id="json", version=1, text=text))))
+    lines = text.splitlines()
+    assert sorted((d.code, d.message) for d in found) == [
+        ("E902", "cell 1: source is not text (a number)"),
+        ("E902", "cell 2: source is not text (null)"),
+        ("E902", "cell 3: source is not text (a list holding a number)"),
+        ("LLM101", next(d.message for d in found if d.code == "LLM101")),
+    ]
+    # on the line of the cell's "source" key, or of the cell's first source line
+    assert sorted(lines[d.range.start.line].strip() for d in found if d.code == "E902") == [
+        '"source": 42', '"source": null', '"x\\n",']
+    assert next(d for d in found if d.code == "LLM101").message.startswith("cell 4: 8-bit bitsandbytes")

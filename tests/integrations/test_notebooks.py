@@ -112,6 +112,25 @@ def test_other_kernels_and_bad_json():
     assert [(d.code, d.message.split(" (")[0]) for d in diagnostics] == [("E902", "not a notebook")]
 
 
+def test_a_code_cell_whose_source_is_not_text_is_reported(tmp_path, monkeypatch):
+    data = json.loads(notebook("x = 1\n", "x = 2\n", "x = 3\n",
+                               "from transformers import BitsAndBytesConfig\n"
+                               "config = BitsAndBytesConfig(load_in_8bit=True)\n"))
+    for cell, source in zip(data["cells"], [42, None, ["import torch\n", 7]]):
+        cell["source"] = source
+    (tmp_path / "odd.ipynb").write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out = check("odd.ipynb")
+    lines = out.splitlines()
+    assert code == 1 and len(lines) == 4, out
+    assert lines[:3] == [
+        "odd.ipynb:cell 1:1:1: E902 source is not text (a number)",
+        "odd.ipynb:cell 2:1:1: E902 source is not text (null)",
+        "odd.ipynb:cell 3:1:1: E902 source is not text (a list holding a number)",
+    ]
+    assert lines[3].startswith("odd.ipynb:cell 4:2:29: LLM101 ")  # the other cells are still linted
+
+
 def test_directories_are_searched_for_notebooks(tmp_path, monkeypatch):
     text = notebook("from transformers import BitsAndBytesConfig\nconfig = BitsAndBytesConfig(load_in_8bit=True)\n")
     (tmp_path / "nb").mkdir()
@@ -260,3 +279,16 @@ def test_check_fix_rewrites_the_notebook_in_place(tmp_path, monkeypatch):
         )
     ]
     assert len(before) - len(after) == len(", bnb_4bit_compute_dtype=torch.float16")
+
+
+def test_rows_in_an_editor_buffer_skip_cells_whose_source_is_not_a_list():
+    import json
+
+    from ecolint.notebooks import file_row_in_text
+
+    notebook = {"cells": [{"cell_type": "code", "source": 42, "metadata": {}},
+                          {"cell_type": "code", "source": None},
+                          {"cell_type": "code", "source": ["import x\n", "y = 1\n"]}]}
+    text = json.dumps(notebook, indent=1)
+    row = file_row_in_text(text, 3, 2)
+    assert text.splitlines()[row - 1].strip() == '"y = 1\\n"'
