@@ -29,8 +29,8 @@ sys.path.insert(0, str(HERE))
 
 from manifest import Entry, load_manifest  # noqa: E402
 
-DEFAULT_CODES = ("LLM101", "LLM102", "LLM104", "LLM105", "LLM106", "LLM108", "LLM201", "LLM202", "LLM203", "LLM204",
-                 "LLM301", "LLM303")
+DEFAULT_CODES = ("LLM101", "LLM102", "LLM103", "LLM104", "LLM105", "LLM106", "LLM107", "LLM108", "LLM201", "LLM202",
+                 "LLM203", "LLM204", "LLM301", "LLM302", "LLM303")
 # Rules labelled only in the entries that name them under ``checked`` (scored there and nowhere else).
 CHECKED_CODES = ("LLM304", "LLM305", "LLM306")
 
@@ -209,6 +209,18 @@ def _row(label: str, counter: Counter) -> str:
     return f"| {label} | {tp} | {fp} | {fn} | {show(precision)} | {show(recall)} |"
 
 
+def enabled_codes(extra: list[str]) -> frozenset[str]:
+    """The rule codes a run with these ``ecolint check`` arguments reports: the default rules, or the
+    selection the arguments make (a rule that is off is not scored, so its labels are not misses)."""
+    from ecolint.config import check_selectors, select_codes
+
+    chosen: dict[str, list[str]] = {"--select": [], "--extend-select": [], "--ignore": []}
+    for flag, value in zip(extra, extra[1:]):
+        if flag in chosen:
+            chosen[flag] += check_selectors(value.split(","), flag)
+    return select_codes(chosen["--select"] or None, chosen["--extend-select"], chosen["--ignore"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--details", action="store_true", help="list every miss and false finding")
@@ -233,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         with_scope = found
         found = run_ecolint(paths, args.extra, args.source, scope=False)
         removed = scope_removed(present, with_scope, found, DEFAULT_CODES)
-    codes = DEFAULT_CODES + tuple(code for code in CHECKED_CODES if any(code in e.checked for e in present))
+    enabled = enabled_codes(args.extra)
+    codes = tuple(code for code in (*DEFAULT_CODES, *CHECKED_CODES) if code in enabled)
     result = score(present, found, codes)
     expected_total = sum(len(e.expected) for e in present)
     print(f"{len(present)} files from {len(repos)} repositories ({len(entries) - len(present)} not fetched); "

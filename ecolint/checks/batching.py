@@ -72,11 +72,48 @@ def _slices_by_loop_index(node: cst.CSTNode, targets: frozenset[str]) -> bool:
     return found
 
 
+ONE_TEXT_CALLS = frozenset({"apply_chat_template", "format", "strip", "replace", "join"})
+
+
+def _one_item_argument(site: CallSite, loop: Loop) -> bool:
+    """The tokenizer is given one item although it pads: ``tok([prompt])``, ``tok(prompts[i])``, ``tok(item)``,
+    or a text built from one item (a chat template, an f-string)."""
+    positional = [arg.value for arg in site.node.args if arg.keyword is None and not arg.star]
+    if not positional:
+        return False
+    first = positional[0]
+    if isinstance(first, (cst.List, cst.Tuple)):
+        return len(first.elements) == 1
+    if isinstance(first, cst.Subscript):
+        index = first.slice[0].slice if len(first.slice) == 1 else None
+        return isinstance(index, cst.Index) and bool(names_in(index.value) & set(loop.targets))
+    if isinstance(first, (cst.FormattedString, cst.SimpleString)):
+        return True
+    if isinstance(first, cst.Name):
+        if first.value in loop.targets:  # ``for prompt in prompts``, not ``for group in groups``
+            lowered = first.value.lower()
+            return not (lowered.endswith("s") or any(word in lowered for word in (*BATCH_WORDS, "group", "list")))
+        binding = site.scope.lookup(first.value, site.order)
+        value = binding.value if binding is not None and binding.kind == "assign" else None
+        if isinstance(value, (cst.FormattedString, cst.SimpleString)):
+            return True
+        if isinstance(value, cst.Call) and last_name(value.func) in ONE_TEXT_CALLS:
+            tokenize = next((arg.value for arg in value.args if arg.keyword and arg.keyword.value == "tokenize"), None)
+            return last_name(value.func) != "apply_chat_template" or (
+                isinstance(tokenize, cst.Name) and tokenize.value == "False")
+        if isinstance(value, cst.Subscript):
+            index = value.slice[0].slice if len(value.slice) == 1 else None
+            return isinstance(index, cst.Index) and bool(names_in(index.value) & set(loop.targets))
+    return False
+
+
 def _batched_call(site: CallSite, loop: Loop) -> bool:
     """A call inside the loop that works on a batch: padding=, batch_size>1, a slice by the loop index."""
     for arg in site.node.args:
         if arg.keyword is not None and arg.keyword.value == "padding":
-            return True
+            if not _one_item_argument(site, loop):
+                return True
+            continue
         if arg.keyword is not None and arg.keyword.value == "batch_size":
             literal = arg.value
             if not (isinstance(literal, cst.Integer) and literal.value == "1"):
