@@ -7,6 +7,7 @@ file, whether the run it works for is still there.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -27,6 +28,7 @@ def run_all(function: Callable[[Job], Result], jobs: Sequence[Job], workers: int
 
     ``on_result()``, when given, is called in this process as each result comes in (for progress)."""
     workers = workers or os.cpu_count() or 1
+    _fewer_collections()
     if workers < 2 or len(jobs) < PARALLEL_THRESHOLD:
         return [_counted(function(job), on_result) for job in jobs]
     method = "fork" if sys.platform.startswith("linux") else None
@@ -35,6 +37,17 @@ def run_all(function: Callable[[Job], Result], jobs: Sequence[Job], workers: int
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                              initargs=(os.getpid(),)) as pool:
         return [_counted(result, on_result) for result in pool.map(function, jobs, chunksize=chunk)]
+
+
+GC_THRESHOLDS = (50_000, 20, 100)  # linting allocates many short-lived syntax-tree objects
+
+
+def _fewer_collections() -> None:
+    """Run the cyclic garbage collector less often than Python's default (700 allocations): parsing makes
+    hundreds of thousands of objects that die young, and frequent collections cost about a fifth of the
+    run. Forked workers inherit the setting."""
+    if gc.get_threshold()[0] < GC_THRESHOLDS[0]:
+        gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _counted(result: Result, on_result: Callable[[], None] | None) -> Result:
