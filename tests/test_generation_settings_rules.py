@@ -57,7 +57,8 @@ def test_llm106_reads_the_pin_from_the_project_files(tmp_path):
 @pytest.mark.parametrize("spec, reported, words", [
     (None, True, "when transformers < 5,"),
     ("==4.38.2", True, "with transformers==4.38.2 (requirements.txt),"),
-    (">=4.40", True, "with transformers>=4.40 (requirements.txt),"),
+    (">=4.40", True, "when transformers < 5 (the pin transformers>=4.40 (requirements.txt) allows it),"),
+    ("!=5.1.0", True, "when transformers < 5 (the pin transformers!=5.1.0 (requirements.txt) allows it),"),
     (">=5.0", False, ""),
     ("~=5.1", False, ""),
 ])

@@ -184,8 +184,12 @@ def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
 
     if transformers_major(ctx.versions) == "5" or HALF_ELSEWHERE.search(ctx.source):
         return  # v5 loads in the checkpoint's dtype ("auto"); or half precision is set for the whole module
-    pinned = ctx.versions.pin("transformers") is not None
-    when = f"with {transformers_pin(ctx.versions)}" if pinned else "when transformers < 5"
+    if transformers_major(ctx.versions) == "4":  # the pin keeps every allowed version below 5
+        when = f"with {transformers_pin(ctx.versions)}"
+    elif ctx.versions.pin("transformers") is not None:
+        when = f"when transformers < 5 (the pin {transformers_pin(ctx.versions)} allows it)"
+    else:
+        when = "when transformers < 5"
     suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
     quantized_module = QUANTIZED_FORMATS.search(ctx.source) is not None  # GPTQ/AWQ loaders pick their own dtype
     for load in ctx.facts.model_loads:
