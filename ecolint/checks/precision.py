@@ -10,7 +10,7 @@ import libcst as cst
 from ecolint.analysis.facts import ModelLoad
 from ecolint.analysis.practices import HALF
 from ecolint.analysis.scopes import dotted_name
-from ecolint.analysis.values import ValueKind, last_name
+from ecolint.analysis.values import Value, ValueKind, last_name
 from ecolint.checks import CheckContext, check
 from ecolint.checks.common import model_text
 from ecolint.diagnostics import Finding
@@ -193,7 +193,10 @@ def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
     suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
     quantized_module = QUANTIZED_FORMATS.search(ctx.source) is not None  # GPTQ/AWQ loaders pick their own dtype
     for load in ctx.facts.model_loads:
-        if load.dtype is not None or load.entries.unknown_splat or load.quant is not None:
+        if load.dtype is not None or load.entries.unknown_splat:
+            continue
+        unquantized = _unquantized_when(load.quant)  # None: the load is quantized (its own compute dtype)
+        if unquantized is None:
             continue
         if load.engine != "transformers" or quantized_module:
             continue  # vLLM's dtype defaults to "auto" (the checkpoint's)
@@ -205,6 +208,29 @@ def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
             continue
         if not generative(load) or stays_on_cpu(ctx.facts, load) or converted_later(ctx.facts, load):
             continue
-        context = {"model": model_text(load) or "the model", "when": when, "suggested": suggested,
+        context = {"model": model_text(load) or "the model", "when": when + unquantized, "suggested": suggested,
                    "keyword": dtype_spelling(ctx)}
         yield Finding("LLM306", load.site.node, context, load)
+
+
+def _unquantized_when(quant) -> str | None:
+    """When a load with bitsandbytes arguments still runs unquantized: "" for no request (or only False ones),
+    `` and --load_8bit is off`` for command-line flags that are off by default, None when it may be quantized
+    by default (a config object, a value that is on or unknown)."""
+    if quant is None:
+        return ""
+    if quant.entries.unknown_splat or quant.kind not in ("direct", "config"):
+        return None
+    flags = []
+    for name in ("load_in_8bit", "load_in_4bit"):
+        entry = quant.entry(name)
+        if entry is None or entry.value.provably_false():
+            continue
+        value = entry.value
+        if value.kind == ValueKind.OPTION and isinstance(value.value, Value) and value.value.provably_false():
+            flags.append(value.flag)
+            continue
+        return None
+    if not flags and quant.kind == "config" and not any(quant.entry(n) for n in ("load_in_8bit", "load_in_4bit")):
+        return None  # a config that quantizes some other way
+    return "".join(f" and {flag} is off" for flag in flags)
