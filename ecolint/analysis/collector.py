@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from ecolint.analysis.scopes import Binding, Scope, dotted_name, module_path
+from ecolint.analysis.scopes import Binding, Scope, code_of, dotted_name, module_path
 from ecolint.analysis.values import ArgparseOption, FunctionInfo, Mutation, Resolver, last_name
 from ecolint.analysis.walk import walk
 
@@ -449,7 +449,7 @@ def _raising_guard(node: cst.If) -> frozenset[str]:
         if isinstance(current, cst.BooleanOperation) and isinstance(current.operator, cst.And):
             pending.extend((current.left, current.right))
         else:
-            operands.append(cst.Module([]).code_for_node(current))
+            operands.append(code_of(current))
     return frozenset(operands)
 
 

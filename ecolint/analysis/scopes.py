@@ -85,6 +85,14 @@ def dotted_name(node: cst.CSTNode) -> str | None:
     return None
 
 
+def code_of(node: cst.CSTNode) -> str:
+    """The source text of a node, as written (for comparing expressions by their text)."""
+    return _EMPTY_MODULE.code_for_node(node)
+
+
+_EMPTY_MODULE = cst.Module([])
+
+
 def module_path(node: cst.CSTNode | None) -> str:
     return "" if node is None else (dotted_name(node) or "")
 

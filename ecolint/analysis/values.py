@@ -286,20 +286,25 @@ class Resolver:
         if not isinstance(param, cst.Param) or param.default is None or not isinstance(function, cst.FunctionDef):
             return None
         info = self.functions.get(id(function))
-        calls = self.calls_by_name.get(function.name.value, [])
-        if info is None or not calls:
+        if info is None or not self.calls_by_name.get(function.name.value) or self.passed_by_a_call(
+            info, param.name.value
+        ):
             return None
-        positional = info.parameters()
-        index = positional.index(param.name.value) if param.name.value in positional else None
-        for call in calls:
-            if any(arg.star for arg in call.args):
-                return None
-            if any(arg.keyword is not None and arg.keyword.value == param.name.value for arg in call.args):
-                return None
-            given = sum(1 for arg in call.args if arg.keyword is None)
-            if index is not None and given > index:
-                return None
         return param.default
+
+    def passed_by_a_call(self, info: FunctionInfo, name: str) -> bool:
+        """Whether a call of the function in the module may give parameter ``name`` (by keyword, by
+        position, or through ``*args``/``**kwargs``)."""
+        positional = info.parameters()
+        index = positional.index(name) if name in positional else None
+        for call in self.calls_by_name.get(info.name, []):
+            if any(arg.star for arg in call.args):
+                return True
+            if any(arg.keyword is not None and arg.keyword.value == name for arg in call.args):
+                return True
+            if index is not None and sum(1 for arg in call.args if arg.keyword is None) > index:
+                return True
+        return False
 
     def _resolve_call(self, node: cst.Call, scope: Scope, order: int, depth: int) -> Value:
         qualified = qualify(node.func, scope, order)

@@ -13,7 +13,7 @@ from ecolint.analysis.dataflow import carried_from_result, derived_names, names_
 from ecolint.analysis.facts import DataLoaderSite, GenerationCall, ModuleFacts
 from ecolint.analysis.collections import collection_argument
 from ecolint.analysis.helpers import GENERATION_IMPLEMENTATIONS, callee_text
-from ecolint.analysis.scopes import dotted_name
+from ecolint.analysis.scopes import code_of, dotted_name
 from ecolint.analysis.values import last_name
 from ecolint.checks import CheckContext, check
 from ecolint.checks.common import number, parameter_default
@@ -274,8 +274,8 @@ def _pipeline_batch_one(facts: ModuleFacts) -> Iterator[tuple[cst.CSTNode, str, 
         entry = creation.entries.get("batch_size")
         if entry is not None and number(entry.value) == 1:
             yield entry.key_node, "pipeline(..., batch_size=1)", creation.site, ""
-        elif entry is not None and parameter_default(facts, entry.value) == 1:
-            name = _code(entry.value.node)
+        elif entry is not None and parameter_default(facts, entry.value, creation.site) == 1:
+            name = code_of(entry.value.node)
             yield entry.key_node, f"pipeline(..., batch_size={name})", creation.site, f" (the default of {name})"
     for generation in facts.generations:
         if generation.kind != "pipeline":
@@ -283,9 +283,10 @@ def _pipeline_batch_one(facts: ModuleFacts) -> Iterator[tuple[cst.CSTNode, str, 
         entry = generation.entries.get("batch_size")
         if entry is not None and number(entry.value) == 1:
             yield entry.key_node, f"{_callee(generation)} with batch_size=1", generation.site, ""
-        elif entry is not None and parameter_default(facts, entry.value) == 1:
-            yield (entry.key_node, f"{_callee(generation)} with batch_size={_code(entry.value.node)}",
-                   generation.site, f" (the default of {_code(entry.value.node)})")
+        elif entry is not None and parameter_default(facts, entry.value, generation.site) == 1:
+            name = code_of(entry.value.node)
+            yield (entry.key_node, f"{_callee(generation)} with batch_size={name}", generation.site,
+                   f" (the default of {name})")
         elif entry is None and not _settings_splat(generation) and not _created_with_batch_size(
             facts, generation) and (
             many := collection_argument(facts, generation)
@@ -300,10 +301,6 @@ def _settings_splat(generation: GenerationCall) -> bool:
         return False
     splats = [arg.value for arg in generation.site.node.args if arg.star == "**"]
     return not splats or not all("gen" in (dotted_name(splat) or "").lower() for splat in splats)
-
-
-def _code(node: cst.CSTNode | None) -> str:
-    return cst.Module([]).code_for_node(node) if node is not None else "?"
 
 
 def _created_with_batch_size(facts: ModuleFacts, generation: GenerationCall) -> bool:

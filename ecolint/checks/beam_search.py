@@ -10,7 +10,7 @@ import libcst as cst
 from ecolint.analysis.scopes import dotted_name
 from ecolint.analysis.values import Entries, Value, ValueKind
 from ecolint.checks import CheckContext, check
-from ecolint.checks.common import model_text
+from ecolint.checks.common import model_text, parameter_binding
 from ecolint.diagnostics import Finding
 
 # Tasks where beam search is the documented quality setting (translation, summarization, captioning,
@@ -66,10 +66,8 @@ def seq2seq_module(ctx: CheckContext) -> bool:
 
 def _parameter_default(value: Value, site) -> Value:
     """A parameter's own default (``def evaluate(..., num_beams=4)``, a UI callback the module never calls)."""
-    if value.kind != ValueKind.UNKNOWN or value.reason != "parameter" or not isinstance(value.node, cst.Name):
-        return value
-    binding = site.scope.lookup(value.node.value, site.order)
-    default = getattr(binding.node, "default", None) if binding is not None and binding.kind == "param" else None
+    binding = parameter_binding(value, site)
+    default = binding.node.default if binding is not None else None
     if isinstance(default, cst.Integer):
         return Value(ValueKind.CONST, int(default.value), default)
     return value

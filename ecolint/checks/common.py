@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import libcst as cst
 
 from ecolint.analysis.facts import ModelLoad
+from ecolint.analysis.scopes import Binding, code_of
 from ecolint.analysis.values import Value, ValueKind
 from ecolint.checks import CheckContext
 from ecolint.energy.model_size import ModelSize, resolve_model_size
@@ -41,7 +44,7 @@ def mutually_exclusive(first: Value, second: Value, guards: list[frozenset[str]]
         return True
     if first.exclusive_with(second):
         return True
-    texts = {_code(value.node) for value in (first, second)}
+    texts = {code_of(value.node) if value.node is not None else None for value in (first, second)}
     if None not in texts and any(texts <= guard for guard in guards):
         return True
     tests = [_equality(value.node) for value in (first, second)]
@@ -49,12 +52,6 @@ def mutually_exclusive(first: Value, second: Value, guards: list[frozenset[str]]
         return False
     (left_a, right_a), (left_b, right_b) = tests
     return left_a == left_b and not right_a & right_b
-
-
-def _code(node: cst.CSTNode | None) -> str | None:
-    if node is None:
-        return None
-    return cst.Module([]).code_for_node(node)
 
 
 def _equality(node: cst.CSTNode | None) -> tuple[str, frozenset[str]] | None:
@@ -76,7 +73,7 @@ def _equality(node: cst.CSTNode | None) -> tuple[str, frozenset[str]] | None:
             return None
     else:
         return None
-    return _code(node.left), frozenset(_code(value) for value in values)
+    return code_of(node.left), frozenset(code_of(value) for value in values)
 
 
 def model_text(load: ModelLoad) -> str | None:
@@ -92,46 +89,33 @@ def model_size(ctx: CheckContext, load: ModelLoad) -> ModelSize | None:
     return resolve_model_size(text, ctx.base_dirs())
 
 
-def parameter_default(facts, value: Value) -> float | None:
-    """The numeric default of the parameter a value comes from (``batch_size=1`` in the signature)."""
+def parameter_binding(value: Value, site) -> Binding | None:
+    """The parameter a value comes from, seen from the call site that uses it."""
     if value.kind != ValueKind.UNKNOWN or value.reason != "parameter" or not isinstance(value.node, cst.Name):
         return None
-    for info in facts.resolver.functions.values():
-        for param in [*info.node.params.params, *info.node.params.kwonly_params]:
-            if param.name.value == value.node.value and param.default is not None:
-                if _encloses(info.node, value.node):
-                    if _passed_somewhere(facts, info, param.name.value):
-                        return None  # a call in the module gives its own value
-                    default = facts.resolver.resolve(param.default, info.scope.parent or info.scope, 0)
-                    return default.number()
-    return None
+    binding = site.scope.lookup(value.node.value, site.order)
+    if binding is None or binding.kind != "param" or not isinstance(binding.node, cst.Param):
+        return None
+    return binding
 
 
-def _passed_somewhere(facts, info, name: str) -> bool:
-    positional = info.parameters()
-    index = positional.index(name) if name in positional else None
-    for call in facts.resolver.calls_by_name.get(info.name, []):
-        if any(arg.star for arg in call.args):
-            return True
-        if any(arg.keyword is not None and arg.keyword.value == name for arg in call.args):
-            return True
-        if index is not None and sum(1 for arg in call.args if arg.keyword is None) > index:
-            return True
-    return False
+def parameter_default(facts, value: Value, site) -> float | None:
+    """The numeric default of the parameter a value comes from (``batch_size=1`` in the signature), when no
+    call in the module gives the parameter a value of its own."""
+    binding = parameter_binding(value, site)
+    if binding is None or binding.node.default is None:
+        return None
+    info = facts.resolver.functions.get(id(binding.scope.node))
+    if info is None or facts.resolver.passed_by_a_call(info, binding.name):
+        return None
+    return facts.resolver.resolve(binding.node.default, binding.scope.parent or binding.scope, binding.order).number()
 
 
-def _encloses(function: cst.FunctionDef, node: cst.CSTNode) -> bool:
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, visited: cst.CSTNode) -> bool:
-            nonlocal found
-            if visited is node:
-                found = True
-            return not found
-
-    function.body.visit(Finder())
-    return found
+def inference_loads(ctx: CheckContext) -> Iterator[ModelLoad]:
+    """The model loads outside training code."""
+    for load in ctx.facts.model_loads:
+        if not ctx.facts.is_training(load.site.unit) and not load.loads_for_training:
+            yield load
 
 
 def number(value: Value) -> float | None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import libcst as cst
 
 from ecolint.analysis.facts import ModelLoad
 from ecolint.analysis.values import Entry, Value, ValueKind
 from ecolint.checks import CheckContext, check
-from ecolint.checks.common import model_size
+from ecolint.checks.common import inference_loads, model_size
 from ecolint.diagnostics import Finding
 
 STRATEGIES = frozenset({"auto", "balanced", "balanced_low_0", "sequential"})
@@ -139,12 +138,6 @@ def _load_reason(ctx: CheckContext, load: ModelLoad) -> tuple[cst.CSTNode, str] 
     return None
 
 
-def _inference_loads(ctx: CheckContext) -> Iterator[ModelLoad]:
-    for load in ctx.facts.model_loads:
-        if not ctx.facts.is_training(load.site.unit) and not load.loads_for_training:
-            yield load
-
-
 @check("LLM108")
 def cpu_offload(ctx: CheckContext) -> list[Finding]:
     findings: list[Finding] = []
@@ -156,7 +149,7 @@ def cpu_offload(ctx: CheckContext) -> list[Finding]:
             findings.append(Finding("LLM108", entry.key_node, {
                 "reason": "llm_int8_enable_fp32_cpu_offload=True keeps the modules that do not fit the GPU on the "
                           "CPU, in float32"}))
-    for load in _inference_loads(ctx):
+    for load in inference_loads(ctx):
         found = _load_reason(ctx, load)
         if found is not None and id(found[0]) not in seen:
             seen.add(id(found[0]))

@@ -12,7 +12,7 @@ from ecolint.analysis.practices import HALF
 from ecolint.analysis.scopes import dotted_name
 from ecolint.analysis.values import Value, ValueKind, last_name
 from ecolint.checks import CheckContext, check
-from ecolint.checks.common import model_text
+from ecolint.checks.common import inference_loads, model_text
 from ecolint.diagnostics import Finding
 
 FLOAT32 = frozenset({"torch.float32", "torch.float"})
@@ -119,10 +119,8 @@ def converted_later(facts, load: ModelLoad) -> bool:
 @check("LLM303")
 def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
     suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
-    for load in ctx.facts.model_loads:
+    for load in inference_loads(ctx):
         if load.dtype is None or not _is_float32(load.dtype.value):
-            continue
-        if ctx.facts.is_training(load.site.unit) or load.loads_for_training:
             continue
         if not generative(load) or stays_on_cpu(ctx.facts, load) or converted_later(ctx.facts, load):
             continue
@@ -192,7 +190,7 @@ def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
         when = "when transformers < 5"
     suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
     quantized_module = QUANTIZED_FORMATS.search(ctx.source) is not None  # GPTQ/AWQ loaders pick their own dtype
-    for load in ctx.facts.model_loads:
+    for load in inference_loads(ctx):
         if load.dtype is not None or load.entries.unknown_splat:
             continue
         unquantized = _unquantized_when(load.quant)  # None: the load is quantized (its own compute dtype)
@@ -204,8 +202,6 @@ def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
             continue
         if QUANTIZED_IDS.search(model_text(load) or "") or chooses_own_precision(load) or seq2seq_load(load):
             continue  # T5-style encoder-decoders overflow in float16: their float32 default is no oversight
-        if ctx.facts.is_training(load.site.unit) or load.loads_for_training:
-            continue
         if not generative(load) or stays_on_cpu(ctx.facts, load) or converted_later(ctx.facts, load):
             continue
         context = {"model": model_text(load) or "the model", "when": when + unquantized, "suggested": suggested,

@@ -6,7 +6,15 @@ from collections.abc import Iterator
 
 from ecolint.analysis.facts import ModelLoad, QuantConfig
 from ecolint.checks import CheckContext, check
-from ecolint.checks.common import both_condition, condition, model_size, model_text, mutually_exclusive, number
+from ecolint.checks.common import (
+    both_condition,
+    condition,
+    inference_loads,
+    model_size,
+    model_text,
+    mutually_exclusive,
+    number,
+)
 from ecolint.diagnostics import Finding
 from ecolint.energy.model_size import format_params
 
@@ -91,16 +99,10 @@ def _quantized_bits(load: ModelLoad) -> str | None:
     return None
 
 
-def _inference_loads(ctx: CheckContext) -> Iterator[ModelLoad]:
-    for load in ctx.facts.model_loads:
-        if not ctx.facts.is_training(load.site.unit) and not load.loads_for_training:
-            yield load
-
-
 @check("LLM102")
 def nf4_small_model(ctx: CheckContext) -> Iterator[Finding]:
     limit = float(ctx.option("LLM102", "max_params_b"))
-    for load in _inference_loads(ctx):
+    for load in inference_loads(ctx):
         if not _four_bit(load):
             continue
         size = model_size(ctx, load)
@@ -130,7 +132,7 @@ def quantized_without_memory_pressure(ctx: CheckContext) -> Iterator[Finding]:
         return
     fraction = float(ctx.option("LLM103", "max_weight_fraction"))
     penalty = ctx.rules["LLM103"].penalty
-    for load in _inference_loads(ctx):
+    for load in inference_loads(ctx):
         bits = _quantized_bits(load)
         size = model_size(ctx, load) if bits else None
         if size is None or _weights_gb(size.params_b) > fraction * ctx.gpu.vram_gb:
@@ -155,7 +157,7 @@ def model_exceeds_gpu_memory(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.gpu is None:
         return
     nf4_from = float(ctx.option("LLM107", "nf4_min_params_b"))
-    for load in _inference_loads(ctx):
+    for load in inference_loads(ctx):
         if _quantized_bits(load):
             continue
         size = model_size(ctx, load)

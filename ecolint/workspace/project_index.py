@@ -112,13 +112,11 @@ class ProjectIndex:
             if bases is None:
                 bases = self._absolute_bases[importer.parent] = self._folders_up(importer)
             return bases
-        if relative:
-            level = max(1, len(qualified.split(">", 1)[1]) - len(qualified.split(">", 1)[1].lstrip(".")))
-            base = importer.parent
-            for _ in range(level - 1):
-                base = base.parent
-            return [base]
-        return []
+        dotted = qualified.split(">", 1)[1]
+        base = importer.parent
+        for _ in range(max(1, len(dotted) - len(dotted.lstrip("."))) - 1):  # ``from ..x``: one folder up
+            base = base.parent
+        return [base]
 
     def _folders_up(self, importer: Path) -> list[Path]:
         """The importer's folder and those above it, up to the project's root or a project marker."""
