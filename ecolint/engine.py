@@ -263,6 +263,7 @@ def to_diagnostics(
 ) -> list[Diagnostic]:
     from libcst.metadata import MetadataWrapper, PositionProvider
 
+    import ecolint.checks  # noqa: F401  (the rule modules register their fixers)
     from ecolint.codes import warn_legacy
     from ecolint.fixes.registry import fixes_for  # the fixers are loaded only for files with findings
     from ecolint.noqa import parse_suppressions

@@ -1,8 +1,9 @@
-"""Start a new rule: ``python scripts/new_rule.py LLM204 --name some-name --family batching``.
+"""Start a new rule: ``python scripts/new_rule.py LLM299 --name some-name``.
 
-Writes rules/LLM204.yaml (valid, off by default, TODO texts), appends a ``@check("LLM204")`` stub
-to ecolint/checks/<family>.py, and writes fixtures/LLM204/pos_basic.py and neg_basic.py with their
-.expected files. The tests then say what is left: the check, the examples and the fixtures.
+Writes rules/LLM299.yaml (valid, off by default, TODO texts), the rule's module
+ecolint/checks/some_name.py with a ``@check("LLM299")`` stub (found and registered on import, like every
+rule module), and fixtures/LLM299/pos_basic.py and neg_basic.py with their .expected files. The tests
+then say what is left: the check, the examples and the fixtures.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import yaml
 from ecolint.rule_schema import validate
 
 ROOT = Path(__file__).resolve().parent.parent
-NOT_FAMILIES = {"__init__", "common"}
 
 RULE = """\
 code: {code}
@@ -53,7 +53,13 @@ examples:
       # TODO the same code written the better way
 """
 
-CHECK = '''
+MODULE = '''"""{code} {name}: TODO one line on what the rule finds."""
+
+from __future__ import annotations
+
+from ecolint.checks import CheckContext, check
+from ecolint.diagnostics import Finding
+
 
 @check("{code}")
 def {function}(ctx: CheckContext) -> list[Finding]:
@@ -65,24 +71,23 @@ FIXTURE = "# {code}: TODO code the rule {verb}.\n"
 TODO_EXPECTED = "1:1: {code} TODO write the check, then run: python scripts/update_fixtures.py {code}\n"
 
 
-def families(root: Path) -> list[str]:
-    return sorted(path.stem for path in (root / "ecolint" / "checks").glob("*.py") if path.stem not in NOT_FAMILIES)
+def module_name(name: str) -> str:
+    """The rule module's name: the rule's name with underscores (``some-name`` -> ``some_name``)."""
+    return name.replace("-", "_")
 
 
-def create(root: Path, code: str, name: str, family: str) -> list[Path]:
+def create(root: Path, code: str, name: str) -> list[Path]:
     """Write the new rule's files under ``root``; the paths written, in order."""
     rule_file = root / "rules" / f"{code}.yaml"
-    check_file = root / "ecolint" / "checks" / f"{family}.py"
+    check_file = root / "ecolint" / "checks" / f"{module_name(name)}.py"
     fixtures = root / "fixtures" / code
-    if family not in families(root):
-        raise SystemExit(f"unknown family {family!r}: one of {', '.join(families(root))}")
-    if rule_file.exists() or fixtures.exists() or f'@check("{code}")' in check_file.read_text("utf-8"):
-        raise SystemExit(f"{code} exists already")
+    taken = [path for path in (rule_file, check_file, fixtures) if path.exists()]
+    if taken:
+        raise SystemExit(f"{code} {name} exists already: {', '.join(str(path) for path in taken)}")
     text = RULE.format(code=code, name=name)
     validate(yaml.safe_load(text))
     rule_file.write_text(text, encoding="utf-8")
-    with check_file.open("a", encoding="utf-8") as out:
-        out.write(CHECK.format(code=code, function=name.replace("-", "_")))
+    check_file.write_text(MODULE.format(code=code, name=name, function=module_name(name)), encoding="utf-8")
     fixtures.mkdir(parents=True)
     written = [rule_file, check_file]
     for stem, verb, expected in (("pos_basic", "reports", TODO_EXPECTED), ("neg_basic", "accepts", "")):
@@ -94,16 +99,15 @@ def create(root: Path, code: str, name: str, family: str) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("code", help="the new rule's code, e.g. LLM204")
+    parser.add_argument("code", help="the new rule's code, e.g. LLM299")
     parser.add_argument("--name", required=True, help="kebab-case name, e.g. some-name")
-    parser.add_argument("--family", required=True, help="the ecolint/checks/<family>.py module for the check")
     parser.add_argument("--root", type=Path, default=ROOT, help="the project folder (default: this checkout)")
     options = parser.parse_args(argv)
     if not re.fullmatch(r"LLM\d{3}", options.code):
-        parser.error("the code looks like LLM204")
+        parser.error("the code looks like LLM299")
     if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", options.name):
         parser.error("the name is kebab-case, like some-name")
-    for path in create(options.root, options.code, options.name, options.family):
+    for path in create(options.root, options.code, options.name):
         print(f"wrote {path}")
     print(f"Next: write the check, the triggers and examples, the fixtures; then run "
           f"scripts/update_fixtures.py {options.code} and scripts/generate_rule_docs.py, and the tests.")

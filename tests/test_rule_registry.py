@@ -1,8 +1,8 @@
 """The parts of a rule agree: its rule file (with triggers), its check, its fixer and its fixtures.
 
-A new rule needs rules/CODE.yaml, a ``@check("CODE")`` in ecolint/checks/, fixtures/CODE/pos_*.py and
-neg_*.py with .expected files, and a ``@fixer("CODE")`` in ecolint/fixes/ when its file says it has
-a fix; ``python scripts/new_rule.py CODE --name NAME --family FAMILY`` makes the stubs.
+A new rule needs rules/CODE.yaml, its module ecolint/checks/<name>.py with a ``@check("CODE")``,
+fixtures/CODE/pos_*.py and neg_*.py with .expected files, and a ``@fixer("CODE")`` in its module when
+its file says it has a fix; ``python scripts/new_rule.py CODE --name NAME`` makes the stubs.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def test_triggers_let_the_reported_code_through(code):
 def test_a_rule_with_a_fix_has_a_fixer():
     missing = sorted(code for code, rule in all_rules().items()
                      if rule.fix_applicability != "none" and code not in fixers())
-    assert not missing, f"rules with a fix.applicability but no @fixer(CODE) in ecolint/fixes/: {missing}"
+    assert not missing, f"rules with a fix.applicability but no @fixer(CODE) in its rule module: {missing}"
 
 
 def test_a_fixer_has_a_rule_that_says_it_fixes():

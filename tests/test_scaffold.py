@@ -30,9 +30,8 @@ def project(tmp_path):
     return tmp_path
 
 
-def test_new_rule_writes_a_valid_rule_file_a_check_stub_and_fixtures(project):
-    before = (project / "ecolint" / "checks" / "batching.py").read_text(encoding="utf-8")
-    done = new_rule(project, "LLM299", "--name", "some-name", "--family", "batching")
+def test_new_rule_writes_a_valid_rule_file_a_rule_module_and_fixtures(project):
+    done = new_rule(project, "LLM299", "--name", "some-name")
     assert done.returncode == 0, done.stderr
 
     rule = parse_rule(yaml.safe_load((project / "rules" / "LLM299.yaml").read_text(encoding="utf-8")), rows={})
@@ -40,8 +39,7 @@ def test_new_rule_writes_a_valid_rule_file_a_check_stub_and_fixtures(project):
     assert rule.examples_invalid and rule.examples_valid  # test_rule_examples fails until the check finds them
     assert rule.missing_placeholders({}) == []
 
-    checks = (project / "ecolint" / "checks" / "batching.py").read_text(encoding="utf-8")
-    assert checks.startswith(before)
+    checks = (project / "ecolint" / "checks" / "some_name.py").read_text(encoding="utf-8")
     [stub] = [node for node in ast.parse(checks).body
               if isinstance(node, ast.FunctionDef) and node.name == "some_name"]
     assert ast.unparse(stub.decorator_list[0]) == "check('LLM299')"
@@ -57,9 +55,9 @@ def test_new_rule_writes_a_valid_rule_file_a_check_stub_and_fixtures(project):
     assert "update_fixtures.py LLM299" in (fixtures / "pos_basic.expected").read_text(encoding="utf-8")
 
 
-def test_new_rule_refuses_an_existing_code_an_unknown_family_and_a_bad_name(project):
-    assert new_rule(project, "LLM101", "--name", "again", "--family", "batching").returncode != 0
-    unknown = new_rule(project, "LLM299", "--name", "some-name", "--family", "nowhere")
-    assert unknown.returncode != 0 and "batching" in unknown.stderr
-    assert new_rule(project, "LLM299", "--name", "Some_Name", "--family", "batching").returncode != 0
+def test_new_rule_refuses_an_existing_code_an_existing_module_and_a_bad_name(project):
+    assert new_rule(project, "LLM101", "--name", "again").returncode != 0
+    taken = new_rule(project, "LLM299", "--name", "fp32-inference")
+    assert taken.returncode != 0 and "fp32_inference.py" in taken.stderr
+    assert new_rule(project, "LLM299", "--name", "Some_Name").returncode != 0
     assert not (project / "rules" / "LLM299.yaml").exists()

@@ -1,7 +1,14 @@
-"""Checks: small functions from a module's facts to findings, one per rule code."""
+"""Checks: one module per rule, named after the rule (``generate_per_item_loop`` for LLM201), holding its
+check (``@check``), the analysis only it uses, and its fixer (``@fixer``) if it has one.
+
+Every module of this package is imported when the package is, which registers its check and fixer;
+modules whose name starts with ``_`` are helpers shared by several rules, not rules.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +37,12 @@ class CheckContext:
     def option(self, code: str, name: str) -> Any:
         return self.options.get(code, {}).get(name, self.rules[code].options.get(name))
 
+    def shared(self, name: str, compute: Callable[[ModuleFacts], Any]) -> Any:
+        """An analysis several rules report from, computed once per module: ``ctx.shared("batching", batching)``."""
+        if name not in self.memo:
+            self.memo[name] = compute(self.facts)
+        return self.memo[name]
+
     def base_dirs(self) -> tuple[Path, ...]:
         dirs = [Path.cwd()]
         if self.path is not None:
@@ -49,7 +62,15 @@ def check(code: str) -> Callable[[Check], Check]:
     return register
 
 
-# Registering the checks: each module adds its functions to CHECKS on import.
-from ecolint.checks import batching, generation, precision, quantization  # noqa: E402,F401
-from ecolint.checks import lifecycle, offload, vllm_engine  # noqa: E402,F401
-from ecolint.checks import autograd, beam_search  # noqa: E402,F401
+def rule_modules() -> list[str]:
+    """The rule modules of this package, by name (helpers, named ``_...``, left out)."""
+    return sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
+
+
+def _register_all() -> None:
+    """Import every rule module: each adds its check to CHECKS (and its fixer to fixes.registry.FIXERS)."""
+    for name in rule_modules():
+        importlib.import_module(f"{__name__}.{name}")
+
+
+_register_all()

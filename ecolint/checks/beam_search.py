@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import libcst as cst
 
-from ecolint.analysis.scopes import dotted_name
+from ecolint.analysis.models import seq2seq_load
+from ecolint.analysis.parameters import number, parameter_binding
 from ecolint.analysis.values import Entries, Value, ValueKind
 from ecolint.checks import CheckContext, check
-from ecolint.checks.common import model_text, parameter_binding
 from ecolint.diagnostics import Finding
-
-# Tasks where beam search is the documented quality setting (translation, summarization, captioning,
-# speech): encoder-decoder models, their classes, ids and pipeline tasks.
-SEQ2SEQ_CLASSES = re.compile(r"Seq2Seq|T5|Bart|Marian|Pegasus|M2M100|NllbMoe|MBart|Blip|VisionEncoderDecoder|"
-                             r"Whisper|SpeechSeq2Seq|Pix2Struct|Florence|Kosmos")
-SEQ2SEQ_IDS = re.compile(r"t5|bart|opus-mt|marian|pegasus|nllb|m2m|mbart|blip|whisper|pix2struct|florence|"
-                         r"madlad|seamless|trocr|donut", re.I)
-SEQ2SEQ_TASKS = ("translation", "summarization", "text2text-generation", "image-to-text", "image-text-to-text",
-                 "automatic-speech-recognition", "visual-question-answering")
-
-
-def _number(value: Value) -> float | None:
-    if value.kind == ValueKind.OPTION and isinstance(value.value, Value):
-        return value.value.number()
-    return value.number()
 
 
 def _beams(entries: Entries, site) -> tuple[Value, int] | None:
@@ -35,28 +19,13 @@ def _beams(entries: Entries, site) -> tuple[Value, int] | None:
     if entry is None:
         return None
     value = _parameter_default(entry.value, site)
-    beams = _number(value)
+    beams = number(value)
     if beams is None or beams <= 1:
         return None
     returned = entries.get("num_return_sequences")
-    if returned is not None and _number(returned.value) != 1:
+    if returned is not None and number(returned.value) != 1:
         return None  # all (or several) beams are wanted: the energy is shared between the sequences
     return value, int(beams)
-
-
-def seq2seq_load(load) -> bool:
-    """An encoder-decoder model (translation, summarization, captioning, speech): by class, id or task."""
-    func = load.site.node.func
-    owner = dotted_name(func.value) if isinstance(func, cst.Attribute) else None
-    if owner and SEQ2SEQ_CLASSES.search(owner.rsplit(".", 1)[-1]):
-        return True
-    if SEQ2SEQ_IDS.search(model_text(load) or ""):
-        return True
-    if load.via_pipeline and load.site.node.args:
-        task = load.site.node.args[0].value
-        if isinstance(task, cst.SimpleString) and str(task.evaluated_value).startswith(SEQ2SEQ_TASKS):
-            return True
-    return False
 
 
 def seq2seq_module(ctx: CheckContext) -> bool:

@@ -9,7 +9,8 @@ import libcst as cst
 from ecolint.analysis.facts import ModelLoad
 from ecolint.analysis.values import Entry, Value, ValueKind
 from ecolint.checks import CheckContext, check
-from ecolint.checks.common import inference_loads, model_size
+from ecolint.analysis.models import inference_loads
+from ecolint.checks._common import model_size
 from ecolint.diagnostics import Finding
 
 STRATEGIES = frozenset({"auto", "balanced", "balanced_low_0", "sequential"})
@@ -149,7 +150,7 @@ def cpu_offload(ctx: CheckContext) -> list[Finding]:
             findings.append(Finding("LLM108", entry.key_node, {
                 "reason": "llm_int8_enable_fp32_cpu_offload=True keeps the modules that do not fit the GPU on the "
                           "CPU, in float32"}))
-    for load in inference_loads(ctx):
+    for load in inference_loads(ctx.facts):
         found = _load_reason(ctx, load)
         if found is not None and id(found[0]) not in seen:
             seen.add(id(found[0]))

@@ -6,15 +6,9 @@ from collections.abc import Iterator
 
 from ecolint.analysis.facts import ModelLoad, QuantConfig
 from ecolint.checks import CheckContext, check
-from ecolint.checks.common import (
-    both_condition,
-    condition,
-    inference_loads,
-    model_size,
-    model_text,
-    mutually_exclusive,
-    number,
-)
+from ecolint.analysis.models import inference_loads, model_text
+from ecolint.analysis.parameters import number
+from ecolint.checks._common import both_condition, condition, model_size, mutually_exclusive
 from ecolint.diagnostics import Finding
 from ecolint.energy.model_size import format_params
 
@@ -73,7 +67,7 @@ def four_bit_options_without_four_bit(ctx: CheckContext) -> Iterator[Finding]:
 
 @check("LLM106")
 def removed_load_in_keyword(ctx: CheckContext) -> Iterator[Finding]:
-    from ecolint.checks.versions import transformers_major, transformers_pin
+    from ecolint.checks._versions import transformers_major, transformers_pin
 
     # Pinned to 4.x only: deprecated there (a warning); a pin that allows v5, or none: v5 rejects it (an error).
     below_5 = transformers_major(ctx.versions) == "4"
@@ -102,7 +96,7 @@ def _quantized_bits(load: ModelLoad) -> str | None:
 @check("LLM102")
 def nf4_small_model(ctx: CheckContext) -> Iterator[Finding]:
     limit = float(ctx.option("LLM102", "max_params_b"))
-    for load in inference_loads(ctx):
+    for load in inference_loads(ctx.facts):
         if not _four_bit(load):
             continue
         size = model_size(ctx, load)
@@ -132,7 +126,7 @@ def quantized_without_memory_pressure(ctx: CheckContext) -> Iterator[Finding]:
         return
     fraction = float(ctx.option("LLM103", "max_weight_fraction"))
     penalty = ctx.rules["LLM103"].penalty
-    for load in inference_loads(ctx):
+    for load in inference_loads(ctx.facts):
         bits = _quantized_bits(load)
         size = model_size(ctx, load) if bits else None
         if size is None or _weights_gb(size.params_b) > fraction * ctx.gpu.vram_gb:
@@ -157,7 +151,7 @@ def model_exceeds_gpu_memory(ctx: CheckContext) -> Iterator[Finding]:
     if ctx.gpu is None:
         return
     nf4_from = float(ctx.option("LLM107", "nf4_min_params_b"))
-    for load in inference_loads(ctx):
+    for load in inference_loads(ctx.facts):
         if _quantized_bits(load):
             continue
         size = model_size(ctx, load)

@@ -102,7 +102,6 @@ def propose(ctx: FixContext, finding: Finding) -> dict | None:
 def fixes_for(module: cst.Module, source: str, positions, versions=None) -> Callable[[Finding], dict | None]:
     """A function giving each finding of ``module`` its fix dict (the context is built once, lazily)."""
     import ecolint.fixes.generation  # noqa: F401  (registers the fixers)
-    import ecolint.fixes.precision  # noqa: F401
     import ecolint.fixes.quantization  # noqa: F401
 
     ctx = FixContext(module, source, positions) if versions is None else FixContext(module, source, positions, versions)

@@ -1,9 +1,9 @@
-"""When a module's code runs: once at start-up, once per request, or once per item.
+"""LLM203 model-loaded-per-request: a model loaded again for every request or item.
 
-Read-only over the collector's walk: request handlers (web routes, gradio callbacks, flask views,
-a streamlit script's top level), functions whose result is cached, loads guarded by a cache check,
-and which module functions are called from handlers or inside loops. Checks ask
-:func:`load_contexts` where each model load runs.
+Where each model load runs is read from the collector's walk: request handlers (web routes, gradio
+callbacks, flask views, a streamlit script's top level), functions whose result is cached, loads
+guarded by a cache check, and which module functions are called from handlers or inside loops
+(:func:`load_contexts`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ import libcst as cst
 
 from ecolint.analysis.collector import CallSite, Collector, Loop
 from ecolint.analysis.dataflow import derived_names, names_in
-from ecolint.analysis.helpers import called_function
+from ecolint.analysis.facts import ModelLoad
+from ecolint.analysis.helpers import callee_text, called_function
 from ecolint.analysis.scopes import dotted_name, is_library_name, qualify
-from ecolint.analysis.values import FunctionInfo, last_name
+from ecolint.analysis.values import FunctionInfo, ValueKind, last_name
+from ecolint.checks import CheckContext, check
+from ecolint.diagnostics import Finding
 
 # ``@app.get("/x")``, ``@router.post(...)``, ``@bp.route(...)``: a web route (FastAPI, Flask, Starlette, Quart, Sanic)
 ROUTE_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "route", "api_route", "websocket"})
@@ -320,3 +323,64 @@ def vllm_engine_loads(collector: Collector) -> list[CallSite]:
             if any(is_library_name(qualified, "vllm", name) for name in LOADER_OBJECTS):
                 found.append(site)
     return found
+
+
+ID_WORDS = ("name", "id", "path", "dir", "checkpoint", "repo", "ckpt")
+
+
+def _wraps_loaded_model(load: ModelLoad) -> bool:
+    """``pipeline(task, model=model)`` on a model object loaded elsewhere: building it loads nothing."""
+    if not load.via_pipeline or load.model_id is None or load.model_id.text() is not None:
+        return False
+    if load.model_id.kind == ValueKind.OPTION:
+        return False
+    call = load.site.node
+    given = [arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == "model"]
+    positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+    node = given[0] if given else (positional[1] if len(positional) > 1 else None)
+    name = (dotted_name(node) or "").rsplit(".", 1)[-1].lower() if node is not None else ""
+    return "model" in name and not any(word in name for word in ID_WORDS)
+
+
+def _loads(ctx: CheckContext) -> list[CallSite]:
+    facts = ctx.facts
+    sites = [load.site for load in facts.model_loads
+             if not facts.is_training(load.site.unit) and not _wraps_loaded_model(load)]
+    if facts.collector is not None:
+        sites += [site for site in vllm_engine_loads(facts.collector) if not facts.is_training(site.unit)]
+    return sites
+
+
+def _where(context: LoadContext) -> str:
+    if context.kind == "loop":
+        where = f"inside a {context.where}"
+    else:
+        where = f"in {context.where}"
+    if context.chain:
+        where += f" (via {' -> '.join(context.chain)})"
+    return where
+
+
+def _every(context: LoadContext) -> str:
+    return "item" if context.kind == "loop" else "request"
+
+
+@check("LLM203")
+def model_loaded_per_request(ctx: CheckContext) -> list[Finding]:
+    if ctx.facts.collector is None:
+        return []
+    sites = _loads(ctx)
+    contexts = load_contexts(ctx.facts.collector, sites)
+    findings = []
+    seen: set[int] = set()
+    for site in sites:
+        context = contexts.get(id(site.node))
+        if context is None or id(site.node) in seen:
+            continue
+        seen.add(id(site.node))
+        findings.append(Finding("LLM203", site.node, {
+            "callee": callee_text(site.node, "from_pretrained"),
+            "where": _where(context),
+            "every": _every(context),
+        }))
+    return findings

@@ -1,10 +1,16 @@
-"""Fixes for LLM303 and LLM306 (unsafe): load in half precision instead of float32."""
+"""LLM303 fp32-inference: a generative model loaded for inference in float32; the fix (unsafe) writes half
+precision where the float32 is written."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import libcst as cst
 
-from ecolint.analysis.values import Entry, Value
+from ecolint.analysis.facts import ModelLoad
+from ecolint.analysis.models import converted_later, generative, inference_loads, model_text, stays_on_cpu
+from ecolint.analysis.values import Entry, Value, ValueKind, last_name
+from ecolint.checks import CheckContext, check
 from ecolint.diagnostics import Finding
 from ecolint.fixes.context import FixContext, NoFix, Proposal
 from ecolint.fixes.edits import Edit
@@ -12,6 +18,47 @@ from ecolint.fixes.registry import fixer
 
 FLOAT32_SYMBOLS = frozenset({"torch.float32", "torch.float"})
 FLOAT32_STRINGS = frozenset({"float32", "float", "fp32"})
+
+
+def _is_float32(value) -> bool:
+    if value.kind == ValueKind.SYMBOL:
+        return value.value in FLOAT32_SYMBOLS
+    if value.kind == ValueKind.CONST:
+        return value.value in FLOAT32_STRINGS
+    if value.kind == ValueKind.OPTION and value.value is not None:
+        return _is_float32(value.value)  # the option's default loads in float32
+    return False
+
+
+WEIGHT_WORK = frozenset({"save_pretrained", "state_dict", "save_file", "merge_and_unload"})
+
+
+def converts_weights(facts, load: ModelLoad) -> bool:
+    """Code that loads a model to change and save its weights (a weight diff, a merge, a conversion) and does
+    not generate in the same function: float32 there is about exact arithmetic, not inference."""
+    unit = load.site.unit
+    if any(generation.site.unit is unit for generation in facts.generations):
+        return False
+    calls = facts.collector.calls if facts.collector is not None else []
+    return any(site.unit is unit and last_name(site.node.func) in WEIGHT_WORK for site in calls)
+
+
+@check("LLM303")
+def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
+    suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
+    for load in inference_loads(ctx.facts):
+        if load.dtype is None or not _is_float32(load.dtype.value):
+            continue
+        if not generative(load) or stays_on_cpu(ctx.facts, load) or converted_later(ctx.facts, load):
+            continue
+        if converts_weights(ctx.facts, load):
+            continue
+        yield Finding(
+            "LLM303",
+            load.dtype.key_node,
+            {"model": model_text(load) or "the model", "suggested": suggested, "keyword": load.dtype.name},
+            load.dtype,
+        )
 
 
 @fixer("LLM303")
@@ -61,22 +108,3 @@ def _statement_calls(ctx: FixContext):
         value = getattr(statement, "value", None)
         if isinstance(statement, (cst.Expr, cst.Assign)) and isinstance(value, cst.Call):
             yield value
-
-
-@fixer("LLM306")
-def add_half_precision_dtype(ctx: FixContext, finding: Finding) -> Proposal:
-    """Add ``torch_dtype=torch.float16`` (``dtype=`` where the pinned transformers accepts it) to the load."""
-    from ecolint.fixes import imports
-    from ecolint.fixes.layout import container_sequence
-    from ecolint.fixes.quantization import DTYPE_KEYWORDS, dtype_keyword
-
-    load = finding.subject
-    call: cst.Call = load.site.node
-    suggested = finding.context.get("suggested") or "float16"
-    if suggested not in ("float16", "bfloat16") or not call.args:
-        raise NoFix("nothing to add the dtype to")
-    ctx.require_absent(call, DTYPE_KEYWORDS)
-    torch = imports.torch_module(ctx, load.site.scope, load.site.order, call.func)
-    keyword = dtype_keyword(ctx, call)
-    edits = container_sequence(ctx, call).append(f"{keyword}={torch.text}.{suggested}")
-    return Proposal([*edits, *torch.edits])

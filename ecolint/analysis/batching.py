@@ -1,4 +1,5 @@
-"""Batch-size checks: LLM201 (generation once per item) and LLM202 (batch_size=1)."""
+"""Generation in loops, and batch sizes of one: what LLM201 (generation once per item) and LLM202
+(batch_size=1) report, found together because a loop that LLM202 reports is not reported again by LLM201."""
 
 from __future__ import annotations
 
@@ -15,9 +16,7 @@ from ecolint.analysis.collections import collection_argument
 from ecolint.analysis.helpers import GENERATION_IMPLEMENTATIONS, callee_text
 from ecolint.analysis.scopes import code_of, dotted_name
 from ecolint.analysis.values import last_name
-from ecolint.checks import CheckContext, check
-from ecolint.checks.common import number, parameter_default
-from ecolint.diagnostics import Finding
+from ecolint.analysis.parameters import number, parameter_default
 
 BATCH_WORDS = ("batch", "chunk", "slice")
 LOOP_WORDS = {"for": "for loop", "while": "while loop", "comprehension": "comprehension"}
@@ -312,15 +311,39 @@ def _created_with_batch_size(facts: ModuleFacts, generation: GenerationCall) -> 
     )
 
 
-def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
-    if "batching" in ctx.memo:
-        return ctx.memo["batching"]
-    facts = ctx.facts
-    per_item: list[Finding] = []
-    batch_one: list[Finding] = []
+@dataclass(eq=False)
+class PerItemGeneration:
+    """A generation call (or a per-item helper) that a loop runs once for every item: LLM201."""
+
+    site: CallSite
+    callee: str  # "model.generate", "generator (via answer -> generate)"
+    loop_kind: str  # "for loop", "while loop", "comprehension"
+
+
+@dataclass(eq=False)
+class BatchOfOne:
+    """A batch size of one where generation could batch: LLM202."""
+
+    node: cst.CSTNode  # the ``batch_size`` keyword, or the call that leaves it at its default
+    where: str  # "pipeline(..., batch_size=1)", "DataLoader feeding generation"
+    defaulted: str  # " (the default of batch_size)", "" when written at the call
+    site: CallSite
+    loader: DataLoaderSite | None = None
+
+
+@dataclass
+class Batching:
+    per_item: list[PerItemGeneration]
+    batch_one: list[BatchOfOne]
+
+
+def batching(facts: ModuleFacts) -> Batching:
+    """The per-item generation loops and the batch sizes of one of a module."""
+    per_item: list[PerItemGeneration] = []
+    batch_one: list[BatchOfOne] = []
     reported_loops: set[int] = set()
     for node, where, site, defaulted in _pipeline_batch_one(facts):
-        batch_one.append(Finding("LLM202", node, {"where": where, "defaulted": defaulted}))
+        batch_one.append(BatchOfOne(node, where, defaulted, site))
         reported_loops.update(id(loop) for loop in site.loops)
     candidates = list(_candidates(facts))
     for candidate in candidates:
@@ -337,9 +360,7 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
             loader = loader_verdicts[-1].loader
             node = loader.batch_size_entry.key_node if loader.batch_size_entry else loader.site.node
             defaulted = "" if loader.batch_size_entry else " (DataLoader's default batch size)"
-            batch_one.append(
-                Finding("LLM202", node, {"where": "DataLoader feeding generation", "defaulted": defaulted})
-            )
+            batch_one.append(BatchOfOne(node, "DataLoader feeding generation", defaulted, site, loader))
             reported_loops.update(id(loop) for loop in loops)
             continue
         if any(verdict.kind in ("batched", "interactive") for verdict in verdicts):
@@ -351,20 +372,17 @@ def _analyse(ctx: CheckContext) -> dict[str, list[Finding]]:
         if _reads_a_sequential_result(innermost, candidate, candidates):
             continue  # judges or post-processes each turn of a multi-turn loop: it waits for that turn
         reported_loops.add(id(innermost))
-        per_item.append(
-            Finding("LLM201", site.node, {"callee": candidate.callee, "loop_kind": LOOP_WORDS[innermost.kind]})
-        )
-    ctx.memo["batching"] = {"LLM201": per_item, "LLM202": _unique(batch_one)}
-    return ctx.memo["batching"]
+        per_item.append(PerItemGeneration(site, candidate.callee, LOOP_WORDS[innermost.kind]))
+    return Batching(per_item, _unique(batch_one))
 
 
-def _unique(findings: list[Finding]) -> list[Finding]:
+def _unique(found: list[BatchOfOne]) -> list[BatchOfOne]:
     seen: set[int] = set()
     unique = []
-    for finding in findings:
-        if id(finding.node) not in seen:
-            seen.add(id(finding.node))
-            unique.append(finding)
+    for batch in found:
+        if id(batch.node) not in seen:
+            seen.add(id(batch.node))
+            unique.append(batch)
     return unique
 
 
@@ -385,13 +403,3 @@ def _implements_generation(site: CallSite) -> bool:
 def _pipeline_given_list(site: CallSite) -> bool:
     positional = [arg for arg in site.node.args if arg.keyword is None and not arg.star]
     return bool(positional) and isinstance(positional[0].value, (cst.List, cst.ListComp))
-
-
-@check("LLM201")
-def generate_per_item_loop(ctx: CheckContext) -> list[Finding]:
-    return _analyse(ctx)["LLM201"]
-
-
-@check("LLM202")
-def inference_batch_size_one(ctx: CheckContext) -> list[Finding]:
-    return _analyse(ctx)["LLM202"]

@@ -1,10 +1,10 @@
-"""vLLM engine settings: LLM204 (CUDA graphs turned off, or a cap of a few sequences per batch)."""
+"""LLM204 vllm-engine-settings: a vLLM engine with CUDA graphs turned off, or a cap of a few sequences per batch."""
 
 from __future__ import annotations
 
+from ecolint.analysis.parameters import number
 from ecolint.analysis.scopes import is_library_name, qualify
 from ecolint.checks import CheckContext, check
-from ecolint.checks.common import number
 from ecolint.diagnostics import Finding
 
 ENGINES = ("LLM", "EngineArgs", "AsyncEngineArgs")

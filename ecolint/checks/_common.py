@@ -1,13 +1,12 @@
-"""Small helpers the checks share."""
+"""Small helpers several rule modules share: run-time conditions in messages, exclusive values, model sizes."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import libcst as cst
 
 from ecolint.analysis.facts import ModelLoad
-from ecolint.analysis.scopes import Binding, code_of
+from ecolint.analysis.models import model_text
+from ecolint.analysis.scopes import code_of
 from ecolint.analysis.values import Value, ValueKind
 from ecolint.checks import CheckContext
 from ecolint.energy.model_size import ModelSize, resolve_model_size
@@ -76,50 +75,8 @@ def _equality(node: cst.CSTNode | None) -> tuple[str, frozenset[str]] | None:
     return code_of(node.left), frozenset(code_of(value) for value in values)
 
 
-def model_text(load: ModelLoad) -> str | None:
-    if load.model_id is None:
-        return None
-    return load.model_id.text()
-
-
 def model_size(ctx: CheckContext, load: ModelLoad) -> ModelSize | None:
     text = model_text(load)
     if not text:
         return None
     return resolve_model_size(text, ctx.base_dirs())
-
-
-def parameter_binding(value: Value, site) -> Binding | None:
-    """The parameter a value comes from, seen from the call site that uses it."""
-    if value.kind != ValueKind.UNKNOWN or value.reason != "parameter" or not isinstance(value.node, cst.Name):
-        return None
-    binding = site.scope.lookup(value.node.value, site.order)
-    if binding is None or binding.kind != "param" or not isinstance(binding.node, cst.Param):
-        return None
-    return binding
-
-
-def parameter_default(facts, value: Value, site) -> float | None:
-    """The numeric default of the parameter a value comes from (``batch_size=1`` in the signature), when no
-    call in the module gives the parameter a value of its own."""
-    binding = parameter_binding(value, site)
-    if binding is None or binding.node.default is None:
-        return None
-    info = facts.resolver.functions.get(id(binding.scope.node))
-    if info is None or facts.resolver.passed_by_a_call(info, binding.name):
-        return None
-    return facts.resolver.resolve(binding.node.default, binding.scope.parent or binding.scope, binding.order).number()
-
-
-def inference_loads(ctx: CheckContext) -> Iterator[ModelLoad]:
-    """The model loads outside training code."""
-    for load in ctx.facts.model_loads:
-        if not ctx.facts.is_training(load.site.unit) and not load.loads_for_training:
-            yield load
-
-
-def number(value: Value) -> float | None:
-    """A numeric value, reading a command-line option's default."""
-    if value.kind == ValueKind.OPTION and isinstance(value.value, Value):
-        return value.value.number()
-    return value.number()

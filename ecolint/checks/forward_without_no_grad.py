@@ -1,6 +1,7 @@
-"""Where autograd is off, and which calls run a loaded model's forward pass with it on.
+"""LLM304 forward-without-no-grad: a model's forward pass run per item with autograd on.
 
-Reads ``ModuleFacts`` (and the module it came from) without changing them. Autograd is off inside
+Where autograd is off, and which calls run a loaded model's forward pass with it on, read from
+``ModuleFacts`` (and the module it came from) without changing them. Autograd is off inside
 ``with torch.no_grad():`` / ``torch.inference_mode()`` / ``torch.set_grad_enabled(False)``, in a
 function decorated with one of them, after a statement ``torch.set_grad_enabled(False)``, and in a
 function of the module whose caller (any caller, followed through the module's own functions) runs
@@ -17,9 +18,12 @@ import libcst as cst
 
 from ecolint.analysis.collector import CallSite
 from ecolint.analysis.facts import ModelLoad, ModuleFacts
+from ecolint.analysis.models import generative
 from ecolint.analysis.scopes import dotted_name, qualify
 from ecolint.analysis.values import FunctionInfo, last_name
 from ecolint.analysis.walk import walk
+from ecolint.checks import CheckContext, check
+from ecolint.diagnostics import Finding
 
 GRAD_OFF = frozenset({
     "torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad",
@@ -225,8 +229,6 @@ class GradContext:
     def _model(self, site: CallSite, target: cst.BaseExpression) -> tuple[bool, ModelLoad | None]:
         """Whether ``target`` is a loaded generative model: traced to a load of the module, or named like a
         model in a module that loads a generative model and bound to nothing else."""
-        from ecolint.checks.precision import generative  # the same notion of a generative model as LLM303
-
         if isinstance(target, cst.Name):
             binding = site.scope.lookup(target.value, site.order)
             if binding is not None and binding.kind in ("function", "class", "import"):
@@ -306,3 +308,9 @@ def _implementation(enclosing: list[FunctionInfo]) -> bool:
 def ungraded_forwards(facts: ModuleFacts, source: str) -> list[Forward]:
     """The forward passes LLM304 reports (see :class:`GradContext`)."""
     return list(GradContext(facts, source).forwards())
+
+
+@check("LLM304")
+def forward_without_no_grad(ctx: CheckContext) -> Iterator[Finding]:
+    for forward in ungraded_forwards(ctx.facts, ctx.source):
+        yield Finding("LLM304", forward.site.node, {"callee": forward.callee, "where": forward.where}, forward)

@@ -1,0 +1,130 @@
+"""LLM306 implicit-float32: a model loaded without a dtype, which transformers before v5 loads in float32;
+the fix (unsafe) adds a half-precision dtype to the load."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ecolint.analysis.facts import ModelLoad
+from ecolint.analysis.models import (converted_later, generative, inference_loads, model_text, seq2seq_load,
+                                     stays_on_cpu)
+from ecolint.analysis.values import Value, ValueKind
+from ecolint.checks import CheckContext, check
+from ecolint.checks._versions import transformers_major, transformers_pin
+from ecolint.diagnostics import Finding
+from ecolint.fixes import imports
+from ecolint.fixes.context import FixContext, NoFix, Proposal
+from ecolint.fixes.dtype import DTYPE_KEYWORDS, WRITTEN_DTYPE, dtype_keyword
+from ecolint.fixes.layout import container_sequence
+from ecolint.fixes.registry import fixer
+
+# Checkpoints stored quantized (their loader picks a half-precision compute dtype itself).
+QUANTIZED_IDS = re.compile(r"gptq|awq|gguf|ggml|exl2|bnb|int4|int8|4bit|8bit|fp8|mlx", re.I)
+# A module that loads pre-quantized checkpoints (their kernels choose the compute dtype).
+QUANTIZED_FORMATS = re.compile(r"gptq|\bawq|gguf|exl2", re.I)
+# The whole module computes in half precision anyway: a default dtype, or autocast.
+HALF_ELSEWHERE = re.compile(r"\bset_default_dtype\s*\(|\bautocast\s*\(")
+
+
+def dtype_spelling(ctx: CheckContext) -> str:
+    """The dtype keyword to suggest: the one the file already writes, else what the pinned transformers accepts."""
+    written = set(WRITTEN_DTYPE.findall(ctx.source))
+    return written.pop() if len(written) == 1 else ctx.versions.dtype_keyword()
+
+
+def _model_named(load: ModelLoad) -> bool:
+    """A pipeline given a model id (not a model object loaded elsewhere, whose own load is reported)."""
+    value = load.model_id
+    if value is None:
+        return False
+    if value.kind == ValueKind.CONST:
+        return isinstance(value.value, str)
+    return value.kind in (ValueKind.OPTION, ValueKind.CHOICE)
+
+
+# Remote code that picks its own precision when no dtype is given: Qwen (v1) sets bf16 or fp16 from its
+# config's bf16/fp16/fp32 flags, which can also be passed to from_pretrained.
+OWN_PRECISION_IDS = re.compile(r"(?:^|/)Qwen-(?:\d|VL|Audio)", re.I)
+OWN_PRECISION_KEYWORDS = ("bf16", "fp16", "fp32")
+
+
+def chooses_own_precision(load: ModelLoad) -> bool:
+    if any(load.entries.get(keyword) for keyword in OWN_PRECISION_KEYWORDS):
+        return True
+    remote = load.entries.get("trust_remote_code")
+    if remote is None or remote.value.provably_false():
+        return False
+    named = model_text(load) or ""
+    return not named or bool(OWN_PRECISION_IDS.search(named))  # remote code of an unknown model may pick its own
+
+
+@check("LLM306")
+def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
+    if transformers_major(ctx.versions) == "5" or HALF_ELSEWHERE.search(ctx.source):
+        return  # v5 loads in the checkpoint's dtype ("auto"); or half precision is set for the whole module
+    if transformers_major(ctx.versions) == "4":  # the pin keeps every allowed version below 5
+        when = f"with {transformers_pin(ctx.versions)}"
+    elif ctx.versions.pin("transformers") is not None:
+        when = f"when transformers < 5 (the pin {transformers_pin(ctx.versions)} allows it)"
+    else:
+        when = "when transformers < 5"
+    suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
+    quantized_module = QUANTIZED_FORMATS.search(ctx.source) is not None  # GPTQ/AWQ loaders pick their own dtype
+    for load in inference_loads(ctx.facts):
+        if load.dtype is not None or load.entries.unknown_splat:
+            continue
+        unquantized = _unquantized_when(load.quant)  # None: the load is quantized (its own compute dtype)
+        if unquantized is None:
+            continue
+        if load.engine != "transformers" or quantized_module:
+            continue  # vLLM's dtype defaults to "auto" (the checkpoint's)
+        if load.via_pipeline and not _model_named(load):
+            continue
+        if QUANTIZED_IDS.search(model_text(load) or "") or chooses_own_precision(load) or seq2seq_load(load):
+            continue  # T5-style encoder-decoders overflow in float16: their float32 default is no oversight
+        if not generative(load) or stays_on_cpu(ctx.facts, load) or converted_later(ctx.facts, load):
+            continue
+        context = {"model": model_text(load) or "the model", "when": when + unquantized, "suggested": suggested,
+                   "keyword": dtype_spelling(ctx)}
+        yield Finding("LLM306", load.site.node, context, load)
+
+
+def _unquantized_when(quant) -> str | None:
+    """When a load with bitsandbytes arguments still runs unquantized: "" for no request (or only False ones),
+    `` and --load_8bit is off`` for command-line flags that are off by default, None when it may be quantized
+    by default (a config object, a value that is on or unknown)."""
+    if quant is None:
+        return ""
+    if quant.entries.unknown_splat or quant.kind not in ("direct", "config"):
+        return None
+    flags = []
+    for name in ("load_in_8bit", "load_in_4bit"):
+        entry = quant.entry(name)
+        if entry is None or entry.value.provably_false():
+            continue
+        value = entry.value
+        if value.kind == ValueKind.OPTION and isinstance(value.value, Value) and value.value.provably_false():
+            flags.append(value.flag)
+            continue
+        return None
+    if not flags and quant.kind == "config" and not any(quant.entry(n) for n in ("load_in_8bit", "load_in_4bit")):
+        return None  # a config that quantizes some other way
+    return "".join(f" and {flag} is off" for flag in flags)
+
+
+@fixer("LLM306")
+def add_half_precision_dtype(ctx: FixContext, finding: Finding) -> Proposal:
+    """Add ``torch_dtype=torch.float16`` (``dtype=`` where the pinned transformers accepts it) to the load."""
+    load = finding.subject
+    call: cst.Call = load.site.node
+    suggested = finding.context.get("suggested") or "float16"
+    if suggested not in ("float16", "bfloat16") or not call.args:
+        raise NoFix("nothing to add the dtype to")
+    ctx.require_absent(call, DTYPE_KEYWORDS)
+    torch = imports.torch_module(ctx, load.site.scope, load.site.order, call.func)
+    keyword = dtype_keyword(ctx, call)
+    edits = container_sequence(ctx, call).append(f"{keyword}={torch.text}.{suggested}")
+    return Proposal([*edits, *torch.edits])
