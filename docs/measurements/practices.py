@@ -14,6 +14,11 @@ Sections (``--sections``, run in the order given, one process, one model per arc
   ``torch.inference_mode()``.
 * ``offload``: ``from_pretrained(..., device_map="auto", max_memory={0: X, "cpu": ...})`` with X
   chosen so that 0, a quarter and half of the decoder layers land on the CPU; greedy ``generate``.
+* ``fp32``: compute-bound work in float32 against float16 and bfloat16, with TF32 off (torch's
+  default) and on: a prefill (one forward over the prompt with the KV cache, logits of the last
+  position only, as ``generate`` does it) and a scoring pass (``model(input_ids,
+  labels=input_ids).loss``), 256-token texts at batch 8 (``--fp32-tokens``, ``--fp32-batch``), all
+  inside ``torch.inference_mode()``; the same random weights in the three dtypes.
 
 Energy is the GPU board's (NVML total-energy counter, gross) per measured window; the variants of a
 comparison run interleaved (one run of each in turn) after one idle measurement. Rows are written
@@ -262,6 +267,7 @@ class Session:
                 row["source_table"] = "docs/measurements/practices.py"
             rows.extend(made)
             number += len(made)
+        delta_vs_fp16(rows)
         return rows
 
     def save(self) -> None:
@@ -625,6 +631,84 @@ def section_offload(s: Session, arch: dict, folder: Path, files_saved: bool) -> 
     s.save()
 
 
+def float32_matmul(torch, precision: str):
+    """A context that sets ``torch.set_float32_matmul_precision`` ("highest" = TF32 off, "high" = on)
+    and cuDNN's TF32 switch, and restores both."""
+    class Setting:
+        def __enter__(self):
+            self.saved = (torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32)
+            torch.set_float32_matmul_precision(precision)
+            torch.backends.cudnn.allow_tf32 = precision != "highest"
+
+        def __exit__(self, *exc):
+            torch.set_float32_matmul_precision(self.saved[0])
+            torch.backends.cudnn.allow_tf32 = self.saved[1]
+    return Setting()
+
+
+def prefill_of(model, ids):
+    """One forward over the prompt with the KV cache, logits of the last position only."""
+    try:
+        out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
+    except TypeError:  # transformers < 4.50 names it num_logits_to_keep
+        out = model(input_ids=ids, use_cache=True, num_logits_to_keep=1)
+    return out.logits[:, -1].argmax(-1)
+
+
+def section_fp32(s: Session, arch: dict) -> None:
+    torch = s.torch
+    batch, length = s.args.fp32_batch, s.args.fp32_tokens
+    note = (f"protocol: input {length} random tokens at batch {batch}; prefill = one forward with use_cache=True "
+            "and logits of the last position only (as generate's prefill); score = one forward with "
+            "labels=input_ids (.loss.item()); inside torch.inference_mode(); energy_j_per_1k per 1000 input "
+            "tokens processed; fp32 with torch.set_float32_matmul_precision('highest') (TF32 off, torch's "
+            "default) and 'high' (TF32 on, cudnn.allow_tf32 likewise); fp16/bf16 = the same random weights cast; "
+            f"warm-up {s.args.warmup}, {s.args.runs} runs interleaved, each run repeats the call to last at "
+            f"least {s.args.min_run_s:g} s; energy = NVML counter (gross)")
+    models = {}
+    for precision in ("fp32", "fp16", "bf16"):
+        models[precision] = build_model(arch, precision, protocol_for(s.args), s.device, overrides(s.args))
+        s.emit(f"fp32 section: {arch['name']} built in {precision}, {s.allocated_gb() or 0:.1f} GB allocated")
+    ids = prompt(s, models["fp32"], batch, length, 4)
+    variants = (("fp32", "fp32", "highest", "TF32 off (torch default)"),
+                ("fp32_tf32", "fp32", "high", "TF32 on: torch.set_float32_matmul_precision('high')"),
+                ("fp16", "fp16", "highest", ""),
+                ("bf16", "bf16", "highest", ""))
+
+    def call(model, kind: str, matmul: str):
+        def run():
+            with float32_matmul(torch, matmul), torch.inference_mode():
+                if kind == "prefill":
+                    return prefill_of(model, ids).cpu()
+                return model(input_ids=ids, labels=ids).loss.item()
+        return run
+
+    for kind in ("prefill", "score"):
+        if s.out_of_time(f"fp32 {kind} {arch['name']}"):
+            break
+        results = [(result_for(arch, f"{label}_{kind}", batch, length, 0, *([text] if text else [])),
+                    call(models[dtype], kind, matmul), batch * length)
+                   for label, dtype, matmul, text in variants]
+        s.compare(results, runs=s.args.runs, min_run_s=s.args.min_run_s, label=f"fp32 {arch['name']} {kind}")
+        fp16 = results[2][0]
+        vs_baseline([r for r, _, _ in results], fp16)
+        s.add_group(note, [r for r, _, _ in results])
+    del models
+    s.free()
+
+
+def delta_vs_fp16(rows: list[dict]) -> None:
+    """``delta_vs_fp16_pct`` of the fp32 section's rows: against ``fp16_<kind>`` of the same run."""
+    base = {(r["architecture"], r["batch_size"], r["precision"].rsplit("_", 1)[-1]): float(r["energy_j_per_1k"])
+            for r in rows if r["precision"] in ("fp16_prefill", "fp16_score") and r["energy_j_per_1k"] != ""}
+    for row in rows:
+        kind = row["precision"].rsplit("_", 1)[-1]
+        reference = base.get((row["architecture"], row["batch_size"], kind))
+        if kind in ("prefill", "score") and reference and not row["precision"].startswith("fp16_") \
+                and row["energy_j_per_1k"] != "":
+            row["delta_vs_fp16_pct"] = round((float(row["energy_j_per_1k"]) / reference - 1) * 100, 1)
+
+
 # -- command line ------------------------------------------------------------------------------
 
 
@@ -641,6 +725,8 @@ def parse(argv=None):
     parser.add_argument("--offload-shares", default="0,25,50", help="percent of decoder layers on the CPU")
     parser.add_argument("--offload-batch-sizes", default="1")
     parser.add_argument("--offload-new-tokens", type=int, default=32)
+    parser.add_argument("--fp32-tokens", type=int, default=256, help="text length of the fp32 section")
+    parser.add_argument("--fp32-batch", type=int, default=8, help="batch size of the fp32 section")
     parser.add_argument("--new-tokens", type=int, default=128, help="new tokens of the load and beam requests")
     parser.add_argument("--prompt-tokens", type=int, default=512)
     parser.add_argument("--loop-steps", type=int, default=128)
@@ -660,7 +746,7 @@ def parse(argv=None):
     args.offload_batch_sizes = [int(v) for v in args.offload_batch_sizes.split(",")]
     args.offload_shares = [int(v) for v in args.offload_shares.split(",")]
     args.sections = [v.strip() for v in args.sections.split(",") if v.strip()]
-    unknown = set(args.sections) - {"load", "beam", "autograd", "offload"}
+    unknown = set(args.sections) - {"load", "beam", "autograd", "offload", "fp32"}
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     return args
@@ -692,6 +778,12 @@ def main(argv=None) -> int:
             if section == "load":
                 model = section_load(s, arch, folder)
                 saved = True
+            elif section == "fp32":
+                if model is not None:
+                    del model
+                    model = None
+                    s.free()
+                section_fp32(s, arch)
             elif section == "offload":
                 if model is not None:
                     del model
