@@ -5,9 +5,10 @@ the variants that exist are run: ``<name>.py`` (as written), ``<name>_fixed.py``
 ``ecolint check --fix --unsafe-fixes`` makes of it) and ``<name>_hand.py`` (the best hand fix of
 what ecolint reports). Each run is a fresh ``python3`` process, measured whole (start, imports,
 model load, work, exit): gross board energy from the NVML total-energy counter and wall time. The
-variants run interleaved (one run of each in turn), ``--runs`` times, after one unmeasured warm-up
-run of each family (page cache, compiled kernels). Each script writes the number of tokens it
-generated to a JSON file; energy per generated token = run energy / tokens.
+variants run interleaved (one run of each in turn), ``--runs`` times, after ``--warmup`` unmeasured
+runs (first process start, GPU clocks); a run that would overrun ``--budget`` is skipped and said
+so. Each script writes its records to a JSON file, from which the generated tokens are counted;
+energy per generated token = run energy / tokens.
 
 The model is random-weight, built from a real architecture's configuration
 (``ecolint/measure/architectures``) and saved with ``save_pretrained`` together with a real fast
@@ -15,7 +16,8 @@ tokenizer built offline (a word-level vocabulary the size of the model's, no end
 token, so that every generation runs to ``max_new_tokens``). Preparing runs in a child process,
 so this process never holds the GPU.
 
-Written to ``--out``: ``e2e_runs.json`` (every run), ``e2e_summary.csv`` and ``e2e_table.md``.
+Written to ``--out``: ``e2e_runs.json`` (every run), ``e2e_summary.csv`` and ``e2e_table.md``, after
+every run; the model, the prompts and the scripts' own outputs go to ``--work``.
 ``--device cpu --tiny`` runs everything on a CPU with a tiny model and a simulated energy counter
 (a check of the harness and the scripts, not a measurement).
 """
@@ -28,9 +30,11 @@ import datetime as _dt
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -313,8 +317,10 @@ def parse(argv=None):
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--idle-seconds", type=float, default=3.0)
     parser.add_argument("--budget", type=float, default=420.0,
-                        help="seconds; a round that would not end within it is skipped")
-    parser.add_argument("--warmup", type=int, default=1, help="unmeasured runs of each script family first")
+                        help="seconds; a run that would not end within it (judged by the variant's last run) "
+                             "is skipped")
+    parser.add_argument("--warmup", type=int, default=1, help="unmeasured runs first (of the last variant)")
+    parser.add_argument("--run-timeout", type=float, default=150.0, help="seconds one script may run")
     parser.add_argument("--in-process", action="store_true",
                         help="run the scripts inside this process (with --device cpu only: checks them quickly)")
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
@@ -328,7 +334,7 @@ def parse(argv=None):
         parser.error("--device is cuda or cpu")
     if args.in_process and args.device != "cpu":
         parser.error("--in-process is a check for --device cpu, not a measurement")
-    args.work = Path(args.work or Path(args.out) / "work").resolve()
+    args.work = Path(args.work or Path(tempfile.gettempdir()) / "ecolint-e2e").resolve()
     args.model_dir = Path(args.model_dir or args.work / f"model-{args.arch}{'-tiny' if args.tiny else ''}")
     args.prompts_file = args.work / "prompts.jsonl"
     return args
@@ -342,6 +348,7 @@ def open_meter(args):
         from fakenvml import FakeGpu, FakePynvml
 
         fake = FakePynvml([FakeGpu(name="simulated GPU (cpu run)")])
+        fake.replaced = sys.modules.get("pynvml")
         sys.modules["pynvml"] = fake
     from ecolint.measure.meter import Meter
     from ecolint.measure.nvml import Nvml
@@ -356,6 +363,7 @@ def main(argv=None) -> int:
     if args.prepare:
         prepare(args)
         return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout`: stop the running script, keep the results
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -381,12 +389,17 @@ def main(argv=None) -> int:
     try:
         emit(f"GPU {log['gpu'].get('name')}, driver {log['driver']}; {'SIMULATED energy' if fake else 'NVML counter'}")
         env = child_env(args, args.work / "versions.json")
-        versions = subprocess.run(
-            [sys.executable, "-c", "import torch, transformers, tokenizers, huggingface_hub as h; "
-             "print('torch', torch.__version__, 'transformers', transformers.__version__, 'tokenizers', "
-             "tokenizers.__version__, 'huggingface_hub', h.__version__)"],
-            env=env, capture_output=True, text=True)
-        log["script_software"] = (versions.stdout + versions.stderr).strip()
+        versions = [sys.executable, "-c", "import torch, transformers, tokenizers, huggingface_hub as h; "
+                    "print('torch', torch.__version__, 'transformers', transformers.__version__, 'tokenizers', "
+                    "tokenizers.__version__, 'huggingface_hub', h.__version__)"]
+        if args.in_process:
+            import torch
+            import transformers
+
+            log["script_software"] = f"torch {torch.__version__} transformers {transformers.__version__} (in process)"
+        else:
+            done = subprocess.run(versions, env=env, capture_output=True, text=True)
+            log["script_software"] = (done.stdout + done.stderr).strip()
         emit(f"scripts run with: {log['script_software']}")
         write_prompts(args.prompts_file, max(args.prompts, args.requests))
         if not (args.model_dir / "config.json").is_file() and args.in_process:
@@ -410,23 +423,24 @@ def main(argv=None) -> int:
         harness.idle_w = meter.measure_idle(args.idle_seconds)[0]
         log["idle_w"] = harness.idle_w
         emit(f"idle {harness.idle_w} W")
-        timeout = max(60.0, args.budget / 2)
-        for family in args.families:  # warm-up: page cache, kernel caches
-            warm = [v for v in todo if v[0] == family]
-            if warm and args.warmup:
-                harness.runs.append(harness.run(*warm[-1], "warm-up", timeout))
+        timeout = args.run_timeout
+        for number in range(args.warmup):  # unmeasured: the first process start, page cache, GPU clocks
+            if todo:
+                harness.runs.append(harness.run(*todo[-1], f"warm-up {number + 1}", timeout))
         save()
-        last_round = None
+        lasted: dict = {}
         for number in range(1, args.runs + 1):
-            begun = time.monotonic()
-            if last_round is not None and harness.elapsed() + last_round > args.budget:
-                log["skipped"].append(f"round {number}: time budget ({args.budget:g} s) would be exceeded")
-                emit(log["skipped"][-1])
-                break
             for family, variant, path in todo:
-                harness.runs.append(harness.run(family, variant, path, number, timeout))
+                expected = lasted.get((family, variant), 0.0)
+                if harness.elapsed() + expected > args.budget:
+                    log["skipped"].append(f"{path.name} run {number}: the time budget ({args.budget:g} s) "
+                                          f"would be exceeded (last run {expected:.0f} s)")
+                    emit(log["skipped"][-1])
+                    continue
+                record = harness.run(family, variant, path, number, timeout)
+                lasted[(family, variant)] = record["duration_s"]
+                harness.runs.append(record)
                 save()
-            last_round = time.monotonic() - begun
         rows = save()
         print(table(rows), flush=True)
         failed = [r for r in harness.runs if r["exit"] != 0]
@@ -440,6 +454,11 @@ def main(argv=None) -> int:
         save()
         meter.stop()
         nvml.close()
+        if fake is not None:  # leave the caller's pynvml as it was
+            if fake.replaced is None:
+                sys.modules.pop("pynvml", None)
+            else:
+                sys.modules["pynvml"] = fake.replaced
 
 
 if __name__ == "__main__":
