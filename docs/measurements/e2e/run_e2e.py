@@ -181,6 +181,10 @@ def run_in_process(path: Path, env: dict, cwd: Path) -> tuple[int | str, str, st
         os.environ.update(saved)
 
 
+def _text(output) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else (output or "")
+
+
 class Harness:
     def __init__(self, args, nvml, gpu, meter, fake):
         self.args, self.nvml, self.gpu, self.meter, self.fake = args, nvml, gpu, meter, fake
@@ -206,7 +210,7 @@ class Harness:
                                       timeout=timeout, cwd=self.args.work)
                 code, stdout, stderr = done.returncode, done.stdout, done.stderr
             except subprocess.TimeoutExpired as error:
-                code, stdout, stderr = "timeout", str(error.stdout or ""), str(error.stderr or "")
+                code, stdout, stderr = "timeout", _text(error.stdout), _text(error.stderr) + f"\nstopped after {timeout:g} s"
         window = self.meter.end(start, [self.idle_w])
         if self.fake is not None:
             self.fake.set_busy(False)

@@ -14,7 +14,9 @@ SITE=${SITE:-/tmp/site}; SITE4=${SITE4:-/tmp/site-tf4}  # the two environments
 E2E_LIMIT=${E2E_LIMIT:-350}
 # DEVICE=cpu: the whole procedure on a CPU with tiny models and a simulated energy counter (a check)
 DEVICE=${DEVICE:-cuda}
-if [ "$DEVICE" = cpu ]; then A_DEV="--device cpu --tiny"; B_DEV="--device cpu --fake-nvml --tiny"; else A_DEV="--device cuda"; B_DEV=""; fi
+if [ "$DEVICE" = cpu ]; then A_DEV="--device cpu --tiny"; B_DEV="--device cpu --fake-nvml --tiny --fp32-tokens 32"
+else A_DEV="--device cuda"; B_DEV=""; fi
+SIZES=${SIZES:---prompts 16 --requests 6 --new-tokens 32}  # of part A (on a CPU, smaller ones keep the check short)
 export PYTHONUNBUFFERED=1
 mkdir -p "$OUTDIR/e2e" "$OUTDIR/fp32"
 exec > >(tee "$OUTDIR/run.log") 2>&1
@@ -44,7 +46,7 @@ nproc; free -g | head -2; df -h /var/tmp | tail -1
 step "A: end-to-end scripts (limit ${E2E_LIMIT} s)"
 timeout "$E2E_LIMIT" python3 docs/measurements/e2e/run_e2e.py $A_DEV --site "$SITE4" \
     --out "$OUTDIR/e2e" --work /var/tmp/ecolint-e2e --budget $((E2E_LIMIT - 40)) --runs 2 \
-    --prompts 16 --requests 6 --new-tokens 32
+    $SIZES
 echo "A exit $?"
 P="python3 docs/measurements/practices.py --sections fp32 --model-dir /var/tmp/ecolint-models --experiment fp32_compute
    --runs 3 --min-run-s 1.5 --pause 0.5 --idle-seconds 2 --row-prefix f $B_DEV"
