@@ -45,7 +45,7 @@ nvidia-smi --query-gpu=name,driver_version,power.limit,power.draw,temperature.gp
 nproc; free -g | head -2; df -h /var/tmp | tail -1
 step "A: end-to-end scripts (limit ${E2E_LIMIT} s)"
 timeout "$E2E_LIMIT" python3 docs/measurements/e2e/run_e2e.py $A_DEV --site "$SITE4" \
-    --out "$OUTDIR/e2e" --work /var/tmp/ecolint-e2e --budget $((E2E_LIMIT - 40)) --runs 2 \
+    --out "$OUTDIR/e2e" --work /var/tmp/ecolint-e2e --budget $((E2E_LIMIT - 40)) --runs "${RUNS:-2}" \
     $SIZES
 echo "A exit $?"
 P="python3 docs/measurements/practices.py --sections fp32 --model-dir /var/tmp/ecolint-models --experiment fp32_compute
