@@ -13,6 +13,7 @@ from lsprotocol import types  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient  # noqa: E402
 
 from ecolint.engine import LintOptions, lint_text  # noqa: E402
+from lsp_helpers import apply_edits, diagnostics_after  # noqa: E402
 from ecolint.rules import all_rules  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -47,37 +48,10 @@ async def client(lsp_client: LanguageClient, workspace: Path):
     await lsp_client.shutdown_session()
 
 
-async def diagnostics_after(client: LanguageClient, uri: str, action) -> list[types.Diagnostic]:
-    """Run ``action`` and wait for the next diagnostics published for ``uri``."""
-    client.diagnostics.pop(uri, None)
-    action()
-    for _ in range(100):
-        if uri in client.diagnostics:
-            return client.diagnostics[uri]
-        await asyncio.wait_for(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), timeout=20)
-    raise AssertionError(f"no diagnostics for {uri}")
-
-
 def open_document(client: LanguageClient, path: Path, text: str, version: int = 1) -> None:
     path.write_text(text, encoding="utf-8")
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
         uri=path.as_uri(), language_id="python", version=version, text=text)))
-
-
-def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
-    lines = text.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-
-    def offset(position: types.Position) -> int:
-        if position.line >= len(lines):
-            return len(text)
-        return offsets[position.line] + position.character
-
-    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
-        text = text[:offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
-    return text
 
 
 def expected(source: str, ignore: set[str]) -> list[tuple[str, int, int, int, int]]:
@@ -222,3 +196,54 @@ async def test_a_notebook_cell_whose_source_is_not_text_gets_e902(client: Langua
     assert sorted(lines[d.range.start.line].strip() for d in found if d.code == "E902") == [
         '"source": 42', '"source": null', '"x\\n",']
     assert next(d for d in found if d.code == "LLM101").message.startswith("cell 4: 8-bit bitsandbytes")
+
+
+async def code_actions_at(client: LanguageClient, uri: str, diagnostic: types.Diagnostic) -> list[types.CodeAction]:
+    """The code actions a client's light bulb asks for (no ``only``) on a diagnostic."""
+    return list(await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=diagnostic.range,
+        context=types.CodeActionContext(diagnostics=[diagnostic]))))
+
+
+@pytest.mark.skipif(not _has_fixes(), reason="needs ecolint.fixes (the fix engine), not in this build")
+async def test_fix_all_is_offered_once(client: LanguageClient, workspace):
+    source = ("from transformers import BitsAndBytesConfig\n"
+              "config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=0.0, bnb_4bit_quant_type=\"nf4\")\n")
+    path = workspace / "pkg" / "once.py"
+    found = await diagnostics_after(client, path.as_uri(), lambda: open_document(client, path, source))
+    actions = await code_actions_at(client, path.as_uri(), next(d for d in found if d.code == "LLM105"))
+    fix_all = [a for a in actions if "Fix all" in a.title]
+    assert [(a.title, a.kind) for a in fix_all] == [("ecolint: Fix all safe problems", "source.fixAll.ecolint")]
+
+
+UNSAFE_SOURCE = '''\
+from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+config = BitsAndBytesConfig(load_in_8bit=True)
+model = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", quantization_config=config)
+'''
+
+
+@pytest.mark.skipif(not _has_fixes(), reason="needs ecolint.fixes (the fix engine), not in this build")
+async def test_unsafe_fixes_are_offered_only_when_the_configuration_enables_them(client: LanguageClient, workspace):
+    unsafe_fix = lint_text(UNSAFE_SOURCE, "x.py", LintOptions(frozenset({"LLM101"})))[0].fix
+    assert unsafe_fix["applicability"] == "unsafe"
+    title = f"ecolint: {unsafe_fix['message']} (unsafe) (LLM101)"
+
+    path = workspace / "pkg" / "safe_only.py"
+    found = await diagnostics_after(client, path.as_uri(), lambda: open_document(client, path, UNSAFE_SOURCE))
+    titles = [a.title for a in await code_actions_at(client, path.as_uri(), found[0])]
+    assert titles == ["ecolint: Disable LLM101 for this line"]
+
+    (workspace / "unsafe").mkdir()
+    (workspace / "unsafe" / "pyproject.toml").write_text("[tool.ecolint]\nunsafe-fixes = true\n", encoding="utf-8")
+    path = workspace / "unsafe" / "model.py"
+    uri = path.as_uri()
+    found = await diagnostics_after(client, uri, lambda: open_document(client, path, UNSAFE_SOURCE))
+    actions = await code_actions_at(client, uri, found[0])
+    assert [a.title for a in actions] == [title, "ecolint: Disable LLM101 for this line",
+                                          "ecolint: Fix all problems (unsafe fixes included)"]
+    assert actions[0].is_preferred is False
+    fixed = apply_edits(UNSAFE_SOURCE, actions[0].edit.changes[uri])
+    assert lint_text(fixed, "x.py", LintOptions(frozenset({"LLM101"}))) == []
+    assert apply_edits(UNSAFE_SOURCE, actions[2].edit.changes[uri]) == fixed
