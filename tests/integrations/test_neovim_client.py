@@ -1,7 +1,7 @@
 """``ecolint lsp`` in a real editor: Neovim's built-in LSP client, headless, on the demo scripts.
 
 Neovim comes from the distribution's packages (Debian 12 has 0.7.2; ``.ci/run`` installs it).
-Without ``nvim`` these tests are skipped, except in CI (``CI`` set), where that is a failure.
+Without ``nvim`` these tests are skipped, except in CI, where that is a failure (editor_tools.py).
 Neovim 0.7 cannot send notebook documents: test_lsp_notebook_documents.py covers those.
 """
 
@@ -15,8 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-
+from editor_tools import program
 
 pytest.importorskip("pygls")
 
@@ -26,12 +25,7 @@ DEMO = ROOT / "fixtures" / "demo" / "chat_server.py"
 
 
 def nvim() -> str:
-    found = shutil.which("nvim")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("nvim is not installed; CI installs it (.ci/run: apt-get install neovim)")
-        pytest.skip("nvim is not installed (apt-get install neovim)")
-    return found
+    return program("nvim", "apt-get install neovim")
 
 
 def drive(folder: Path, name: str) -> dict:
