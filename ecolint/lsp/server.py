@@ -94,7 +94,7 @@ class EcolintLanguageServer(LanguageServer):
         self._reported_errors: set[str] = set()
         self.worker = AnalysisWorker()
         self._due: dict[str, None] = {}  # documents to analyze, in order; their text is read when it starts
-        self._analyzing: tuple[str, int | None] | None = None  # (uri, version) under way
+        self._analyzing: tuple[str, object] | None = None  # (uri, version or notebook stamp) under way
         self._drain: asyncio.Task | None = None
         self.editor_settings: dict = {}  # initializationOptions: unsafeFixes, gpu
         self._published_cells: dict[str, list[str]] = {}  # notebook uri -> cells given diagnostics
