@@ -1,8 +1,10 @@
 """The end-to-end measurement harness and its scripts run (CPU, tiny model, simulated energy counter).
 
 A check of docs/measurements/e2e/run_e2e.py and of the fp32 section of docs/measurements/practices.py,
-not a measurement. Skipped where torch or transformers cannot be imported, except in CI, which
-installs them (the ``test`` extra).
+not a measurement. Skipped where torch, transformers, tokenizers, fastapi or httpx cannot be
+imported, except in CI (``CI`` set), which must install them: fastapi and httpx come with the
+``test`` extra; torch and transformers are installed apart (``pip install torch==2.13.0
+transformers``), since naming them in pyproject.toml would give every fixture a transformers pin.
 """
 
 from __future__ import annotations
