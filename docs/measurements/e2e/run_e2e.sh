@@ -6,12 +6,13 @@
 # extra/ (typing_extensions, installed only if pydantic does not import without it).
 # Part A: docs/measurements/e2e/run_e2e.py (Qwen2-1.5B shapes). Part B: practices.py --sections fp32
 # for Qwen2-1.5B and Mistral-7B (rows f001-f008 and f009-f016). Each part has a time limit, so the
-# whole run stays under 10 minutes; results are saved after every run, so a cut part keeps what it had.
+# whole run stays under 10 minutes (about 30 s of setup, A 330 s, B 90 + 120 s); results are saved
+# after every run, so a cut part keeps what it had.
 set -uo pipefail
 WHEELS=${1:-.whl}
 OUTDIR=${2:-${OUT:-e2e-out}}
 SITE=${SITE:-/tmp/site}; SITE4=${SITE4:-/tmp/site-tf4}  # the two environments
-E2E_LIMIT=${E2E_LIMIT:-350}
+E2E_LIMIT=${E2E_LIMIT:-330}
 # DEVICE=cpu: the whole procedure on a CPU with tiny models and a simulated energy counter (a check)
 DEVICE=${DEVICE:-cuda}
 if [ "$DEVICE" = cpu ]; then A_DEV="--device cpu --tiny"; B_DEV="--device cpu --fake-nvml --tiny --fp32-tokens 32"
@@ -51,11 +52,11 @@ echo "A exit $?"
 P="python3 docs/measurements/practices.py --sections fp32 --model-dir /var/tmp/ecolint-models --experiment fp32_compute
    --runs 3 --min-run-s 1.5 --pause 0.5 --idle-seconds 2 --row-prefix f $B_DEV"
 step "B: fp32 prefill/scoring, qwen2-1.5b"
-timeout ${B1_LIMIT:-95} $P --arch qwen2-1.5b --budget 70 --first-row 1 --out "$OUTDIR/fp32/fp32_qwen2-1.5b" \
+timeout ${B1_LIMIT:-90} $P --arch qwen2-1.5b --budget 60 --first-row 1 --out "$OUTDIR/fp32/fp32_qwen2" \
     --source-file docs/measurements/hopper/fp32_qwen2-1.5b.json
 echo "B qwen2-1.5b exit $?"
 step "B: fp32 prefill/scoring, mistral-7b"
-timeout ${B2_LIMIT:-125} $P --arch mistral-7b --budget 95 --first-row 9 --out "$OUTDIR/fp32/fp32_mistral-7b" \
+timeout ${B2_LIMIT:-120} $P --arch mistral-7b --budget 85 --first-row 9 --out "$OUTDIR/fp32/fp32_mistral" \
     --source-file docs/measurements/hopper/fp32_mistral-7b.json
 echo "B mistral-7b exit $?"
 nvidia-smi --query-gpu=name,power.draw,temperature.gpu,clocks.sm,memory.used --format=csv
