@@ -26,7 +26,7 @@ PIP="python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir 
 step "install wheels"
 $PIP --target "$SITE" "$WHEELS"/main/*.whl || { echo "FAILED: main wheels"; exit 2; }
 $PIP --target "$SITE4" "$WHEELS"/tf4/*.whl || { echo "FAILED: transformers 4.57 wheels"; exit 2; }
-export PYTHONPATH=$SITE${PYTHONPATH:+:$PYTHONPATH}
+export PYTHONPATH=$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}  # $PWD: practices.py imports ecolint
 if ! python3 -c "import fastapi, pydantic, fastapi.testclient" 2>/dev/null; then
     echo "fastapi/pydantic do not import with the machine's typing_extensions: adding the carried one"
     $PIP --target "$SITE" "$WHEELS"/extra/*.whl
