@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from ecolint import __version__
-from ecolint.config import ConfigError, Settings, check_selectors, load_settings, parse_gpu, parse_size
+from ecolint.config import (ConfigError, Settings, check_selectors, load_settings, parse_batch_size, parse_gpu,
+                            parse_size)
 from ecolint.diagnostics import Diagnostic
 from ecolint.reporters import MACHINE_FORMATS, REPORTERS, Summary
 
@@ -189,6 +190,8 @@ def common_options(function):
 )
 @click.option("--diff", "show_diff", is_flag=True, help="Print a diff of what --fix would change; write nothing.")
 @click.option("--show-fixes", is_flag=True, help="List the fixes that were applied.")
+@click.option("--fix-batch-size", metavar="N",
+              help="The batch size the batching fixes (LLM201, LLM202) write (default 8, the measured rows).")
 def check(
     paths,
     select,
@@ -212,6 +215,7 @@ def check(
     unsafe_fixes,
     show_diff,
     show_fixes,
+    fix_batch_size,
 ):
     """Lint PATHS (files or directories; default '.'; '-' reads stdin)."""
     paths = paths or (".",)
@@ -224,6 +228,8 @@ def check(
         settings.force_exclude = True
     if calibration:
         settings.calibration = Path(calibration).resolve()
+    if fix_batch_size is not None:
+        settings.fix_batch_size = parse_batch_size(fix_batch_size, "--fix-batch-size")
     if fix or show_diff:
         from ecolint.fixes.command import fix_command
 

@@ -37,9 +37,12 @@ KNOWN_KEYS = frozenset(
         "cache-dir",
         "force-exclude",
         "max-file-size",
+        "fix-batch-size",
     }
 )
 ENGINE_CODES = (SYNTAX_ERROR, IO_ERROR)
+# The batch size batching fixes (LLM201, LLM202) write: the batch of the measured rows.
+DEFAULT_FIX_BATCH_SIZE = 8
 DEFAULT_MAX_FILE_SIZE = 4 << 20  # bytes; larger files are reported (E902) and not analyzed
 _SIZE = re.compile(r"\s*(\d+)\s*([kmg]i?b?|b)?\s*", re.IGNORECASE)
 
@@ -71,6 +74,7 @@ class Settings:
     calibration: Path | None = None
     cache_dir: Path | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # 0: no limit
+    fix_batch_size: int = DEFAULT_FIX_BATCH_SIZE
 
     def enabled_codes(self) -> frozenset[str]:
         return select_codes(self.select, self.extend_select, self.ignore)
@@ -232,7 +236,18 @@ def settings_from_table(table: dict[str, Any], root: Path, where: str) -> Settin
         settings.max_file_size = parse_size(table["max-file-size"], f"{where}: max-file-size")
     if "options" in table:
         settings.options = parse_rule_options(table["options"], where)
+    if "fix-batch-size" in table:
+        settings.fix_batch_size = parse_batch_size(table["fix-batch-size"], f"{where}: fix-batch-size")
     return settings
+
+
+def parse_batch_size(value: Any, where: str) -> int:
+    """A batch size of at least 2 (``fix-batch-size``): a batch of one would batch nothing."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+        raise ConfigError(f"{where} must be a whole number of at least 2")
+    return value
 
 
 def parse_size(value: Any, where: str) -> int:

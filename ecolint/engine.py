@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ecolint.config import DEFAULT_FIX_BATCH_SIZE
 from ecolint.diagnostics import IO_ERROR, SYNTAX_ERROR, Diagnostic, Location
 from ecolint.prefilter import could_match
 
@@ -42,6 +43,7 @@ class LintOptions:
     # The project's pinned library versions (project_versions.ProjectVersions); None: read from the
     # pin files above each linted file.
     versions: Any = None
+    fix_batch_size: int = DEFAULT_FIX_BATCH_SIZE  # the batch size batching fixes write (fix-batch-size)
 
     def rules(self) -> dict[str, Rule]:
         from ecolint.rules import rules_for
@@ -159,7 +161,7 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
     analysis = Analysis(first_error, uses=uses)
     if findings:
         diagnostics = to_diagnostics(module, source, filename, findings, options.rules(), positions,
-                                     options.versions_for(path))
+                                     options.versions_for(path), fix_settings(options, path))
         if masked_first is not None:  # fixes are computed on the masked text: never offered for it
             diagnostics = [dataclasses.replace(d, fix=None) for d in diagnostics]
         analysis.diagnostics = sorted(first_error + diagnostics, key=Diagnostic.sort_key)
@@ -245,6 +247,13 @@ def nesting_depth(tree: ast.AST) -> int:
     return deepest
 
 
+def fix_settings(options: LintOptions, path: Path | None):
+    """What the fixes of one file read from the options: the GPU, the batch size, the file's folder."""
+    from ecolint.fixes.context import FixSettings
+
+    return FixSettings(options.gpu, options.fix_batch_size, (path.parent,) if path is not None else ())
+
+
 def run_checks(facts: ModuleFacts, source: str, path: Path | None, options: LintOptions,
                checks: list[str]) -> list[Finding]:
     from ecolint.checks import CHECKS, CheckContext
@@ -259,7 +268,7 @@ def run_checks(facts: ModuleFacts, source: str, path: Path | None, options: Lint
 
 def to_diagnostics(
     module: cst.Module, source: str, filename: str, findings: list[Finding], rules: dict[str, Rule] | None = None,
-    positions=None, versions=None,
+    positions=None, versions=None, settings=None,
 ) -> list[Diagnostic]:
     from libcst.metadata import MetadataWrapper, PositionProvider
 
@@ -271,7 +280,7 @@ def to_diagnostics(
 
     if positions is None:
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    fix_for = fixes_for(module, source, positions, versions)
+    fix_for = fixes_for(module, source, positions, versions, settings)
     suppressions = parse_suppressions(source)
     for row, code in suppressions.legacy:
         warn_legacy(code, f"{filename}:{row}")

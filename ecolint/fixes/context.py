@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
 from ecolint.analysis.splats import SplatKeys
+from ecolint.config import DEFAULT_FIX_BATCH_SIZE
 from ecolint.fixes.edits import EditError, LineIndex
 from ecolint.project_versions import NO_PINS, ProjectVersions
 
@@ -18,6 +21,15 @@ _LINE_INDENT = re.compile(r"(?:\r\n|\r|\n)[ \t\f]*")
 
 class NoFix(Exception):
     """A fixer (or a helper) found that no fix can be offered without risk; the reason is the message."""
+
+
+@dataclass(frozen=True)
+class FixSettings:
+    """The settings fixes read: the deployment GPU and the batch size batching fixes write."""
+
+    gpu: Any = None  # ecolint.energy.dataset.GpuSpec
+    batch_size: int = DEFAULT_FIX_BATCH_SIZE  # the fix-batch-size setting
+    base_dirs: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -48,11 +60,16 @@ def _bare(node: cst.CSTNode) -> cst.CSTNode:
 class FixContext:
     """One module being fixed: maps nodes to exact offsets in ``source`` and checks that they agree."""
 
-    def __init__(self, module: cst.Module, source: str, positions, versions: ProjectVersions = NO_PINS) -> None:
+    def __init__(self, module: cst.Module, source: str, positions, versions: ProjectVersions = NO_PINS,
+                 settings: FixSettings | None = None) -> None:
         self.module = module
         self.source = source
         self.positions = positions
         self.versions = versions  # the project's pinned library versions
+        settings = settings or FixSettings()
+        self.gpu = settings.gpu  # the deployment GPU (--gpu), or None
+        self.batch_size = settings.batch_size  # the fix-batch-size setting
+        self.base_dirs = settings.base_dirs  # where the file's local checkpoints are looked for
         self._splats: SplatKeys | None = None
         self._index: LineIndex | None = None
         self._parents = None

@@ -21,8 +21,9 @@ from collections.abc import Callable
 import libcst as cst
 
 from ecolint.diagnostics import Finding
-from ecolint.fixes.context import FixContext, NoFix, Proposal
+from ecolint.fixes.context import FixContext, FixSettings, NoFix, Proposal
 from ecolint.fixes.edits import APPLICABILITIES, EditError, apply_edits, edits_to_dicts, normalize
+from ecolint.project_versions import NO_PINS
 from ecolint.rules import all_rules
 
 Fixer = Callable[[FixContext, Finding], Proposal]
@@ -99,10 +100,11 @@ def propose(ctx: FixContext, finding: Finding) -> dict | None:
     }
 
 
-def fixes_for(module: cst.Module, source: str, positions, versions=None) -> Callable[[Finding], dict | None]:
+def fixes_for(module: cst.Module, source: str, positions, versions=None,
+              settings: FixSettings | None = None) -> Callable[[Finding], dict | None]:
     """A function giving each finding of ``module`` its fix dict (the context is built once, lazily)."""
     import ecolint.fixes.generation  # noqa: F401  (registers the fixers)
     import ecolint.fixes.quantization  # noqa: F401
 
-    ctx = FixContext(module, source, positions) if versions is None else FixContext(module, source, positions, versions)
+    ctx = FixContext(module, source, positions, NO_PINS if versions is None else versions, settings)
     return lambda finding: propose(ctx, finding)

@@ -76,7 +76,8 @@ def lint_options(settings: Settings, practices: bool = False):
         except CalibrationError as error:
             raise ConfigError(str(error)) from None
     return LintOptions(settings.enabled_codes(), settings.frozen_rule_options(), settings.gpu, calibration, digest,
-                       practices, project_root=str(settings.root.absolute()))
+                       practices, project_root=str(settings.root.absolute()),
+                       fix_batch_size=settings.fix_batch_size)
 
 
 def display_path(path: Path) -> str:
@@ -137,7 +138,7 @@ class Workspace:
     def _fingerprint(self) -> list:
         options = self.options
         return [sorted(options.codes), repr(options.rule_options), options.gpu.key if options.gpu else None,
-                options.calibration_digest, options.practices]
+                options.calibration_digest, options.practices, options.fix_batch_size]
 
     # ---- discovery and per-file settings ------------------------------------------------
 
