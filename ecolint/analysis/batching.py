@@ -205,6 +205,7 @@ class _Candidate:
     inputs: list[cst.BaseExpression]
     callee: str
     kind: str
+    generation: GenerationCall | None = None  # None for a helper
 
 
 def _candidates(facts: ModuleFacts) -> Iterator[_Candidate]:
@@ -213,7 +214,7 @@ def _candidates(facts: ModuleFacts) -> Iterator[_Candidate]:
             continue  # assisted / speculative decoding runs at batch size 1 only
         if generation.kind == "vllm" and not _one_prompt(generation):
             continue  # vLLM batches the prompts of one call
-        yield _Candidate(generation.site, generation.inputs(), _callee(generation), generation.kind)
+        yield _Candidate(generation.site, generation.inputs(), _callee(generation), generation.kind, generation)
     for helper in facts.helper_calls:
         callee = f"{helper.chain[0]} (via {' -> '.join(helper.chain)})"
         yield _Candidate(helper.site, helper.arguments, callee, "helper")
@@ -225,6 +226,8 @@ def _one_prompt(generation: GenerationCall) -> bool:
     if not inputs:
         return False
     first = inputs[0]
+    if last_name(generation.site.node.func) == "chat":  # LLM.chat(messages): one conversation, or a list of them
+        return _one_conversation(generation, first)
     if isinstance(first, (cst.List, cst.Tuple)):
         return len(first.elements) == 1 and not isinstance(first.elements[0], cst.StarredElement)
     if isinstance(first, (cst.SimpleString, cst.FormattedString)):
@@ -234,6 +237,22 @@ def _one_prompt(generation: GenerationCall) -> bool:
         return not (isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString))
     name = (dotted_name(first) or "").rsplit(".", 1)[-1].lower()
     return bool(name) and not name.endswith("s") and not any(word in name for word in ("batch", "list", "chunk"))
+
+
+CONVERSATION_LISTS = ("conversations", "chats", "dialogs", "batch", "list")
+
+
+def _one_conversation(generation: GenerationCall, first: cst.BaseExpression) -> bool:
+    """``llm.chat([{"role": ...}, ...])`` or ``llm.chat(messages)``: one conversation (a list of messages)."""
+    if isinstance(first, cst.List):
+        return bool(first.elements) and all(isinstance(element.value, cst.Dict) for element in first.elements)
+    name = (dotted_name(first) or "").rsplit(".", 1)[-1].lower()
+    if isinstance(first, cst.Name):
+        binding = generation.site.scope.lookup(first.value, generation.site.order)
+        value = binding.value if binding is not None and binding.kind == "assign" else None
+        if isinstance(value, cst.List):
+            return _one_conversation(generation, value)
+    return bool(name) and not any(word in name for word in CONVERSATION_LISTS)
 
 
 def _feeds(loop: Loop, inputs: list[cst.BaseExpression]) -> bool:
@@ -268,30 +287,31 @@ def _in_async_function(site: CallSite) -> bool:
     return site.function is not None and site.function.is_async
 
 
-def _pipeline_batch_one(facts: ModuleFacts) -> Iterator[tuple[cst.CSTNode, str, CallSite, str]]:
+def _pipeline_batch_one(facts: ModuleFacts) -> Iterator[tuple[cst.CSTNode, str, CallSite, str, object | None]]:
     for creation in facts.pipelines:
         entry = creation.entries.get("batch_size")
         if entry is not None and number(entry.value) == 1:
-            yield entry.key_node, "pipeline(..., batch_size=1)", creation.site, ""
+            yield entry.key_node, "pipeline(..., batch_size=1)", creation.site, "", entry
         elif entry is not None and parameter_default(facts, entry.value, creation.site) == 1:
             name = code_of(entry.value.node)
-            yield entry.key_node, f"pipeline(..., batch_size={name})", creation.site, f" (the default of {name})"
+            yield (entry.key_node, f"pipeline(..., batch_size={name})", creation.site, f" (the default of {name})",
+                   entry)
     for generation in facts.generations:
         if generation.kind != "pipeline":
             continue
         entry = generation.entries.get("batch_size")
         if entry is not None and number(entry.value) == 1:
-            yield entry.key_node, f"{_callee(generation)} with batch_size=1", generation.site, ""
+            yield entry.key_node, f"{_callee(generation)} with batch_size=1", generation.site, "", entry
         elif entry is not None and parameter_default(facts, entry.value, generation.site) == 1:
             name = code_of(entry.value.node)
             yield (entry.key_node, f"{_callee(generation)} with batch_size={name}", generation.site,
-                   f" (the default of {name})")
+                   f" (the default of {name})", entry)
         elif entry is None and not _settings_splat(generation) and not _created_with_batch_size(
             facts, generation) and (
             many := collection_argument(facts, generation)
         ):
             yield (generation.site.node, f"{_callee(generation)} on {many} without batch_size", generation.site,
-                   " (the pipeline's default)")
+                   " (the pipeline's default)", None)
 
 
 def _settings_splat(generation: GenerationCall) -> bool:
@@ -318,6 +338,12 @@ class PerItemGeneration:
     site: CallSite
     callee: str  # "model.generate", "generator (via answer -> generate)"
     loop_kind: str  # "for loop", "while loop", "comprehension"
+    # for the fix: the call's kind ("pipeline", "vllm", "generate", ..., "helper"), the generation (None
+    # for a helper), the innermost loop, and the module's facts
+    kind: str = ""
+    generation: GenerationCall | None = None
+    loop: Loop | None = None
+    facts: ModuleFacts | None = None
 
 
 @dataclass(eq=False)
@@ -329,6 +355,8 @@ class BatchOfOne:
     defaulted: str  # " (the default of batch_size)", "" when written at the call
     site: CallSite
     loader: DataLoaderSite | None = None
+    entry: object | None = None  # the batch_size Entry (None when it is left at its default), for the fix
+    facts: ModuleFacts | None = None
 
 
 @dataclass
@@ -342,8 +370,8 @@ def batching(facts: ModuleFacts) -> Batching:
     per_item: list[PerItemGeneration] = []
     batch_one: list[BatchOfOne] = []
     reported_loops: set[int] = set()
-    for node, where, site, defaulted in _pipeline_batch_one(facts):
-        batch_one.append(BatchOfOne(node, where, defaulted, site))
+    for node, where, site, defaulted, entry in _pipeline_batch_one(facts):
+        batch_one.append(BatchOfOne(node, where, defaulted, site, entry=entry, facts=facts))
         reported_loops.update(id(loop) for loop in site.loops)
     candidates = list(_candidates(facts))
     for candidate in candidates:
@@ -360,7 +388,8 @@ def batching(facts: ModuleFacts) -> Batching:
             loader = loader_verdicts[-1].loader
             node = loader.batch_size_entry.key_node if loader.batch_size_entry else loader.site.node
             defaulted = "" if loader.batch_size_entry else " (DataLoader's default batch size)"
-            batch_one.append(BatchOfOne(node, "DataLoader feeding generation", defaulted, site, loader))
+            batch_one.append(BatchOfOne(node, "DataLoader feeding generation", defaulted, site, loader,
+                                        loader.batch_size_entry, facts))
             reported_loops.update(id(loop) for loop in loops)
             continue
         if any(verdict.kind in ("batched", "interactive") for verdict in verdicts):
@@ -372,7 +401,8 @@ def batching(facts: ModuleFacts) -> Batching:
         if _reads_a_sequential_result(innermost, candidate, candidates):
             continue  # judges or post-processes each turn of a multi-turn loop: it waits for that turn
         reported_loops.add(id(innermost))
-        per_item.append(PerItemGeneration(site, candidate.callee, LOOP_WORDS[innermost.kind]))
+        per_item.append(PerItemGeneration(site, candidate.callee, LOOP_WORDS[innermost.kind], candidate.kind,
+                                          candidate.generation, innermost, facts))
     return Batching(per_item, _unique(batch_one))
 
 

@@ -294,6 +294,8 @@ class _Builder:
     def _chat(self, site: CallSite) -> None:
         if _is_remote_code_chat(site.node):
             self._generation(site, "chat")
+        elif isinstance(site.node.func, cst.Attribute) and self._is_vllm(site, site.node.func.value):
+            self._generation(site, "vllm")  # LLM.chat(messages, params): offline vLLM, like LLM.generate
         elif (creation := self._pipeline_creation_of(site, site.node.func)) is not None:
             self._generation(site, "pipeline", creation)
 

@@ -1,13 +1,41 @@
-"""LLM201 generate-per-item-loop: a loop that runs generation once for every item instead of in batches."""
+"""LLM201 generate-per-item-loop: a loop that runs generation once for every item instead of in batches.
+
+The fix (unsafe) tries the shapes it can prove, in order: a text-generation pipeline, vLLM's
+``generate`` / ``chat`` (``ecolint.fixes.batch_shapes``), and the tokenizer -> ``model.generate`` ->
+decode loop (``ecolint.fixes.batch_generate_loop``, when present). Each raises ``NoFix`` with its
+reason when the code is not its shape.
+"""
 
 from __future__ import annotations
 
 from ecolint.analysis.batching import batching
 from ecolint.checks import CheckContext, check
 from ecolint.diagnostics import Finding
+from ecolint.fixes.context import FixContext, NoFix, Proposal
+from ecolint.fixes.registry import fixer
 
 
 @check("LLM201")
 def generate_per_item_loop(ctx: CheckContext) -> list[Finding]:
     return [Finding("LLM201", loop.site.node, {"callee": loop.callee, "loop_kind": loop.loop_kind}, loop)
             for loop in ctx.shared("batching", batching).per_item]
+
+
+@fixer("LLM201")
+def batch_per_item_generation(ctx: FixContext, finding: Finding) -> Proposal:
+    from ecolint.fixes.batch_shapes import pipeline_per_item, vllm_per_item
+
+    subject = finding.subject
+    if subject is None or subject.generation is None:
+        raise NoFix("the generation runs in a helper: the helper's callers decide the batch")
+    if subject.kind == "pipeline":
+        return pipeline_per_item(ctx, subject)
+    if subject.kind == "vllm":
+        return vllm_per_item(ctx, subject)
+    if subject.kind == "generate":
+        try:
+            from ecolint.fixes.batch_generate_loop import batch_generate_loop
+        except ImportError:  # that shape's fix is not part of this version
+            raise NoFix("no batching fix for model.generate loops") from None
+        return batch_generate_loop(ctx, finding)
+    raise NoFix(f"no batching fix for {subject.kind} calls")
