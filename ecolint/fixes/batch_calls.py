@@ -62,6 +62,7 @@ CONTROL_WORDS = {cst.Break: "break", cst.Continue: "continue", cst.Return: "retu
 # Iterables that can be read twice (each read gives the same items).
 REREADABLE_CALLS = frozenset({"list", "tuple", "sorted", "range", "splitlines", "split", "readlines", "keys",
                               "values", "items", "tolist", "to_list"})
+LIST_CALLS = frozenset({"list", "sorted", "splitlines", "split", "readlines", "tolist"})  # calls that return a list
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
 MUTATING_METHODS = frozenset({"append", "extend", "update", "insert", "add", "setdefault", "pop", "remove",
                               "clear", "sort", "reverse", "popitem", "discard"})
@@ -491,8 +492,7 @@ def _known(node: cst.BaseExpression, scope: Scope, order: int, test) -> bool:
 def _is_list(node: cst.BaseExpression, scope: Scope, order: int) -> bool:
     if isinstance(node, (cst.List, cst.ListComp)):
         return True
-    return isinstance(node, cst.Call) and last_name(node.func) in ("list", "sorted", "splitlines", "split",
-                                                                    "readlines", "tolist")
+    return isinstance(node, cst.Call) and last_name(node.func) in LIST_CALLS
 
 
 def _rereadable(node: cst.BaseExpression, scope: Scope, order: int) -> bool:
