@@ -9,16 +9,26 @@ reason when the code is not its shape.
 from __future__ import annotations
 
 from ecolint.analysis.batching import batching
+from ecolint.analysis.sampling import seeded_sampling
 from ecolint.checks import CheckContext, check
 from ecolint.diagnostics import Finding
 from ecolint.fixes.context import FixContext, NoFix, Proposal
 from ecolint.fixes.registry import fixer
 
 
+# Said when batching would change what a fixed seed makes reproducible (and no fix is offered).
+SEEDED_NOTE = ("; the file fixes a random seed and this call may sample: batched, each item would draw other "
+               "random numbers, so it is not fixed automatically")
+
+
 @check("LLM201")
 def generate_per_item_loop(ctx: CheckContext) -> list[Finding]:
-    return [Finding("LLM201", loop.site.node, {"callee": loop.callee, "loop_kind": loop.loop_kind}, loop)
-            for loop in ctx.shared("batching", batching).per_item]
+    findings = []
+    for loop in ctx.shared("batching", batching).per_item:
+        seeded = loop.generation is not None and seeded_sampling(ctx.facts.module, loop.generation)
+        context = {"callee": loop.callee, "loop_kind": loop.loop_kind, "note": SEEDED_NOTE if seeded else ""}
+        findings.append(Finding("LLM201", loop.site.node, context, loop))
+    return findings
 
 
 @fixer("LLM201")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ecolint.analysis.sampling import greedy_pipeline, greedy_vllm, keyword, seeds_randomness
 from ecolint.analysis.values import last_name
 from ecolint.fixes.batch_calls import PerItemCall, call_with, collect, statement_start
 from ecolint.fixes.batch_size import fix_batch_size
@@ -26,7 +27,7 @@ from ecolint.fixes.context import FixContext, NoFix, Proposal
 from ecolint.fixes.edits import Edit
 from ecolint.fixes.layout import Sequence
 
-SEEDING_CALLS = frozenset({"set_seed", "manual_seed", "manual_seed_all", "seed", "enable_full_determinism"})
+SEEDED = "sampling with a fixed seed: in a batch each item draws other random numbers, so the results would change"
 GENERATION_TASKS = frozenset({"text-generation"})
 
 
@@ -56,41 +57,9 @@ def _load_of(facts, creation: cst.Call | None):
     return None
 
 
-def seeded(ctx: FixContext) -> bool:
-    """The file fixes a random seed (``set_seed``, ``torch.manual_seed``, ``LLM(seed=...)``, ...)."""
-    found = False
-
-    class Seeds(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            nonlocal found
-            if last_name(node.func) in SEEDING_CALLS:
-                found = True
-            elif last_name(node.func) == "LLM" and any(
-                    arg.keyword is not None and arg.keyword.value == "seed" for arg in node.args):
-                found = True
-
-    ctx.module.visit(Seeds())
-    return found
-
-
-def _keyword(call: cst.Call | None, name: str) -> cst.BaseExpression | None:
-    if call is None:
-        return None
-    return next((arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == name), None)
-
-
-def _false(node: cst.BaseExpression | None) -> bool:
-    return isinstance(node, cst.Name) and node.value == "False"
-
-
-def _zero(node: cst.BaseExpression | None) -> bool:
-    return isinstance(node, (cst.Integer, cst.Float)) and float(node.value) == 0.0
-
-
 def _require_unseeded_or_greedy(ctx: FixContext, greedy: bool) -> None:
-    if not greedy and seeded(ctx):
-        raise NoFix("sampling with a fixed seed: in a batch each item draws other random numbers, so the "
-                    "results would change")
+    if not greedy and seeds_randomness(ctx.module):
+        raise NoFix(SEEDED)
 
 
 def _statement_of(ctx: FixContext, node: cst.CSTNode) -> cst.CSTNode:
@@ -146,7 +115,7 @@ def pipeline_task(creation: cst.Call | None) -> str | None:
     name = last_name(creation.func) or ""
     if name.endswith("Pipeline"):  # a pipeline class: TextGenerationPipeline(model=..., tokenizer=...)
         return "text-generation" if name == "TextGenerationPipeline" else None
-    task = _keyword(creation, "task")
+    task = keyword(creation, "task")
     if task is None:  # pipeline("text-generation", ...), under any alias
         positional = [arg.value for arg in creation.args if arg.keyword is None and not arg.star]
         task = positional[0] if positional else None
@@ -169,17 +138,17 @@ def pipeline_per_item(ctx: FixContext, subject) -> Proposal:
     if any(arg.keyword is not None and arg.keyword.value == "batch_size" for arg in call.args):
         raise NoFix("the call already sets batch_size")
     ctx.require_absent(call, ("batch_size",))
-    _require_unseeded_or_greedy(ctx, _false(_keyword(call, "do_sample")) or _false(_keyword(creation, "do_sample")))
+    _require_unseeded_or_greedy(ctx, greedy_pipeline(call, creation))
     size = batch_size_for(ctx, subject.facts, creation)
-    keyword = None if _keyword(creation, "batch_size") is not None else f"batch_size={size}"
+    added = None if keyword(creation, "batch_size") is not None else f"batch_size={size}"
     argument = positional[0]
     per_item = PerItemCall(call, subject.loop, argument, argument.value,
-                           lambda items: call_with(ctx, call, argument, items, keyword), result_hint="output")
+                           lambda items: call_with(ctx, call, argument, items, added), result_hint="output")
     edits = collect(ctx, per_item)
     edits += padding_edits(ctx, ctx.source[slice(*ctx.span(call.func))], creation,
                            _statement_of(ctx, subject.loop.node))
     return Proposal(edits, message=f"Call the pipeline once on the list of items (batch_size={size})"
-                    if keyword else "Call the pipeline once on the list of items")
+                    if added else "Call the pipeline once on the list of items")
 
 
 # -- vLLM ------------------------------------------------------------------------------------
@@ -203,25 +172,11 @@ def vllm_per_item(ctx: FixContext, subject) -> Proposal:
         raise NoFix("the call is not given one conversation")
     else:
         item = value
-    _require_unseeded_or_greedy(ctx, _greedy_vllm(subject, call))
+    site = subject.generation.site
+    _require_unseeded_or_greedy(ctx, greedy_vllm(call, site.scope, site.order))
     per_item = PerItemCall(call, subject.loop, argument, item, lambda items: call_with(ctx, call, argument, items),
                            wrapped=True, result_hint="output")
     return Proposal(collect(ctx, per_item), message=f"Call llm.{method}() once on the list of prompts")
-
-
-def _greedy_vllm(subject, call: cst.Call) -> bool:
-    """The sampling parameters are written with ``temperature=0`` or a per-request ``seed=``."""
-    params = _keyword(call, "sampling_params")
-    positional = [arg.value for arg in call.args if arg.keyword is None]
-    if params is None and len(positional) > 1:
-        params = positional[1]
-    site = subject.generation.site
-    if isinstance(params, cst.Name):
-        binding = site.scope.lookup(params.value, site.order)
-        params = binding.value if binding is not None and binding.kind == "assign" else None
-    if not isinstance(params, cst.Call) or last_name(params.func) != "SamplingParams":
-        return False
-    return _zero(_keyword(params, "temperature")) or _keyword(params, "seed") is not None
 
 
 # -- LLM202 ------------------------------------------------------------------------------------
@@ -234,7 +189,7 @@ def larger_batch_size(ctx: FixContext, subject) -> Proposal:
     if subject.site.loops:
         raise NoFix("the pipeline is called in a loop: the loop is what needs batching")
     creation = _creation_of(subject, call)
-    _require_unseeded_or_greedy(ctx, _false(_keyword(call, "do_sample")) or _false(_keyword(creation, "do_sample")))
+    _require_unseeded_or_greedy(ctx, greedy_pipeline(call, creation))
     size = batch_size_for(ctx, subject.facts, creation)
     padding = []
     if pipeline_task(creation) in GENERATION_TASKS:
