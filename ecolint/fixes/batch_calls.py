@@ -25,7 +25,6 @@ move before it. That is proved from the code, or no fix is offered (``NoFix`` wi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -62,6 +61,8 @@ CONTROL_WORDS = {cst.Break: "break", cst.Continue: "continue", cst.Return: "retu
 # Iterables that can be read twice (each read gives the same items).
 REREADABLE_CALLS = frozenset({"list", "tuple", "sorted", "range", "splitlines", "split", "readlines", "keys",
                               "values", "items", "tolist", "to_list"})
+WHOLE_CONSUMERS = frozenset({"list", "tuple", "set", "sorted", "dict", "sum", "join", "frozenset", "Counter"})
+LONG_LINE = 100  # a loop header longer than this gets its batched call on a line of its own
 LIST_CALLS = frozenset({"list", "sorted", "splitlines", "split", "readlines", "tolist"})  # calls that return a list
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
 MUTATING_METHODS = frozenset({"append", "extend", "update", "insert", "add", "setdefault", "pop", "remove",
@@ -135,28 +136,35 @@ def _collect_for(ctx: FixContext, per_item: PerItemCall, loop: cst.For) -> list[
     result, drop = _result_name(ctx, per_item, kept, kept.index(body[position]), uses_target)
     edits: list[Edit] = [_remove_line(ctx, line) for line in removed]
     iterable = loop.iter
-    target_text = _text(ctx, loop.target)
-    if not uses_target:
-        if _used_outside(ctx, loop, targets):
-            raise NoFix("the loop variable is read after the loop")
-        items = _items(ctx, per_item.loop, iterable, loop.target, item)
-        header = f"{result} in {per_item.batched(items)}"
-    else:
-        iterable_text = _text(ctx, iterable)
-        if not _rereadable(iterable, per_item.loop.scope, per_item.loop.order):  # read the items once, into a list
-            iterable_text = fresh_name(ctx, "items")
-            start = statement_start(ctx, loop)
-            if not ctx.starts_line(start):
-                raise NoFix("the loop does not start its own line")
-            edits.append(Edit(ctx.line_start(start), ctx.line_start(start),
-                              f"{ctx.indentation(start)}{iterable_text} = list({_text(ctx, iterable)}){ctx.newline}"))
-        items = _items(ctx, per_item.loop, iterable, loop.target, item, iterable_text=iterable_text)
+    iterable_text = _text(ctx, iterable)
+    before: list[str] = []  # statements that go before the loop
+    if uses_target and not _rereadable(iterable, per_item.loop.scope, per_item.loop.order):
+        iterable_text = fresh_name(ctx, "items")  # read the items once, into a list
+        before.append(f"{iterable_text} = list({_text(ctx, iterable)})")
+    elif not uses_target and _used_outside(ctx, loop, targets):
+        raise NoFix("the loop variable is read after the loop")
+    items = _items(ctx, per_item.loop, iterable, loop.target, item,
+                   iterable_text=iterable_text if before else None)
+    batched = per_item.batched(items)
+    start = statement_start(ctx, loop)
+    indent = ctx.indentation(start)
+    if uses_target or "\n" in batched or len(f"{indent}for {result} in {batched}:") > LONG_LINE:
+        outputs = fresh_name(ctx, "outputs")  # the results get a name of their own, before the loop
+        before.append(f"{outputs} = {batched}")
+        batched = outputs
+    if uses_target:
+        target_text = _text(ctx, loop.target)
         if isinstance(loop.target, cst.Tuple) and not loop.target.lpar:
             target_text = f"({target_text})"
-        header = f"{target_text}, {result} in zip({iterable_text}, {per_item.batched(items)})"
-    target_start = ctx.span(loop.target)[0]
-    iterable_end = ctx.span(iterable)[1]
-    edits.append(Edit(target_start, iterable_end, header))
+        header = f"{target_text}, {result} in zip({iterable_text}, {batched})"
+    else:
+        header = f"{result} in {batched}"
+    if before:
+        if not ctx.starts_line(start):
+            raise NoFix("the loop does not start its own line")
+        text = "".join(f"{indent}{line}{ctx.newline}" for line in before)
+        edits.append(Edit(ctx.line_start(start), ctx.line_start(start), text))
+    edits.append(Edit(ctx.span(loop.target)[0], ctx.span(iterable)[1], header))
     edits += _replace_call(ctx, per_item, result, drop)
     return edits
 
@@ -429,7 +437,23 @@ def fresh_name(ctx: FixContext, hint: str) -> str:
 
 
 def _all_names(ctx: FixContext) -> set[str]:
-    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", ctx.source))
+    """Every variable name the code uses (an attribute or a keyword of the same spelling does not count)."""
+    names: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)
+            return False
+
+    ctx.module.visit(Names())
+    return names
 
 
 def _replace_call(ctx: FixContext, per_item: PerItemCall, result: str, drop: cst.CSTNode | None) -> list[Edit]:
@@ -532,6 +556,9 @@ def _collect_comprehension(ctx: FixContext, per_item: PerItemCall, node: cst.CST
     for_in: cst.CompFor = node.for_in
     if for_in.inner_for_in is not None or for_in.asynchronous is not None:
         raise NoFix("the comprehension has several for clauses or is async")
+    if isinstance(node, cst.GeneratorExp) and not _consumed_whole(ctx, node):
+        raise NoFix("the generator may be read in part (any, all, next, a loop that stops): batched, every "
+                    "item would be generated")
     parts = [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]
     call = per_item.call
     for part in parts:
@@ -570,6 +597,14 @@ def _collect_comprehension(ctx: FixContext, per_item: PerItemCall, node: cst.CST
     start = ctx.source.rfind("for", 0, ctx.span(for_in.target)[0])
     end = ctx.span(for_in.ifs[-1].test)[1] if for_in.ifs else ctx.span(for_in.iter)[1]
     return [Edit(start, end, clause), *_replace_call(ctx, per_item, result, None)]
+
+
+def _consumed_whole(ctx: FixContext, node: cst.GeneratorExp) -> bool:
+    """``list(g)``, ``sorted(g)``, ``"".join(g)``, ...: every item of the generator is read, at once."""
+    parent = ctx.parent(node)
+    if isinstance(parent, cst.Arg):
+        parent = ctx.parent(parent)
+    return isinstance(parent, cst.Call) and last_name(parent.func) in WHOLE_CONSUMERS
 
 
 def _contains(root: cst.CSTNode, wanted: cst.CSTNode) -> bool:
