@@ -107,6 +107,30 @@ def padding_lines(pipe: str) -> list[str]:
     ]
 
 
+def require_new_tokens(ctx: FixContext, call: cst.Call, creation: cst.Call | None) -> None:
+    """A decoder-only batch is left-padded, and ``max_length`` counts the padding: a short prompt would get
+    fewer new tokens than alone. The length must be ``max_new_tokens``, written at the call or creation
+    (a checkpoint's or transformers' default may be a ``max_length``)."""
+    given: set[str] = set()
+    for owner in (call, creation):
+        if owner is None:
+            continue
+        for arg in owner.args:
+            if arg.keyword is not None:
+                given.add(arg.keyword.value)
+            elif arg.star == "**":
+                keys = ctx.splat_keys(arg.value)
+                if keys is None:
+                    raise NoFix("a **splat may set max_length, which counts the padding of a batch")
+                given |= keys
+    if "max_length" in given:
+        raise NoFix("max_length counts the padding of a batch: shorter prompts would get fewer new tokens "
+                    "(max_new_tokens does not)")
+    if "max_new_tokens" not in given:
+        raise NoFix("the number of new tokens is not written (max_new_tokens): a default max_length would "
+                    "count the padding of a batch")
+
+
 # -- pipelines -----------------------------------------------------------------------------
 def pipeline_task(creation: cst.Call | None) -> str | None:
     """The task a ``pipeline(...)`` or ``TextGenerationPipeline(...)`` call was made for."""
@@ -139,6 +163,7 @@ def pipeline_per_item(ctx: FixContext, subject) -> Proposal:
         raise NoFix("the call already sets batch_size")
     ctx.require_absent(call, ("batch_size",))
     _require_unseeded_or_greedy(ctx, greedy_pipeline(call, creation))
+    require_new_tokens(ctx, call, creation)
     size = batch_size_for(ctx, subject.facts, creation)
     added = None if keyword(creation, "batch_size") is not None else f"batch_size={size}"
     argument = positional[0]
@@ -193,6 +218,7 @@ def larger_batch_size(ctx: FixContext, subject) -> Proposal:
     size = batch_size_for(ctx, subject.facts, creation)
     padding = []
     if pipeline_task(creation) in GENERATION_TASKS:
+        require_new_tokens(ctx, call, creation)
         pipe = None if call is creation else ctx.source[slice(*ctx.span(call.func))]
         padding = padding_edits(ctx, pipe, creation, _statement_of(ctx, call))
     entry = subject.entry
