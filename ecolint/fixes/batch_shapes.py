@@ -20,6 +20,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ecolint.analysis.sampling import greedy_pipeline, greedy_vllm, keyword, seeds_randomness
+from ecolint.analysis.scopes import dotted_name
 from ecolint.analysis.values import last_name
 from ecolint.fixes.batch_calls import PerItemCall, call_with, collect, statement_start
 from ecolint.fixes.batch_size import fix_batch_size
@@ -167,6 +168,7 @@ def pipeline_per_item(ctx: FixContext, subject) -> Proposal:
     size = batch_size_for(ctx, subject.facts, creation)
     added = None if keyword(creation, "batch_size") is not None else f"batch_size={size}"
     argument = positional[0]
+    _require_one_item(argument.value)
     per_item = PerItemCall(call, subject.loop, argument, argument.value,
                            lambda items: call_with(ctx, call, argument, items, added), result_hint="output")
     edits = collect(ctx, per_item)
@@ -174,6 +176,21 @@ def pipeline_per_item(ctx: FixContext, subject) -> Proposal:
                            _statement_of(ctx, subject.loop.node))
     return Proposal(edits, message=f"Call the pipeline once on the list of items (batch_size={size})"
                     if added else "Call the pipeline once on the list of items")
+
+
+ONE_CONVERSATION = ("message", "conversation", "chat", "dialog", "history", "turns")
+SEVERAL = ("batch", "group", "chunk", "list")
+
+
+def _require_one_item(item: cst.BaseExpression) -> None:
+    """The call is given one prompt (or one conversation), not a list of them under a plural name."""
+    name = (dotted_name(item) or "").rsplit(".", 1)[-1].lower()
+    chat = isinstance(item, cst.List) and all(isinstance(element.value, cst.Dict) for element in item.elements)
+    if isinstance(item, (cst.List, cst.ListComp)) and not chat:
+        raise NoFix("the pipeline is given a list: it may be several prompts already")
+    if any(word in name for word in SEVERAL) or (
+            name.endswith("s") and not any(word in name for word in ONE_CONVERSATION)):
+        raise NoFix(f"{name} may hold several prompts: a list of them would change what the pipeline is given")
 
 
 # -- vLLM ------------------------------------------------------------------------------------

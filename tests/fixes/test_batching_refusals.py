@@ -29,6 +29,7 @@ REASONS = {
         "last_prompt": "read after the loop", "summaries": "only text-generation pipelines",
         "via_helper": "runs in a helper", "any_match": "read in part",
         "limited_by_length": "max_length counts the padding", "default_length": "max_new_tokens",
+        "grouped": "may hold several prompts",
     },
     "LLM201/nofix_seeded_sampling": {
         "sample_stories": "fixed seed", "model_default": "fixed seed", "sample_vllm": "fixed seed",
