@@ -389,13 +389,19 @@ def _reads_outside(body: cst.CSTNode, names: frozenset[str], call: cst.Call) -> 
 
 
 def _used_outside(ctx: FixContext, loop: cst.CSTNode, names: frozenset[str]) -> bool:
-    """Whether the function (or module) around ``loop`` mentions one of ``names`` outside it."""
+    """Whether the function (or module) around ``loop`` mentions one of ``names`` outside it.
+
+    A comprehension's own targets are local to it (``[e["id"] for e in examples]`` after
+    ``for e in examples:`` does not read the loop's ``e``); only its first iterable is read outside."""
     owner: cst.CSTNode | None = ctx.parent(loop)
     while owner is not None and not isinstance(owner, (cst.FunctionDef, cst.Module)):
         owner = ctx.parent(owner)
     found = False
 
     class Mentions(cst.CSTVisitor):
+        def __init__(self, wanted: frozenset[str]) -> None:
+            self.wanted = wanted
+
         def visit_For(self, node: cst.For) -> bool:
             return node is not loop
 
@@ -405,9 +411,33 @@ def _used_outside(ctx: FixContext, loop: cst.CSTNode, names: frozenset[str]) -> 
 
         def visit_Name(self, node: cst.Name) -> None:
             nonlocal found
-            found = found or node.value in names
+            found = found or node.value in self.wanted
 
-    (owner or ctx.module).visit(Mentions())
+        def _comprehension(self, node: cst.CSTNode) -> bool:
+            local: set[str] = set()
+            for_in = node.for_in
+            while for_in is not None:
+                local |= names_in(for_in.target)
+                for_in = for_in.inner_for_in
+            shadowed = self.wanted & local
+            if not shadowed:
+                return True
+            node.for_in.iter.visit(self)  # evaluated in the enclosing scope
+            inner = Mentions(self.wanted - shadowed)
+            for child in node.children:
+                if child is not node.for_in:
+                    child.visit(inner)
+            for_in = node.for_in
+            for_in.target.visit(inner)
+            for condition in for_in.ifs:
+                condition.visit(inner)
+            if for_in.inner_for_in is not None:
+                for_in.inner_for_in.visit(inner)
+            return False
+
+        visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
+
+    (owner or ctx.module).visit(Mentions(names))
     return found
 
 
