@@ -72,9 +72,9 @@ def test_llm306_follows_the_transformers_pin(spec, reported, words):
 @pytest.mark.parametrize("spec, keyword", [(None, "torch_dtype"), ("==4.44.0", "torch_dtype"), (">=4.56,<5", "dtype")])
 def test_llm306_suggests_the_keyword_the_pin_accepts(spec, keyword):
     [found] = lint_text(NO_DTYPE, "serve.py", pinned(spec, "LLM306"))
-    assert found.message.endswith(f"Load with {keyword}=torch.float16")
+    assert f'Load with {keyword}="auto" (the checkpoint\'s own dtype' in found.message
     edits = found.hidden_fix or found.fix
-    assert edits is not None and any(f", {keyword}=torch.float16" == edit["content"] for edit in edits["edits"])
+    assert edits is not None and any(f', {keyword}="auto"' == edit["content"] for edit in edits["edits"])
 
 
 def test_a_finding_without_a_severity_keeps_the_rules():

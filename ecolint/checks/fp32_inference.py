@@ -1,5 +1,5 @@
-"""LLM303 fp32-inference: a generative model loaded for inference in float32; the fix (unsafe) writes half
-precision where the float32 is written."""
+"""LLM303 fp32-inference: a generative model loaded for inference in float32; the fix (unsafe) writes
+``"auto"`` (the checkpoint's dtype) or bfloat16 where the float32 is written (``analysis.dtype_choice``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from ecolint.analysis.dtype_choice import AUTO, float32_replacement
 from ecolint.analysis.facts import ModelLoad
 from ecolint.analysis.models import converted_later, generative, inference_loads, model_text, stays_on_cpu
 from ecolint.analysis.values import Entry, Value, ValueKind, last_name
@@ -45,7 +46,6 @@ def converts_weights(facts, load: ModelLoad) -> bool:
 
 @check("LLM303")
 def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
-    suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
     for load in inference_loads(ctx.facts):
         if load.dtype is None or not _is_float32(load.dtype.value):
             continue
@@ -53,35 +53,41 @@ def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
             continue
         if converts_weights(ctx.facts, load):
             continue
+        choice = float32_replacement(load.dtype)
         yield Finding(
             "LLM303",
             load.dtype.key_node,
-            {"model": model_text(load) or "the model", "suggested": suggested, "keyword": load.dtype.name},
+            {"model": model_text(load) or "the model", "suggested": choice.written(), "why": choice.why,
+             "keyword": load.dtype.name},
             load.dtype,
         )
 
 
 @fixer("LLM303")
-def half_precision_dtype(ctx: FixContext, finding: Finding) -> Proposal:
-    """Rewrite the float32 where it is written: ``torch.float32`` -> ``torch.bfloat16``, ``"float32"`` likewise."""
+def auto_or_bfloat16_dtype(ctx: FixContext, finding: Finding) -> Proposal:
+    """Rewrite the float32 where it is written: ``"auto"`` at the keyword itself, ``bfloat16`` in a constant
+    or a command-line option's default (``torch.float32`` -> ``torch.bfloat16``, ``"float32"`` likewise)."""
     entry: Entry = finding.subject
-    suggested = finding.context.get("suggested") or "float16"
-    if suggested not in ("float16", "bfloat16"):
-        raise NoFix("unknown target precision")
+    choice = float32_replacement(entry)
     value: Value = entry.value
     if value.kind == "option" and isinstance(value.value, Value):
         value = value.value  # the command-line option's default
     node = value.node
+    message = f"Load with {choice.written()} ({choice.why})"
+    if isinstance(node, cst.SimpleString) and ("b" in node.prefix.lower() or "f" in node.prefix.lower()):
+        raise NoFix("not a plain string")
+    if choice is AUTO:
+        start, end = ctx.span(node)
+        quote = node.quote if isinstance(node, cst.SimpleString) else '"'
+        prefix = node.prefix if isinstance(node, cst.SimpleString) else ""
+        return Proposal([Edit(start, end, f"{prefix}{quote}auto{quote}")], message=message)
     if value.kind == "symbol" and value.value in FLOAT32_SYMBOLS and isinstance(node, cst.Attribute):
         start, end = ctx.span(node.attr)
-        return Proposal([Edit(start, end, suggested)])
+        return Proposal([Edit(start, end, choice.name)], message=message)
     if value.kind == "const" and value.value in FLOAT32_STRINGS and isinstance(node, cst.SimpleString):
-        prefix = node.prefix.lower()
-        if "b" in prefix or "f" in prefix:
-            raise NoFix("not a plain string")
-        _check_choices(ctx, node, suggested)
+        _check_choices(ctx, node, choice.name)
         start, end = ctx.span(node)
-        return Proposal([Edit(start, end, f"{node.prefix}{node.quote}{suggested}{node.quote}")])
+        return Proposal([Edit(start, end, f"{node.prefix}{node.quote}{choice.name}{node.quote}")], message=message)
     raise NoFix("the float32 is not written as torch.float32 or a string")
 
 

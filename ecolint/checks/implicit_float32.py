@@ -1,5 +1,5 @@
 """LLM306 implicit-float32: a model loaded without a dtype, which transformers before v5 loads in float32;
-the fix (unsafe) adds a half-precision dtype to the load."""
+the fix (unsafe) adds dtype "auto", the checkpoint's own dtype, to the load (``analysis.dtype_choice``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from ecolint.analysis.dtype_choice import AUTO
 from ecolint.analysis.facts import ModelLoad
 from ecolint.analysis.models import (converted_later, generative, inference_loads, model_text, seq2seq_load,
                                      stays_on_cpu)
@@ -15,7 +16,6 @@ from ecolint.analysis.values import Value, ValueKind
 from ecolint.checks import CheckContext, check
 from ecolint.checks._versions import transformers_major, transformers_pin
 from ecolint.diagnostics import Finding
-from ecolint.fixes import imports
 from ecolint.fixes.context import FixContext, NoFix, Proposal
 from ecolint.fixes.dtype import DTYPE_KEYWORDS, WRITTEN_DTYPE, dtype_keyword
 from ecolint.fixes.layout import container_sequence
@@ -71,7 +71,6 @@ def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
         when = f"when transformers < 5 (the pin {transformers_pin(ctx.versions)} allows it)"
     else:
         when = "when transformers < 5"
-    suggested = "bfloat16" if "bfloat16" in ctx.source else "float16"
     quantized_module = QUANTIZED_FORMATS.search(ctx.source) is not None  # GPTQ/AWQ loaders pick their own dtype
     for load in inference_loads(ctx.facts):
         if load.dtype is not None or load.entries.unknown_splat:
@@ -87,8 +86,8 @@ def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
             continue  # T5-style encoder-decoders overflow in float16: their float32 default is no oversight
         if not generative(load) or stays_on_cpu(ctx.facts, load) or converted_later(ctx.facts, load):
             continue
-        context = {"model": model_text(load) or "the model", "when": when + unquantized, "suggested": suggested,
-                   "keyword": dtype_spelling(ctx)}
+        context = {"model": model_text(load) or "the model", "when": when + unquantized,
+                   "suggested": AUTO.written(), "why": AUTO.why, "keyword": dtype_spelling(ctx)}
         yield Finding("LLM306", load.site.node, context, load)
 
 
@@ -116,15 +115,13 @@ def _unquantized_when(quant) -> str | None:
 
 
 @fixer("LLM306")
-def add_half_precision_dtype(ctx: FixContext, finding: Finding) -> Proposal:
-    """Add ``torch_dtype=torch.float16`` (``dtype=`` where the pinned transformers accepts it) to the load."""
+def add_auto_dtype(ctx: FixContext, finding: Finding) -> Proposal:
+    """Add ``torch_dtype="auto"`` (``dtype=`` where the pinned transformers accepts it) to the load."""
     load = finding.subject
     call: cst.Call = load.site.node
-    suggested = finding.context.get("suggested") or "float16"
-    if suggested not in ("float16", "bfloat16") or not call.args:
+    if not call.args:
         raise NoFix("nothing to add the dtype to")
     ctx.require_absent(call, DTYPE_KEYWORDS)
-    torch = imports.torch_module(ctx, load.site.scope, load.site.order, call.func)
     keyword = dtype_keyword(ctx, call)
-    edits = container_sequence(ctx, call).append(f"{keyword}={torch.text}.{suggested}")
-    return Proposal([*edits, *torch.edits])
+    edits = container_sequence(ctx, call).append(f"{keyword}={AUTO.written()}")
+    return Proposal(edits, message=f"Load with {keyword}={AUTO.written()} ({AUTO.why})")

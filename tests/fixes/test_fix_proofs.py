@@ -199,5 +199,22 @@ def test_llm303_message_names_the_keyword_the_call_uses():
         m = AutoModelForCausalLM.from_pretrained("gpt2", torch_dtype=torch.float32, device_map="auto")
     ''')
     [diagnostic] = [d for d in lint_text(text, "case.py", ALL) if d.code == "LLM303"]
-    assert "torch_dtype=torch." in diagnostic.message
-    assert " dtype=torch." not in diagnostic.message
+    assert 'torch_dtype="auto"' in diagnostic.message
+    assert ' dtype="auto"' not in diagnostic.message
+
+
+def test_llm303_writes_auto_at_the_keyword_and_bfloat16_in_a_shared_constant():
+    text = textwrap.dedent('''\
+        import torch
+        from transformers import AutoModelForCausalLM
+        DTYPE = torch.float32
+        m = AutoModelForCausalLM.from_pretrained("gpt2", torch_dtype=torch.float32, device_map="auto")
+        n = AutoModelForCausalLM.from_pretrained("gpt2", torch_dtype=DTYPE, device_map="auto")
+        x = torch.zeros(3, dtype=DTYPE)
+    ''')
+    after = fixed(text, ALL)
+    assert 'from_pretrained("gpt2", torch_dtype="auto", device_map="auto")' in after
+    assert "DTYPE = torch.bfloat16" in after  # the constant's other use needs a torch dtype
+    choices = sorted(d.message.split("Load with ", 1)[1] for d in lint_text(text, "case.py", ALL) if d.code == "LLM303")
+    assert choices[0].startswith('torch_dtype="auto" (the checkpoint\'s own dtype')
+    assert choices[1].startswith("torch_dtype=torch.bfloat16 (") and "float16 overflows" in choices[1]
