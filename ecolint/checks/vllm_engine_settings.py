@@ -1,11 +1,16 @@
-"""LLM204 vllm-engine-settings: a vLLM engine with CUDA graphs turned off, or a cap of a few sequences per batch."""
+"""LLM204 vllm-engine-settings: a vLLM engine with CUDA graphs turned off, or a cap of a few sequences per batch;
+the fix (unsafe) removes the setting where it is written."""
 
 from __future__ import annotations
 
 from ecolint.analysis.parameters import number
 from ecolint.analysis.scopes import is_library_name, qualify
+from ecolint.analysis.values import Entry
 from ecolint.checks import CheckContext, check
 from ecolint.diagnostics import Finding
+from ecolint.fixes.context import FixContext, NoFix, Proposal
+from ecolint.fixes.layout import container_sequence, element_of
+from ecolint.fixes.registry import fixer
 
 ENGINES = ("LLM", "EngineArgs", "AsyncEngineArgs")
 MAX_SMALL_BATCH = 4
@@ -39,7 +44,7 @@ def vllm_engine_settings(ctx: CheckContext) -> list[Finding]:
                 "resembles": "transformers decoding in eager mode against CUDA graphs (torch.compile, "
                              "mode=\"reduce-overhead\"): " + _resembles(ctx, "LLM302"),
                 "instead": "Leave enforce_eager at False outside debugging",
-            }))
+            }, eager))
         seqs = entries.get("max_num_seqs")
         size = number(seqs.value) if seqs is not None else None
         if size is not None and 1 <= size <= MAX_SMALL_BATCH:
@@ -48,5 +53,22 @@ def vllm_engine_settings(ctx: CheckContext) -> list[Finding]:
                 "setting": f"max_num_seqs={size:g} lets vLLM batch at most {size:g} sequence{'s' if size > 1 else ''}",
                 "resembles": "transformers generation at batch 1 against batch 8: " + _resembles(ctx, "LLM201"),
                 "instead": "Leave max_num_seqs at vLLM's default or set it to the concurrency you serve",
-            }))
+            }, seqs))
     return findings
+
+
+WHY_REMOVED = {
+    "enforce_eager": "vLLM then captures CUDA graphs, which takes start-up time and GPU memory",
+    "max_num_seqs": "vLLM's default batches many more sequences, whose KV cache needs GPU memory",
+}
+
+
+@fixer("LLM204")
+def remove_engine_setting(ctx: FixContext, finding: Finding) -> Proposal:
+    """Remove the keyword (or dict entry) where it is written; the engine falls back to vLLM's default."""
+    entry = finding.subject
+    if not isinstance(entry, Entry) or entry.name not in WHY_REMOVED or entry.owner is None:
+        raise NoFix("the setting is not written as a keyword or a dict entry")
+    sequence = container_sequence(ctx, entry.owner)
+    edits, _ = sequence.remove({sequence.index_of(element_of(ctx, entry.key_node, entry.owner))})
+    return Proposal(edits, message=f"Remove {entry.name}= ({WHY_REMOVED[entry.name]})")
