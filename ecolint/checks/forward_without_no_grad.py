@@ -6,6 +6,13 @@ Where autograd is off, and which calls run a loaded model's forward pass with it
 function decorated with one of them, after a statement ``torch.set_grad_enabled(False)``, and in a
 function of the module whose caller (any caller, followed through the module's own functions) runs
 with autograd off. ``model.eval()`` changes dropout and batch norm, not autograd.
+
+The fix (unsafe) runs the forward passes with autograd off. A function gets
+``@torch.inference_mode()`` when nothing it makes can leave it (no value returned or yielded,
+nothing stored outside it), else ``@torch.no_grad()``: tensors made under ``inference_mode``
+cannot be used with autograd, nor changed in place, outside it. At module level the loop (or the
+statement with the comprehension) is wrapped in ``with torch.no_grad():``, its lines indented one
+level; its variables stay in the module, so its tensors leave it.
 """
 
 from __future__ import annotations
@@ -24,6 +31,10 @@ from ecolint.analysis.values import FunctionInfo, last_name
 from ecolint.analysis.walk import walk
 from ecolint.checks import CheckContext, check
 from ecolint.diagnostics import Finding
+from ecolint.fixes.context import FixContext, NoFix, Proposal
+from ecolint.fixes.edits import Edit
+from ecolint.fixes.registry import fixer
+from ecolint.fixes.toplevel import compound_span, module_reference, statement_keywords
 
 GRAD_OFF = frozenset({
     "torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad",
@@ -314,3 +325,175 @@ def ungraded_forwards(facts: ModuleFacts, source: str) -> list[Forward]:
 def forward_without_no_grad(ctx: CheckContext) -> Iterator[Finding]:
     for forward in ungraded_forwards(ctx.facts, ctx.source):
         yield Finding("LLM304", forward.site.node, {"callee": forward.callee, "where": forward.where}, forward)
+
+
+# -- the fix ------------------------------------------------------------------------------------------
+_DEF_LINE = re.compile(r"(?m)^[ \t]*def\b")
+_LINE_START = re.compile(r"\r\n|\r|\n")
+# Methods that put a value into their object: a tensor given to them leaves the function.
+STORING_METHODS = frozenset({"append", "extend", "insert", "add", "update", "setdefault", "put", "put_nowait",
+                             "appendleft", "extendleft", "__setitem__", "copy_", "push", "send"})
+
+
+@fixer("LLM304")
+def autograd_off(ctx: FixContext, finding: Finding) -> Proposal:
+    forward = finding.subject
+    site = forward.site
+    if site.function is not None:
+        return _decorate(ctx, site.function.node)
+    return _wrap_statement(ctx, site)
+
+
+# -- a function: decorate it --------------------------------------------------------------------------
+def _decorate(ctx: FixContext, function: cst.FunctionDef) -> Proposal:
+    if not isinstance(function, cst.FunctionDef):
+        raise NoFix("not a function definition")
+    if function.asynchronous is not None:
+        raise NoFix("torch's grad-mode decorators do not cover the body of an async function")
+    start, _ = compound_span(ctx, function, statement_keywords(function))
+    line = ctx.line_start(ctx.span(function.name)[0])
+    if not _DEF_LINE.match(ctx.source, line):
+        raise NoFix("the def line cannot be found")
+    indent = ctx.indentation(line)
+    torch, edits = module_reference(ctx, ctx.line_start(start), "torch")
+    mode, why = _mode_for(function)
+    edits.append(Edit(line, line, f"{indent}@{torch}.{mode}(){ctx.newline}"))
+    return Proposal(edits, message=f"Decorate {function.name.value}() with @torch.{mode}() ({why})")
+
+
+def _mode_for(function: cst.FunctionDef) -> tuple[str, str]:
+    leaving = _what_leaves(function)
+    if leaving is None:
+        return "inference_mode", "nothing the function makes leaves it"
+    return "no_grad", (f"{leaving}: tensors made under inference_mode could not be used with autograd or "
+                       "changed in place outside it")
+
+
+def _what_leaves(function: cst.FunctionDef) -> str | None:
+    """How a value made in the function can leave it, or None when it cannot."""
+    params = function.params
+    parameters = {param.name.value for param in
+                  [*params.posonly_params, *params.params, *params.kwonly_params,
+                   *(p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param))]}
+    local: set[str] = set()
+    found: list[str] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Return(self, node: cst.Return) -> None:
+            if node.value is not None and not (isinstance(node.value, cst.Name) and node.value.value == "None"):
+                found.append("the function returns a value")
+
+        def visit_Yield(self, node: cst.Yield) -> None:
+            found.append("the function yields values")
+
+        def visit_Global(self, node: cst.Global) -> None:
+            found.append("the function sets a global")
+
+        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+            found.append("the function sets a variable of its enclosing function")
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            _target(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            _target(node.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            _target(node.target)
+
+        def visit_For(self, node: cst.For) -> None:
+            _target(node.target)
+
+        def visit_WithItem(self, node: cst.WithItem) -> None:
+            if node.asname is not None:
+                _target(node.asname.name)
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            _target(node.target)
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in STORING_METHODS:
+                owner = func.value
+                if not (isinstance(owner, cst.Name) and owner.value in local and owner.value not in parameters):
+                    found.append(f"the function stores values through .{func.attr.value}()")
+
+    def _target(node: cst.BaseExpression) -> None:
+        if isinstance(node, cst.Name):
+            local.add(node.value)
+        elif isinstance(node, (cst.Tuple, cst.List)):
+            for element in node.elements:
+                _target(element.value)
+        elif isinstance(node, cst.StarredElement):
+            _target(node.value)
+        else:
+            found.append("the function stores values in an attribute or an item")
+
+    function.body.visit(Finder())
+    return found[0] if found else None
+
+
+# -- module level: wrap the loop --------------------------------------------------------------------
+def _wrap_statement(ctx: FixContext, site) -> Proposal:
+    statement = _outer_statement(ctx, site)
+    start, end = compound_span(ctx, statement, statement_keywords(statement))
+    if not ctx.starts_line(start):
+        raise NoFix("the statement does not start its line")
+    _no_multiline_strings(ctx, statement)
+    indent = ctx.indentation(start)
+    unit = ctx.indent_unit
+    torch, edits = module_reference(ctx, ctx.line_start(start), "torch")
+    line = ctx.line_start(start)
+    edits.append(Edit(line, line, f"{indent}with {torch}.no_grad():{ctx.newline}{unit}"))
+    for offset in _line_starts(ctx, line, end)[1:]:
+        if ctx.source[offset:ctx.line_end(offset)].strip():
+            edits.append(Edit(offset, offset, unit))
+    what = "loop" if isinstance(statement, (cst.For, cst.While)) else "statement"
+    return Proposal(edits, message=f"Wrap the {what} in `with torch.no_grad():` (its variables stay in the module, "
+                                   "so tensors leave it: inference_mode's could not be used with autograd later)")
+
+
+def _outer_statement(ctx: FixContext, site) -> cst.CSTNode:
+    """The outermost loop of the call (a ``for``/``while`` statement), or the statement holding its comprehension."""
+    loop = site.loops[0].node if site.loops else None
+    if isinstance(loop, (cst.For, cst.While)):
+        if loop.asynchronous is not None if isinstance(loop, cst.For) else False:
+            raise NoFix("an async for loop")
+        node = loop
+    else:
+        node = site.node
+        while node is not None and not isinstance(node, cst.SimpleStatementLine):
+            node = ctx.parent(node)
+            if isinstance(node, (cst.ClassDef, cst.FunctionDef, cst.Lambda, cst.SimpleStatementSuite)):
+                raise NoFix("the call is not in a statement of its own line")
+        if node is None:
+            raise NoFix("no statement holds the call")
+    if not isinstance(ctx.parent(node), (cst.Module, cst.IndentedBlock)):
+        raise NoFix("the statement is not in a block")
+    return node
+
+
+def _no_multiline_strings(ctx: FixContext, statement: cst.CSTNode) -> None:
+    """Indenting the lines of a string that spans lines would change the string."""
+    spanning: list[cst.CSTNode] = []
+
+    class Strings(cst.CSTVisitor):
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            if "\n" in node.value or "\r" in node.value:
+                spanning.append(node)
+
+        def visit_FormattedString(self, node: cst.FormattedString) -> None:
+            if "\n" in ctx.code(node) or "\r" in ctx.code(node):
+                spanning.append(node)
+
+    statement.visit(Strings())
+    if spanning:
+        raise NoFix("a string spans lines inside the loop")
+
+
+def _line_starts(ctx: FixContext, start: int, end: int) -> list[int]:
+    starts = [start]
+    for match in _LINE_START.finditer(ctx.source, start, end):
+        if match.end() < end:
+            starts.append(match.end())
+    return starts
