@@ -4,10 +4,20 @@ Where each model load runs is read from the collector's walk: request handlers (
 callbacks, flask views, a streamlit script's top level), functions whose result is cached, loads
 guarded by a cache check, and which module functions are called from handlers or inside loops
 (:func:`load_contexts`).
+
+The fix (unsafe) loads the model once. A statement ``name = load(...)`` of a loop's own body moves
+above the loop when nothing it reads is set in the loop. Otherwise the load call moves, as
+written, into a new module-level function that keeps its result (``functools.lru_cache``;
+``st.cache_resource`` in a streamlit script), and that function is called where the load was:
+only when every name the load reads means the same on every request (imports, module functions
+and classes, builtins, module variables assigned once and never through ``global``; in a
+streamlit script only literals), and never when the code around it changes the model in place.
 """
 
 from __future__ import annotations
 
+import builtins
+import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -16,10 +26,14 @@ from ecolint.analysis.collector import CallSite, Collector, Loop
 from ecolint.analysis.dataflow import derived_names, names_in
 from ecolint.analysis.facts import ModelLoad
 from ecolint.analysis.helpers import callee_text, called_function
-from ecolint.analysis.scopes import dotted_name, is_library_name, qualify
+from ecolint.analysis.scopes import Scope, dotted_name, is_library_name, module_path, qualify
 from ecolint.analysis.values import FunctionInfo, ValueKind, last_name
 from ecolint.checks import CheckContext, check
 from ecolint.diagnostics import Finding
+from ecolint.fixes.context import FixContext, NoFix, Proposal
+from ecolint.fixes.edits import Edit
+from ecolint.fixes.registry import fixer
+from ecolint.fixes.toplevel import compound_span, module_reference, statement_keywords
 
 # ``@app.get("/x")``, ``@router.post(...)``, ``@bp.route(...)``: a web route (FastAPI, Flask, Starlette, Quart, Sanic)
 ROUTE_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "route", "api_route", "websocket"})
@@ -43,6 +57,14 @@ class LoadContext:
     kind: str  # "handler", "loop", "streamlit"
     where: str  # "request handler generate() (@app.post)", "for loop", ...
     chain: tuple[str, ...] = ()  # the module functions between the handler or loop and the load
+
+
+@dataclass(frozen=True)
+class RepeatedLoad:
+    """A load that runs more than once, and where: what LLM203 reports and its fix moves."""
+
+    site: CallSite
+    context: LoadContext
 
 
 def _decorator_name(decorator: cst.Decorator) -> str:
@@ -382,5 +404,368 @@ def model_loaded_per_request(ctx: CheckContext) -> list[Finding]:
             "callee": callee_text(site.node, "from_pretrained"),
             "where": _where(context),
             "every": _every(context),
-        }))
+        }, RepeatedLoad(site, context)))
     return findings
+
+
+# -- the fix ------------------------------------------------------------------------------------------
+BUILTINS = frozenset(dir(builtins))
+# Calls that change a model in place: a cached model would keep the change for every later request.
+CHANGING_METHODS = frozenset({"load_adapter", "add_adapter", "set_adapter", "delete_adapter", "merge_and_unload",
+                              "unload", "resize_token_embeddings", "load_state_dict", "train", "requires_grad_",
+                              "merge_adapter", "unmerge_adapter", "enable_adapters", "disable_adapters"})
+CHANGING_CALLS = re.compile(r"(?:^|\.)(?:from_pretrained|get_peft_model|prepare_model_for_kbit_training|"
+                            r"inject_adapter_in_model)$")
+LITERALS = (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)
+
+
+@fixer("LLM203")
+def load_once(ctx: FixContext, finding: Finding) -> Proposal:
+    repeated = finding.subject
+    if not isinstance(repeated, RepeatedLoad):
+        raise NoFix("unknown finding subject")
+    site, context = repeated.site, repeated.context
+    call = site.node
+    if context.kind == "loop" and not context.chain:
+        try:
+            return _hoist(ctx, site)
+        except NoFix:
+            pass  # not a statement of its own in the loop's body: a cached loader may still do
+    # a streamlit script reruns from the top on every interaction, making new functions and new lru_caches
+    streamlit = context.kind == "streamlit" or _imports_streamlit(ctx)
+    _check_names(ctx, site, streamlit)
+    target = _assigned_name(ctx, call)
+    if target is not None:
+        _check_not_changed(ctx, site, target)
+    statement = _top_level_statement(ctx, call)
+    start, _ = compound_span(ctx, statement, statement_keywords(statement))
+    insert_at = _above_comments(ctx, ctx.line_start(start))
+    if streamlit:
+        cache, edits = module_reference(ctx, insert_at, "streamlit", "cache_resource")
+        decorator = cache
+    else:
+        cache, edits = module_reference(ctx, insert_at, "functools", "lru_cache")
+        decorator = f"{cache}(maxsize=None)"
+    loader = _loader_name(ctx, call, target)
+    call_start, call_end = ctx.span(call)
+    newline, unit = ctx.newline, ctx.indent_unit
+    text = ctx.source[call_start:call_end]
+    definition = (f"{newline * _blank_lines_missing(ctx, insert_at)}@{decorator}{newline}def {loader}():{newline}"
+                  f"{unit}return {text}{newline}{newline}{newline}")
+    edits += [Edit(insert_at, insert_at, definition), Edit(call_start, call_end, f"{loader}()")]
+    how = "st.cache_resource" if streamlit else "functools.lru_cache"
+    return Proposal(edits, message=f"Load once through {loader}(), cached with {how} (the model stays in memory "
+                                   "between requests, and load errors surface on the first request)")
+
+
+def _hoist(ctx: FixContext, site) -> Proposal:
+    """Move ``name = load(...)``, a statement of the loop's own body, above the loop."""
+    loop = site.loops[-1].node
+    if not isinstance(loop, (cst.For, cst.While)) or not isinstance(loop.body, cst.IndentedBlock):
+        raise NoFix("not a for or while loop with a block")
+    line = _statement_line(ctx, site.node)
+    if line is None or line not in loop.body.body or len(line.body) != 1:
+        raise NoFix("the load is not a statement of the loop's own body")
+    target = _assigned_name(ctx, site.node)
+    if target is None:
+        raise NoFix("the load's result is not assigned to a name")
+    assigned = _assigned_in(loop)
+    read = set(_names_read(line.body[0].value))
+    if read & set(assigned):
+        raise NoFix(f"the load reads {sorted(read & set(assigned))[0]}, which the loop sets")
+    if assigned.count(target) != 1 or _deleted(loop, target) or _read_before(ctx, loop, line, target):
+        raise NoFix(f"the loop uses {target} in other ways")
+    _check_not_changed(ctx, site, target)
+    _no_multiline_strings(line)
+    start, end = compound_span(ctx, line, ())
+    loop_start, _ = compound_span(ctx, loop, statement_keywords(loop))
+    first, after = ctx.line_start(start), ctx.after_line(end)
+    if after == end:  # the load ends the file without a newline: its line ends the loop too
+        raise NoFix("the load is the file's last line")
+    inner, outer = ctx.indentation(start), ctx.indentation(loop_start)
+    if not inner.startswith(outer) or inner == outer:
+        raise NoFix("unexpected indentation")
+    dedent = len(inner) - len(outer)
+    lines = []
+    for text in re.split(r"(?<=\n)", ctx.source[first:after]):
+        lines.append(text[dedent:] if text.startswith(inner) else text)
+    at = ctx.line_start(loop_start)
+    return Proposal([Edit(at, at, "".join(lines)), Edit(first, after, "")],
+                    message="Load once, above the loop (the model is loaded even when the loop runs no "
+                            "iteration, and stays in memory after it)")
+
+
+def _assigned_in(node: cst.CSTNode) -> list[str]:
+    """The names bound in a node, once per binding (assignments, loop targets, ``as``, ``global``, defs)."""
+    found: list[str] = []
+
+    def target(expression: cst.BaseExpression) -> None:
+        if isinstance(expression, cst.Name):
+            found.append(expression.value)
+        elif isinstance(expression, (cst.Tuple, cst.List)):
+            for element in expression.elements:
+                target(element.value)
+        elif isinstance(expression, cst.StarredElement):
+            target(expression.value)
+
+    class Bindings(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            target(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            target(node.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            target(node.target)
+
+        def visit_For(self, node: cst.For) -> None:
+            target(node.target)
+
+        def visit_CompFor(self, node: cst.CompFor) -> None:
+            target(node.target)
+
+        def visit_AsName(self, node: cst.AsName) -> None:
+            target(node.name)
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            target(node.target)
+
+        def visit_Global(self, node: cst.Global) -> None:
+            found.extend(item.name.value for item in node.names)
+
+        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+            found.extend(item.name.value for item in node.names)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            found.append(node.name.value)
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            found.append(node.name.value)
+            return False
+
+    node.visit(Bindings())
+    return found
+
+
+def _deleted(node: cst.CSTNode, name: str) -> bool:
+    found = False
+
+    class Deletes(cst.CSTVisitor):
+        def visit_Del(self, node: cst.Del) -> None:
+            nonlocal found
+            found = found or name in _names_read(node.target)
+
+    node.visit(Deletes())
+    return found
+
+
+def _read_before(ctx: FixContext, loop: cst.CSTNode, line: cst.CSTNode, name: str) -> bool:
+    """Whether the loop reads ``name`` before the load's statement (its header, or earlier statements)."""
+    header = [loop.test] if isinstance(loop, cst.While) else [loop.iter]
+    earlier = loop.body.body[:loop.body.body.index(line)]
+    return any(name in _names_read(part) for part in [*header, *earlier])
+
+
+def _statement_line(ctx: FixContext, node: cst.CSTNode) -> cst.SimpleStatementLine | None:
+    while node is not None and not isinstance(node, cst.SimpleStatementLine):
+        if isinstance(node, (cst.Lambda, cst.FunctionDef, cst.BaseCompoundStatement)):
+            return None
+        node = ctx.parent(node)
+    return node
+
+
+def _no_multiline_strings(node: cst.CSTNode) -> None:
+    found = False
+
+    class Strings(cst.CSTVisitor):
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            nonlocal found
+            found = found or "\n" in node.value or "\r" in node.value
+
+    node.visit(Strings())
+    if found:
+        raise NoFix("a string spans lines in the load (moving it re-indents it)")
+
+
+def _imports_streamlit(ctx: FixContext) -> bool:
+    """Whether the module imports streamlit at its top level."""
+    for line in ctx.module.body:
+        for small in line.body if isinstance(line, cst.SimpleStatementLine) else ():
+            if isinstance(small, cst.Import):
+                paths = [module_path(alias.name) for alias in small.names]
+            elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
+                paths = [module_path(small.module)]
+            else:
+                continue
+            if any(path.split(".")[0] == "streamlit" for path in paths):
+                return True
+    return False
+
+
+def _check_names(ctx: FixContext, site, streamlit: bool) -> None:
+    """Every name the load reads must mean the same at module level and on every request or item."""
+    module = site.scope
+    while module.parent is not None:
+        module = module.parent
+    loops = [loop.node for loop in site.loops]
+    for name in _names_read(site.node):
+        scope: Scope | None = site.scope
+        while scope is not None and scope is not module:
+            if scope.kind != "class" and name in scope.bindings:
+                raise NoFix(f"the load reads {name}, which is set on each request or item")
+            scope = scope.parent
+        bindings = module.bindings.get(name, [])
+        if not bindings:
+            if name in BUILTINS:
+                continue
+            raise NoFix(f"{name} is not defined in the module")
+        if re.search(rf"^[ \t]*(?:global|nonlocal)\b[^\n#]*\b{re.escape(name)}\b", ctx.source, re.MULTILINE):
+            raise NoFix(f"{name} is changed through a global statement")
+        kinds = {binding.kind for binding in bindings}
+        if kinds <= {"import"} or (len(bindings) == 1 and kinds <= {"function", "class"}):
+            continue
+        if len(bindings) != 1 or kinds != {"assign"} or bindings[0].value is None:
+            raise NoFix(f"{name} is assigned more than once")
+        value = bindings[0].value
+        if streamlit and not _literal(value):
+            raise NoFix(f"{name} may change on each run of the streamlit script")
+        if any(_within(ctx, value, loop) for loop in loops):
+            raise NoFix(f"{name} is set inside the loop")
+
+
+def _names_read(call: cst.CSTNode) -> list[str]:
+    """The names an expression reads (not attribute names, not keyword names)."""
+    found: list[str] = []
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value not in found:
+                found.append(node.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            raise NoFix("the load holds a lambda")
+
+        def visit_Yield(self, node: cst.Yield) -> bool:
+            raise NoFix("the load yields")
+
+        def visit_Await(self, node: cst.Await) -> bool:
+            raise NoFix("the load awaits")
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
+            raise NoFix("the load assigns a name")
+
+    call.visit(Names())
+    return found
+
+
+def _literal(node: cst.BaseExpression) -> bool:
+    if isinstance(node, LITERALS):
+        return True
+    if isinstance(node, cst.Name):
+        return node.value in ("True", "False", "None")
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return all(_literal(element.value) for element in node.elements)
+    return False
+
+
+def _within(ctx: FixContext, node: cst.CSTNode, outer: cst.CSTNode) -> bool:
+    try:
+        first, last = ctx.span(node)
+        start, end = compound_span(ctx, outer, statement_keywords(outer)) if isinstance(
+            outer, cst.BaseCompoundStatement) else ctx.span(outer)
+    except NoFix:
+        return True  # cannot tell: assume the worst
+    return start <= first and last <= end
+
+
+def _assigned_name(ctx: FixContext, call: cst.Call) -> str | None:
+    """``model`` in ``model = load(...)`` or ``model = load(...).to("cuda")``."""
+    node: cst.CSTNode = call
+    parent = ctx.parent(node)
+    while isinstance(parent, (cst.Attribute, cst.Call)) and (
+            (isinstance(parent, cst.Attribute) and parent.value is node) or
+            (isinstance(parent, cst.Call) and parent.func is node)):
+        node, parent = parent, ctx.parent(parent)
+    if isinstance(parent, cst.Assign) and parent.value is node and len(parent.targets) == 1:
+        target = parent.targets[0].target
+        if isinstance(target, cst.Name):
+            return target.value
+    if isinstance(parent, cst.AnnAssign) and parent.value is node and isinstance(parent.target, cst.Name):
+        return parent.target.value
+    return None
+
+
+def _check_not_changed(ctx: FixContext, site, name: str) -> None:
+    """No fix when the code around the load changes the model in place (a cached model keeps the change)."""
+    unit = site.function.node if site.function is not None else ctx.module
+    problem: list[str] = []
+
+    class Uses(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == name
+                    and func.attr.value in CHANGING_METHODS):
+                problem.append(f"{name}.{func.attr.value}()")
+            callee = dotted_name(func)
+            if callee and CHANGING_CALLS.search(callee) and any(
+                    isinstance(arg.value, cst.Name) and arg.value.value == name for arg in node.args):
+                problem.append(f"{callee}({name}, ...)")
+
+    unit.visit(Uses())
+    if problem:
+        raise NoFix(f"{problem[0]} changes the model, which a cached model would keep")
+
+
+def _top_level_statement(ctx: FixContext, node: cst.CSTNode) -> cst.CSTNode:
+    parent = ctx.parent(node)
+    while parent is not None and not isinstance(parent, cst.Module):
+        node, parent = parent, ctx.parent(parent)
+    if parent is None:
+        raise NoFix("the load is not inside the module's statements")
+    return node
+
+
+def _above_comments(ctx: FixContext, line: int) -> int:
+    """The start of the comment lines right above ``line`` (they belong to the statement below them)."""
+    while line > 0:
+        previous = ctx.line_start(line - 1)
+        if not ctx.source[previous:line].lstrip().startswith("#"):
+            break
+        line = previous
+    return line
+
+
+def _blank_lines_missing(ctx: FixContext, line: int) -> int:
+    """How many blank lines to add above a new top-level function at ``line`` so that two separate it."""
+    blank = 0
+    while line > 0 and blank < 2:
+        previous = ctx.line_start(line - 1)
+        if ctx.source[previous:line].strip():
+            break
+        blank, line = blank + 1, previous
+    return 0 if line == 0 else 2 - blank
+
+
+def _loader_name(ctx: FixContext, call: cst.Call, target: str | None) -> str:
+    """A name free in the module and not given to another load's loader of the same pass (the fixes of one
+    pass are proposed from the same text and applied together)."""
+    from ecolint.fixes.imports import name_in_code
+
+    taken: dict[int, str] = ctx.__dict__.setdefault("_loader_names", {})
+    if id(call) in taken:
+        return taken[id(call)]
+    base = f"_load_{target.strip('_')}" if target else "_load_model"
+    name, number = base, 2
+    while name in taken.values() or name_in_code(ctx, name) or re.search(rf"\b{re.escape(name)}\b", ctx.source):
+        name, number = f"{base}_{number}", number + 1
+    taken[id(call)] = name
+    return name
