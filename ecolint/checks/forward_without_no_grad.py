@@ -370,7 +370,8 @@ def _mode_for(function: cst.FunctionDef) -> tuple[str, str]:
 
 
 def _what_leaves(function: cst.FunctionDef) -> str | None:
-    """How a value made in the function can leave it, or None when it cannot."""
+    """How a tensor made in the function can leave it, or None when it cannot. Values that are plainly not
+    tensors (``.item()``, ``.tolist()``, ``decode(...)``, ``int(...)``, ``math.exp(...)``, literals) may leave."""
     params = function.params
     parameters = {param.name.value for param in
                   [*params.posonly_params, *params.params, *params.kwonly_params,
@@ -380,11 +381,12 @@ def _what_leaves(function: cst.FunctionDef) -> str | None:
 
     class Finder(cst.CSTVisitor):
         def visit_Return(self, node: cst.Return) -> None:
-            if node.value is not None and not (isinstance(node.value, cst.Name) and node.value.value == "None"):
+            if node.value is not None and not _plain(node.value):
                 found.append("the function returns a value")
 
         def visit_Yield(self, node: cst.Yield) -> None:
-            found.append("the function yields values")
+            if node.value is None or not isinstance(node.value, cst.BaseExpression) or not _plain(node.value):
+                found.append("the function yields values")
 
         def visit_Global(self, node: cst.Global) -> None:
             found.append("the function sets a global")
@@ -392,45 +394,73 @@ def _what_leaves(function: cst.FunctionDef) -> str | None:
         def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
             found.append("the function sets a variable of its enclosing function")
 
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            _target(node.target)
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for target in node.targets:
+                _target(target.target, _plain(node.value))
 
         def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            _target(node.target)
+            _target(node.target, _plain(node.value))
 
         def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            _target(node.target)
+            _target(node.target, node.value is None or _plain(node.value))
 
         def visit_For(self, node: cst.For) -> None:
-            _target(node.target)
+            _target(node.target, False)
 
         def visit_WithItem(self, node: cst.WithItem) -> None:
             if node.asname is not None:
-                _target(node.asname.name)
+                _target(node.asname.name, False)
 
         def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-            _target(node.target)
+            _target(node.target, False)
 
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
             if isinstance(func, cst.Attribute) and func.attr.value in STORING_METHODS:
                 owner = func.value
-                if not (isinstance(owner, cst.Name) and owner.value in local and owner.value not in parameters):
+                mine = isinstance(owner, cst.Name) and owner.value in local and owner.value not in parameters
+                if not mine and not all(_plain(arg.value) for arg in node.args):
                     found.append(f"the function stores values through .{func.attr.value}()")
 
-    def _target(node: cst.BaseExpression) -> None:
+    def _target(node: cst.BaseExpression, plain: bool) -> None:
         if isinstance(node, cst.Name):
             local.add(node.value)
         elif isinstance(node, (cst.Tuple, cst.List)):
             for element in node.elements:
-                _target(element.value)
+                _target(element.value, plain)
         elif isinstance(node, cst.StarredElement):
-            _target(node.value)
-        else:
+            _target(node.value, plain)
+        elif not plain:
             found.append("the function stores values in an attribute or an item")
 
     function.body.visit(Finder())
     return found[0] if found else None
+
+
+PLAIN_METHODS = frozenset({"item", "tolist", "decode", "batch_decode"})
+PLAIN_FUNCTIONS = frozenset({"int", "float", "str", "bool", "len", "round", "repr", "format"})
+
+
+def _plain(node: cst.BaseExpression) -> bool:
+    """An expression whose value is plainly not a tensor."""
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.Name):
+        return node.value in ("True", "False", "None")
+    if isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            return func.attr.value in PLAIN_METHODS or (isinstance(func.value, cst.Name) and func.value.value == "math")
+        return isinstance(func, cst.Name) and func.value in PLAIN_FUNCTIONS
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        return all(isinstance(element, cst.Element) and _plain(element.value) for element in node.elements)
+    if isinstance(node, cst.Dict):
+        return all(isinstance(element, cst.DictElement) and _plain(element.value) for element in node.elements)
+    if isinstance(node, cst.BinaryOperation):
+        return _plain(node.left) and _plain(node.right)
+    if isinstance(node, cst.UnaryOperation):
+        return _plain(node.expression)
+    return False
 
 
 # -- module level: wrap the loop --------------------------------------------------------------------

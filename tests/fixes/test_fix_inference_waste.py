@@ -41,9 +41,15 @@ def fix_message(text: str, code: str) -> str | None:
     ("    for b in batches:\n        logits = model(b).logits\n    return logits\n", "no_grad"),
     ("    global LAST\n    for b in batches:\n        LAST = model(b).logits\n", "no_grad"),
     ("    for b in batches:\n        yield model(b).logits\n", "no_grad"),
+    # values that are plainly not tensors may leave
+    ("    for b in batches:\n        CACHE[b] = model(b).logits.argmax().item()\n", "inference_mode"),
+    ("    total = 0.0\n    for b in batches:\n        total += model(b).loss.item()\n    return float(total)\n",
+     "inference_mode"),
+    ("    for b in batches:\n        sink.append({'loss': math.exp(model(b).loss.item()), 'id': str(b)})\n",
+     "inference_mode"),
 ])
 def test_llm304_uses_inference_mode_only_when_no_tensor_can_leave(body, mode):
-    text = HEADER + "CACHE = {}\n\n\ndef score(batches, sink):\n" + body
+    text = "import math\n" + HEADER + "CACHE = {}\n\n\ndef score(batches, sink):\n" + body
     after = fixed(text, "LLM304")
     assert f"\n@torch.{mode}()\ndef score(" in after
     assert "torch.no_grad" not in after.replace(f"@torch.{mode}()", "") or mode == "no_grad"
