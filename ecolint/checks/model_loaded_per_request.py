@@ -609,6 +609,7 @@ def _check_names(ctx: FixContext, site, streamlit: bool) -> None:
     while module.parent is not None:
         module = module.parent
     loops = [loop.node for loop in site.loops]
+    changed = _changed_in_place(ctx)
     for name in _names_read(site.node):
         scope: Scope | None = site.scope
         while scope is not None and scope is not module:
@@ -623,6 +624,8 @@ def _check_names(ctx: FixContext, site, streamlit: bool) -> None:
         if re.search(rf"^[ \t]*(?:global|nonlocal)\b[^\n#]*\b{re.escape(name)}\b", ctx.source, re.MULTILINE):
             raise NoFix(f"{name} is changed through a global statement")
         kinds = {binding.kind for binding in bindings}
+        if name in changed and kinds != {"import"}:
+            raise NoFix(f"{name} is changed after it is set ({name}[...] = , {name}.x = or {name}.update())")
         if kinds <= {"import"} or (len(bindings) == 1 and kinds <= {"function", "class"}):
             continue
         if len(bindings) != 1 or kinds != {"assign"} or bindings[0].value is None:
@@ -632,6 +635,42 @@ def _check_names(ctx: FixContext, site, streamlit: bool) -> None:
             raise NoFix(f"{name} may change on each run of the streamlit script")
         if any(_within(ctx, value, loop) for loop in loops):
             raise NoFix(f"{name} is set inside the loop")
+
+
+MUTATING_METHODS = frozenset({"update", "setdefault", "pop", "popitem", "clear", "append", "extend", "insert",
+                              "remove", "__setitem__", "__setattr__"})
+
+
+def _changed_in_place(ctx: FixContext) -> set[str]:
+    """Names whose value the module changes without rebinding them: ``cfg["k"] = v``, ``args.model = v``,
+    ``cfg.update(...)``, ``del cfg["k"]``."""
+    found: set[str] = set()
+
+    def root(node: cst.BaseExpression) -> None:
+        while isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+            if isinstance(node, cst.Name):
+                found.add(node.value)
+
+    class Changes(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            root(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            root(node.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            root(node.target)
+
+        def visit_Del(self, node: cst.Del) -> None:
+            root(node.target)
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value in MUTATING_METHODS:
+                root(node.func)
+
+    ctx.module.visit(Changes())
+    return found
 
 
 def _names_read(call: cst.CSTNode) -> list[str]:
