@@ -13,6 +13,7 @@ from ecolint.advisor import estimate as estimate_report
 from ecolint.advisor import optimize as optimize_report
 from ecolint.advisor.report import render_json, render_markdown
 from ecolint.advisor.validation import InputError, validate
+from ecolint.energy.dataset import GPU_ALIASES
 
 
 class AdvisorUsageError(click.ClickException):
@@ -36,7 +37,7 @@ def _inputs_options(func):
             "--gpu",
             "-g",
             help="rtx5090, rtx4090d, a800, a100, h100, h200, rtx3090, v100, l4, t4 "
-            "(aliases such as 4090; default rtx4090d).",
+            f"(aliases: {', '.join(GPU_ALIASES)}; each names one card; default rtx4090d).",
         ),
         click.option(
             "--quantization", "-q", help="fp16 (default), bf16, fp32, nf4, int8_default, int8_pure."

@@ -22,7 +22,7 @@ from ecolint.energy.architectures import (
 )
 from ecolint.energy.calibration import CalibrationError, load_calibration
 from ecolint.energy.curation import measured_gpus
-from ecolint.energy.dataset import GpuSpec, Measurement, UnknownGpuError, gpus, resolve_gpu
+from ecolint.energy.dataset import GPU_ALIASES, GpuSpec, Measurement, UnknownGpuError, gpus, resolve_gpu
 from ecolint.energy.model_size import ConfigError, ModelSize, format_params, resolve_model_size, size_from_checkpoint
 from ecolint.energy.regions import CLOUD_PUE, CLOUD_PUE_SOURCE, Region, regions
 
@@ -264,7 +264,7 @@ def parse_gpu(value: str | None) -> tuple[GpuSpec, bool]:
     except UnknownGpuError as error:
         text = str(error)
         raise InputError(
-            f"--gpu: {text[0].upper()}{text[1:]}. Aliases such as 4090d, 5090 and a100-80gb are accepted; "
+            f"--gpu: {text[0].upper()}{text[1:]}. Aliases {', '.join(GPU_ALIASES)} are accepted; "
             f"for other GPUs measure your own setup and pass it with --calibration."
         ) from None
 
