@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from ecolint.advice import expand_all
+
 SEVERITIES = ("error", "warning", "info")
 APPLICABILITIES = ("safe", "unsafe", "display", "none")
 REQUIRED = ("code", "name", "summary", "severity", "default", "message", "fix", "docs")
@@ -38,7 +40,7 @@ def rule_data() -> dict[str, dict]:
             code = data.get("code") if isinstance(data, dict) else None
             if entry.name != f"{code}.yaml":
                 raise RuleError(f"{entry.name}: file name does not match code {code}")
-            found[code] = data
+            found[code] = expand_all(data)
     return found
 
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ecolint.advice import expand_all
 from ecolint.diagnostics import IO_ERROR, SYNTAX_ERROR
 from ecolint.energy.dataset import Measurement, measurements
 from ecolint.penalties import GPU_DISPLAY, Penalty, PenaltyGroup, PenaltyPair, parse_penalty
@@ -118,6 +119,7 @@ class _Blank(dict):
 
 def parse_rule(data: dict, rows: dict[str, Measurement] | None = None) -> Rule:
     """A ``Rule`` from a rule file's data (see ``rule_schema``), penalties looked up in ``rows``."""
+    data = expand_all(data)
     validate(data)
     rows = measurements() if rows is None else rows
     code = str(data["code"])

@@ -120,10 +120,15 @@ def _validate(kwargs: dict, **extra):
 def estimate(use_case, **kwargs):
     """Energy per token and request, throughput, latency, power, and monthly kWh, cost and CO2."""
     inputs, as_json = _validate(kwargs, use_case=use_case, default_use_case="api")
+    _refuse_impossible(inputs)
+    _emit(estimate_report.build(inputs), as_json)
+
+
+def _refuse_impossible(inputs) -> None:
+    """No command recommends, compares or prices a plan that no precision makes fit the GPU."""
     impossible = estimate_report.impossible_plan(inputs)
     if impossible:
         raise AdvisorPlanError(impossible)
-    _emit(estimate_report.build(inputs), as_json)
 
 
 @click.command()
@@ -133,6 +138,7 @@ def estimate(use_case, **kwargs):
 def optimize(use_case, **kwargs):
     """The precision and batch size that use least energy, with the measurements behind the choice."""
     inputs, as_json = _validate(kwargs, use_case=use_case, default_use_case="api")
+    _refuse_impossible(inputs)
     _emit(optimize_report.build(inputs), as_json)
 
 
@@ -142,6 +148,7 @@ def optimize(use_case, **kwargs):
 def compare(**kwargs):
     """FP16, NF4, INT8 default and INT8 pure side by side for one model and GPU."""
     inputs, as_json = _validate(kwargs)
+    _refuse_impossible(inputs)
     _emit(compare_report.build(inputs), as_json)
 
 
@@ -158,6 +165,13 @@ def compare(**kwargs):
 def diagnose(observed_throughput, observed_power, **kwargs):
     """Match a slow or power-hungry setup against the known energy patterns and suggest fixes."""
     inputs, as_json = _validate(kwargs)
+    _refuse_impossible(inputs)
+    unloadable = estimate_report.misfit(inputs)
+    if unloadable:
+        raise AdvisorPlanError(
+            f"this setup cannot load: {unloadable}, so what was observed is not this setup on one GPU "
+            f"(layers offloaded to CPU memory, or another GPU); diagnose the setup that ran."
+        )
     diagnose_report.check_observation(inputs, observed_throughput, observed_power)
     _emit(diagnose_report.build(inputs, observed_throughput, observed_power), as_json)
 

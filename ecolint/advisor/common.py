@@ -72,8 +72,8 @@ def figure_text(fig: Figure, digits: int | None = None, unit: bool = True) -> st
         else ""
     )
     if fig.basis in ("measured", "calibration"):
-        spread = f" ±{num((fig.high - fig.low) / 2, digits)}" if rng else ""
-        return f"{head}{spread} ({fig.source})"
+        band = f"; band {num(fig.low, digits)}-{num(fig.high, digits)}" if rng else ""
+        return f"{head} ({fig.source}{band})"
     if fig.basis == "extrapolated":
         return f"{head} (extrapolated{rng})"
     if fig.derived_from == "extrapolated":
@@ -83,7 +83,8 @@ def figure_text(fig: Figure, digits: int | None = None, unit: bool = True) -> st
 
 def short_basis(fig: Figure) -> str:
     if fig.basis in ("measured", "calibration"):
-        return f"{fig.basis} {', '.join(fig.rows)}"
+        adjusted = ", adjusted" if " adjusted to " in fig.source else ""
+        return f"{fig.basis} {', '.join(fig.rows)}{adjusted}"
     return fig.basis
 
 
@@ -148,6 +149,8 @@ def configuration_items(inputs: Inputs) -> list[str]:
         "table": f"shape from {m.arch.source}",
         "config.json": f"shape {m.arch.source}",
         "estimated": "shape estimated from the parameter count",
+        "measured size": f"shape of the measured {m.arch.key} ({m.arch.source}), the measured model of this "
+        f"nominal size with the most rows; a size alone names no shape",
     }[m.shape_source]
     items = [
         f"Model: {m.text} ({m.size_text()} parameters, {m.size.detail}; {shape})",
@@ -282,11 +285,40 @@ def limitation_lines(estimator: Estimator, estimates: list[Estimate], inputs: In
     lines.extend(notes)
     shapes = sorted({e.shape_note for e in estimates if e.shape_note})
     if shapes:
+        from ecolint.energy.remeasure import adjustment_error
+
         w = estimates[0].workload
+        error = adjustment_error()
         lines.append(
-            f"Measured with another request shape: {', '.join(shapes)}; the decode model predicts under 1% "
-            f"change for {w.input_tokens} prompt / {w.output_tokens} generated tokens, so the measured values "
-            f"are used as they are."
+            f"Measured at other lengths, adjusted to {w.input_tokens} prompt / {w.output_tokens} generated tokens "
+            f"by the decode model and the prefill term: {', '.join(shapes)}. Rows re-measured at other lengths "
+            f"differ from this adjustment by up to {error.value:.0%} in energy (pairs {error.rows()}; "
+            f"ecolint/energy/data/remeasurements.csv), and the band shown covers that."
+        )
+    measured_gpus = sorted({e.workload.gpu.key for e in estimates if e.basis == "measured"})
+    if measured_gpus:
+        from ecolint.energy.remeasure import band
+
+        for key in measured_gpus:
+            spread = band(key)
+            where = (
+                f"a {key} row on another day or host" if spread.on_gpu
+                else f"a row of another GPU (no {key} row was measured twice)"
+            )
+            lines.append(
+                f"Bands of measured figures on {key}: re-measuring {where} differs by up to {spread.value:.0%} in "
+                f"energy (pairs {spread.rows()}; at other lengths after the adjustment above), more than the "
+                f"run-to-run standard deviation; the band shown is the wider of the two (ecolint/energy/remeasure.py)."
+            )
+    if any(e.workload.input_tokens for e in estimates):
+        from ecolint.energy.prefill import errors, prefill_model
+
+        w = estimates[0].workload
+        joules = prefill_model().joules(w.arch.params_b, w.input_tokens, w.batch_size)
+        lines.append(
+            f"Energy per generated token includes the request's prefill: {joules:,.1f} J for {w.input_tokens} "
+            f"prompt tokens at batch {w.batch_size} ({errors().describe()}; other GPUs and precisions take the "
+            f"H200 BF16 figure)."
         )
     for e in estimates:
         for alt in e.alternatives:

@@ -133,7 +133,19 @@ def build(inputs: Inputs) -> Report:
         ["**Rank (energy)**"] + [f"**{c.rank}**" for c in columns],
         ["Basis"] + [short_basis(c.estimate.energy_per_1k) for c in columns],
     ]
-    report.section("Side by side", Table(["Metric"] + [c.label for c in columns], rows))
+    misfits = [c for c in columns if not c.fits]
+    table = Table(["Metric"] + [c.label for c in columns], rows)
+    if misfits:
+        report.section(
+            "Side by side",
+            f"Does not fit {inputs.gpu.vram_gb:g} GB ({inputs.gpu.vram_gb * MEMORY_HEADROOM:.1f} GB usable), "
+            f"marked ⚠, figures as if it ran: "
+            + ", ".join(f"{c.label} ({num(c.vram_gb)} GB)" for c in misfits)
+            + ".",
+            table,
+        )
+    else:
+        report.section("Side by side", table)
     report.section(
         "Energy per 1k tokens",
         BarChart(
@@ -141,14 +153,12 @@ def build(inputs: Inputs) -> Report:
         ),
     )
 
-    fitting = [c for c in columns if c.fits] or columns
+    fitting = [c for c in columns if c.fits]  # the command refuses a plan that no precision makes fit
     best = min(fitting, key=lambda c: c.energy)
     reasons = [
         f"Lowest energy per token that fits {inputs.gpu.vram_gb:g} GB: {num(best.energy)} J/1k "
         f"({short_basis(best.estimate.energy_per_1k)})."
     ]
-    if not best.fits:
-        reasons.append("Nothing fits this GPU's memory; figures assume it did.")
     skipped = [c for c in columns if not c.fits and c.energy < best.energy]
     for c in skipped:
         reasons.append(f"{c.label} would use less energy ({num(c.energy)} J/1k) but needs {num(c.vram_gb)} GB.")
@@ -178,7 +188,8 @@ def build(inputs: Inputs) -> Report:
             )
         speed = best.estimate.throughput.value / c.estimate.throughput.value - 1
         benefits.append(
-            f"vs {c.label}: {(1 - best.energy / c.energy) * 100:.1f}% less energy, "
+            f"vs {c.label}{'' if c.fits else ' (does not fit; as if it ran)'}: "
+            f"{(1 - best.energy / c.energy) * 100:.1f}% less energy, "
             f"{speed * 100:+.0f}% throughput{money}"
         )
     report.section(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ecolint import advice
 from ecolint.advisor import evidence
 from ecolint.advisor.common import (
     add_transparency,
@@ -32,6 +33,7 @@ from ecolint.advisor.optimize import BATCH_CODE, LOAD_CODE
 from ecolint.advisor.optimizer import MEMORY_HEADROOM
 from ecolint.advisor.report import Bullets, Code, Report, Section
 from ecolint.advisor.validation import InputError, Inputs, quantization_label, small_for_nf4
+from ecolint.energy.bounds import Bound, host_link_rate, idle_floor, longest_step
 from ecolint.energy.estimator import Estimate
 
 MEASURED_TOLERANCE = 0.15  # how far a run may stray from a measured row and still match it
@@ -115,9 +117,7 @@ def _detect(inputs: Inputs, observed: float, estimates: dict[str, Estimate], bat
         p.fixes.append(Fix("Use NF4 when memory is the reason for 8-bit", LOAD_CODE["nf4"], estimates["nf4"]))
         p.fixes.append(
             Fix(
-                "If 8-bit is required: llm_int8_threshold=0.0 (quality risk: the mixed-precision path exists for "
-                "outlier features, which grow with model size; bitsandbytes does not recommend 0.0 for "
-                "quality-sensitive work)",
+                f"If 8-bit is required: llm_int8_threshold=0.0 ({advice.THRESHOLD_ZERO_RISK})",
                 LOAD_CODE["int8_pure"],
                 pure,
             )
@@ -201,12 +201,31 @@ def throughput_roofline(inputs: Inputs) -> float:
     return w.batch_size * (inputs.gpu.memory_bandwidth_gb_s or 0.0) * 1e9 / w.bytes_per_step()
 
 
+def throughput_floor(inputs: Inputs) -> Bound:
+    """The fewest tok/s a setup that decodes on the GPU gives: the slower of every weight streamed over the
+    host link each step and the longest decode step in the data (``ecolint.energy.bounds``)."""
+    link, step = host_link_rate(), longest_step()
+    w = workload(inputs)
+    streamed = w.batch_size * link.value / w.arch.weight_bytes_resident(w.quantization)
+    slowest = w.batch_size / step.value
+    if streamed <= slowest:
+        return Bound(streamed, f"every weight crossing the host link each step: {link.source}")
+    return Bound(slowest, f"one step as long as {step.source}")
+
+
 def check_observation(inputs: Inputs, throughput: float, power: float | None) -> None:
     """An InputError (one line) for observations the GPU cannot produce."""
     gpu = inputs.gpu
     if not math.isfinite(throughput) or throughput <= 0:
         raise InputError(
             f"--observed-throughput={throughput:g} must be a finite positive number (tok/s over the batch)."
+        )
+    floor = throughput_floor(inputs)
+    if throughput < floor.value:
+        raise InputError(
+            f"--observed-throughput={throughput:g} tok/s is below {num(floor.value, 3)} tok/s, the slowest "
+            f"{inputs.model.text} decodes at batch {inputs.batch_size} on a GPU in the data's terms ({floor.source}); "
+            f"slower setups (disk offload, a shared GPU) are outside what diagnose can match."
         )
     roof = throughput_roofline(inputs)
     if gpu.memory_bandwidth_gb_s and throughput > roof:
@@ -220,6 +239,13 @@ def check_observation(inputs: Inputs, throughput: float, power: float | None) ->
         return
     if not math.isfinite(power) or power <= 0:
         raise InputError(f"--observed-power={power:g} must be a finite positive number (W).")
+    idle = idle_floor(gpu)
+    if power < idle.value:
+        raise InputError(
+            f"--observed-power={power:g} W is below {num(idle.value)} W, the least {gpu.key} draws with a model "
+            f"loaded ({idle.source}): give the board power of the GPU while it decodes "
+            f"(nvidia-smi --query-gpu=power.draw)."
+        )
     if gpu.tdp_w and power > gpu.tdp_w:
         raise InputError(
             f"--observed-power={power:g} W is above the {gpu.tdp_w:g} W power limit of {gpu.key}: "

@@ -13,6 +13,7 @@ from ecolint.advisor.common import (
     figure_text,
     monthly,
     num,
+    short_basis,
     workload,
 )
 from ecolint.advisor.optimizer import recommend
@@ -57,6 +58,21 @@ def impossible_plan(inputs: Inputs) -> str | None:
     )
 
 
+def misfit(inputs: Inputs, quantization: str | None = None, batch_size: int | None = None) -> str | None:
+    """One sentence when the plan (at ``quantization``/``batch_size``, else the inputs') does not fit the GPU."""
+    from ecolint.energy.memory_fit import fit
+
+    w = workload(inputs, quantization, batch_size)
+    needed = fit(w)
+    if needed.fits:
+        return None
+    return (
+        f"{quantization_label(w.quantization, True)} at batch {w.batch_size} does not fit {inputs.gpu.key}: it needs "
+        f"{needed.describe()} of the {needed.usable_gb:.1f} GB usable ({inputs.gpu.vram_gb:g} GB less runtime "
+        f"overhead)"
+    )
+
+
 def build(inputs: Inputs) -> Report:
     estimator = estimator_for(inputs)
     use_case = inputs.use_case or "api"
@@ -69,6 +85,13 @@ def build(inputs: Inputs) -> Report:
     m = inputs.model
 
     report = Report(f"Energy estimate: {m.text} on {inputs.gpu.key}")
+    does_not_fit = misfit(inputs)
+    if does_not_fit:
+        report.section(
+            "Does not fit",
+            f"{does_not_fit}. The figures below are what this plan would cost if it ran; "
+            f"`ecolint optimize` gives one that fits.",
+        )
     report.section("Configuration", Bullets(configuration_items(inputs) + cost_items(inputs)))
     add_warnings(report, inputs)
     report.section(
@@ -95,7 +118,7 @@ def build(inputs: Inputs) -> Report:
     cost = f"${num(now.cost, 2)}" if now.cost is not None else "n/a (no price: pass --price)"
     kwh_range = f" (range {num(now.kwh_range[0])}-{num(now.kwh_range[1])})" if now.kwh_range else ""
     report.section(
-        f"Monthly estimate ({inputs.requests_text})",
+        f"Monthly estimate ({inputs.requests_text}{'; if it could run: it does not fit' if does_not_fit else ''})",
         Bullets(
             [
                 f"Energy: {num(now.kwh)} kWh{kwh_range} = energy per request x requests x PUE {inputs.pue:g}",
@@ -111,7 +134,8 @@ def build(inputs: Inputs) -> Report:
     table = Table(
         [
             "Metric",
-            f"Current ({quantization_label(inputs.quantization, True)}, BS={inputs.batch_size})",
+            f"Current ({quantization_label(inputs.quantization, True)}, BS={inputs.batch_size}"
+            f"{', does not fit' if does_not_fit else ''})",
             f"Optimized ({quantization_label(optimized.workload.quantization, True)}, "
             f"BS={optimized.workload.batch_size})",
             "Change",
@@ -154,7 +178,7 @@ def build(inputs: Inputs) -> Report:
                 num(optimized.latency_ms().value),
                 _saving(current.latency_ms().value, optimized.latency_ms().value),
             ],
-            ["Basis", current.basis, optimized.basis, ""],
+            ["Basis", short_basis(current.energy_per_1k), short_basis(optimized.energy_per_1k), ""],
         ],
     )
     report.section(f"Current vs optimized ({use_case} use case; `ecolint optimize` explains the choice)", table)
@@ -202,8 +226,11 @@ def build(inputs: Inputs) -> Report:
                 "kg_co2_per_month": now.kg_co2 - opt.kg_co2,
             },
             "changes": changes,
+            "fits": does_not_fit is None,
         }
     )
+    if does_not_fit:
+        report.data["does_not_fit"] = does_not_fit
     report.data["warnings"] = [w.to_dict() for w in inputs.warnings]
     add_transparency(report, estimator, [current, optimized], inputs)
     return report

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ecolint import advice
 from ecolint.energy.curation import curated_rows
 from ecolint.energy.training_rows import TrainingRow, dataset_training_rows, training_row
 
@@ -188,20 +189,11 @@ def sweep_description() -> str:
     return f"{w.arch.key} {w.quantization} on {w.gpu.key}, rows {points[0].row.row_id}-{points[-1].row.row_id}"
 
 
-THRESHOLD_ZERO_RISK = (
-    "it risks output quality: the mixed-precision path exists for outlier features, which grow with model "
-    "size, and bitsandbytes does not recommend 0.0 for quality-sensitive work; validate outputs on your task"
-)
-
-
 def threshold_zero_advice() -> str:
     """The order of choices for an 8-bit load, what threshold 0.0 saves against the default, and its risk."""
     pure = int8_pure_vs_default()
-    saving = f" saves {pure.per_gpu()} energy against the default threshold (rows {pure.row_ids}), but" if pure else ""
-    return (
-        "Prefer FP16/BF16 when the weights fit, then NF4 when memory is short. If 8-bit is required, "
-        f"llm_int8_threshold=0.0{saving} {THRESHOLD_ZERO_RISK}."
-    )
+    saving = f" (it saves {pure.per_gpu()} energy against the default threshold; rows {pure.row_ids})" if pure else ""
+    return advice.eight_bit(saving)
 
 
 def cited_rows() -> list[TrainingRow]:

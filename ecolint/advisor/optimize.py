@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ecolint import advice
 from ecolint.advisor import evidence
 from ecolint.advisor.common import (
     COMPARED,
@@ -154,15 +155,16 @@ def insights(rec: Recommendation, inputs: Inputs) -> list[str]:
     pure, default = rec.at("int8_pure", best.batch_size), rec.at("int8_default", best.batch_size)
     if pure and default:
         items.append(
-            f"If you must use 8-bit: llm_int8_threshold=0.0 changes energy by {_change(pure.energy, default.energy)} "
-            f"against the default threshold here, but {evidence.THRESHOLD_ZERO_RISK}; FP16/BF16 (when the weights "
-            f"fit) and NF4 come first."
+            f"{advice.EIGHT_BIT_ORDER}; {advice.THRESHOLD_ZERO} (it changes energy by "
+            f"{_change(pure.energy, default.energy)} against the default threshold here), but "
+            f"{advice.THRESHOLD_ZERO_RISK}."
         )
     current = rec.at(inputs.quantization, inputs.batch_size)
     if current and current is not best and current.quantization != best.quantization:
         items.append(
             f"Against your current {quantization_label(inputs.quantization, True)} at batch "
-            f"{inputs.batch_size}: {_change(best.energy, current.energy)} energy per token."
+            f"{inputs.batch_size}{'' if current.fits else ' (which does not fit this GPU; as if it ran)'}: "
+            f"{_change(best.energy, current.energy)} energy per token."
         )
     for c in rec.close_calls():
         fig = c.estimate.energy_per_1k

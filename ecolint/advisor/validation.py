@@ -310,9 +310,38 @@ def parse_model(value: str | None, base_dir: Path | None = None) -> ModelChoice:
         )
     if size.params_b <= 0:
         raise InputError(f"--model {value!r}: the size must be positive (for example 7B).")
+    if arch is None and re.fullmatch(r"\d+(?:\.\d+)?\s*[bB]", text) and not size.is_moe:
+        arch = measured_shape_of_size(size.params_b)
+        shape_source = "measured size" if arch else shape_source
     if arch is None:
         arch = estimated_architecture(size.params_b, text, active_params_b=size.active_params_b)
     return ModelChoice(text, size, arch, shape_source)
+
+
+@lru_cache(maxsize=None)
+def measured_shape_of_size(params_b: float):
+    """For a bare size (``7B``): the measured model of that nominal size with the most canonical rows.
+
+    A size names no shape; the measured one answers from rows instead of a shape estimated from the
+    parameter count (layers from a power law, KV cache the median of known shapes), whose error is the
+    larger (docs/data.md, "Model shapes").
+    """
+    from collections import Counter
+
+    from ecolint.energy.curation import canonical_rows
+
+    counts: Counter = Counter()
+    shapes = {}
+    for row in canonical_rows():
+        m = row.measurement
+        arch = find_architecture(m.model_id)
+        if arch is not None and m.params_b is not None and abs(m.params_b - params_b) < 1e-9:
+            counts[arch.key] += 1
+            shapes[arch.key] = arch
+    if not counts:
+        return None
+    key = max(counts, key=lambda k: (counts[k], k))
+    return shapes[key]
 
 
 def small_for_nf4(inputs: Inputs, slack: float = 0.0) -> bool:
@@ -605,8 +634,8 @@ def _collect_warnings(inputs: Inputs) -> None:
         inputs.warn(
             "long-prompt",
             f"the prompt ({inputs.sequence_length} tokens) is much longer than the generation "
-            f"({inputs.generation_length}); prompt processing is not measured separately, so energy per request "
-            f"is likely underestimated.",
+            f"({inputs.generation_length}): the prompt's prefill dominates energy per request; it comes from the "
+            f"H200 scoring rows (see Limitations for its error).",
         )
     context = choice.arch.context
     total = inputs.sequence_length + inputs.generation_length
@@ -621,14 +650,16 @@ def _collect_warnings(inputs: Inputs) -> None:
             f"prompt + generation ({total} tokens) exceeds {choice.text}'s context window ({context} tokens).",
         )
     workload = Workload(gpu, choice.arch, inputs.quantization, b, inputs.sequence_length, inputs.generation_length)
-    needed = workload.vram_bytes() / 1e9
-    if needed > gpu.vram_gb:
-        weights = choice.arch.weight_bytes_resident(inputs.quantization) / 1e9
+    from ecolint.energy.memory_fit import fit
+
+    needed = fit(workload)
+    if not needed.fits:
         inputs.warn(
             "vram-overflow",
-            f"estimated memory {needed:.1f} GB (weights {weights:.1f} GB + KV cache {needed - weights:.1f} GB for "
-            f"{b} x {total} tokens) exceeds the {gpu.vram_gb:g} GB of {gpu.key}. Reduce the batch size, quantize, "
-            f"or shorten sequences.",
+            f"estimated memory {needed.needed_gb:.1f} GB (weights {needed.weights_gb:.1f} GB + KV cache "
+            f"{needed.kv_gb:.1f} GB for {b} x {total} tokens) exceeds the {needed.usable_gb:.1f} GB usable on "
+            f"{gpu.key} ({gpu.vram_gb:g} GB less runtime overhead). Reduce the batch size, quantize, or shorten "
+            f"sequences.",
         )
     if inputs.quantization == "nf4" and small_for_nf4(inputs):
         ev = evidence.nf4_small_models()
@@ -644,8 +675,7 @@ def _collect_warnings(inputs: Inputs) -> None:
             "int8-default",
             f"INT8 default (load_in_8bit=True, threshold 6.0) splits every linear layer into INT8 and FP16 parts: "
             f"measured energy per token is {ev.span()} above FP16 on the same GPU, model and batch size "
-            f"(rows {ev.row_ids}). "
-            f"Set llm_int8_threshold=0.0 or use FP16/NF4.",
+            f"(rows {ev.row_ids}). {evidence.threshold_zero_advice()}",
         )
 
 

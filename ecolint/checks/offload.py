@@ -9,7 +9,7 @@ import libcst as cst
 from ecolint.analysis.facts import ModelLoad
 from ecolint.analysis.values import Entry, Value, ValueKind
 from ecolint.checks import CheckContext, check
-from ecolint.analysis.models import inference_loads
+from ecolint.analysis.models import inference_loads, model_text
 from ecolint.checks._common import model_size
 from ecolint.diagnostics import Finding
 
@@ -78,18 +78,23 @@ def _cpu_only(entry: Entry | None, items) -> bool:
     return bool(items) and all(_device_kind(value) == "host" for _, value in items)
 
 
-def _bytes_per_weight(load: ModelLoad) -> float:
+def _precision(load: ModelLoad) -> str:
     if load.quant is not None and load.quant.requests("load_in_4bit"):
-        return 0.5
+        return "nf4"
     if load.quant is not None and load.quant.requests("load_in_8bit"):
-        return 1.0
+        return "int8_pure"
     dtype = (load.dtype.value.text() or str(load.dtype.value.value or "")) if load.dtype else ""
-    return 4.0 if "float32" in dtype else 2.0
+    return "fp32" if "float32" in dtype else "fp16"
 
 
 def _weights_bytes(ctx: CheckContext, load: ModelLoad) -> float | None:
+    """The weights' bytes on the GPU, as LLM107 and the advisor compute them (``memory_fit.weights_gb``)."""
+    from ecolint.energy.memory_fit import weights_gb
+
     size = model_size(ctx, load)
-    return None if size is None else size.params_b * 1e9 * _bytes_per_weight(load)
+    if size is None:
+        return None
+    return weights_gb(model_text(load) or "", size.params_b, _precision(load), size.active_params_b) * 1e9
 
 
 def _gib(count: float) -> str:

@@ -112,8 +112,11 @@ def _size_text(size) -> str:
     return f"{size.describe()}; the penalty was measured on dense models and is extrapolated to it"
 
 
-def _weights_gb(params_b: float) -> float:
-    return params_b * 2  # FP16: two bytes per parameter
+def _weights_gb(load: ModelLoad, size) -> float:
+    """FP16 weight memory of a load, as the advisor's fit computes it (``memory_fit.weights_gb``)."""
+    from ecolint.energy.memory_fit import weights_gb
+
+    return weights_gb(model_text(load) or "", size.params_b, "fp16", size.active_params_b)
 
 
 # The measurement rows each bit width of LLM103 quotes: a 4-bit load is answered with NF4 rows only.
@@ -129,7 +132,7 @@ def quantized_without_memory_pressure(ctx: CheckContext) -> Iterator[Finding]:
     for load in inference_loads(ctx.facts):
         bits = _quantized_bits(load)
         size = model_size(ctx, load) if bits else None
-        if size is None or _weights_gb(size.params_b) > fraction * ctx.gpu.vram_gb:
+        if size is None or _weights_gb(load, size) > fraction * ctx.gpu.vram_gb:
             continue
         yield Finding(
             "LLM103",
@@ -139,7 +142,7 @@ def quantized_without_memory_pressure(ctx: CheckContext) -> Iterator[Finding]:
                 "bits": bits,
                 "model": model_text(load),
                 "size": format_params(size.params_b),
-                "weights_gb": f"{_weights_gb(size.params_b):.0f}",
+                "weights_gb": f"{_weights_gb(load, size):.0f}",
                 "gpu": ctx.gpu.key,
                 "vram_gb": f"{ctx.gpu.vram_gb:g}",
             },
@@ -155,7 +158,7 @@ def model_exceeds_gpu_memory(ctx: CheckContext) -> Iterator[Finding]:
         if _quantized_bits(load):
             continue
         size = model_size(ctx, load)
-        if size is None or _weights_gb(size.params_b) <= ctx.gpu.vram_gb:
+        if size is None or _weights_gb(load, size) <= ctx.gpu.vram_gb:
             continue
         fp16_gb, fit = _fit_text(ctx, model_text(load) or "", size, nf4_from)
         yield Finding(
@@ -175,10 +178,9 @@ def model_exceeds_gpu_memory(ctx: CheckContext) -> Iterator[Finding]:
 def _fit_text(ctx: CheckContext, text: str, size, nf4_from: float) -> tuple[float, str]:
     """FP16 weight memory and which precision fits the GPU (weights + KV cache + runtime overhead, as
     ``ecolint estimate`` computes it)."""
-    from ecolint.energy.architectures import estimated_architecture, find_architecture
-    from ecolint.energy.memory_fit import MEMORY_HEADROOM, fits_by_precision, usable_gb
+    from ecolint.energy.memory_fit import MEMORY_HEADROOM, fits_by_precision, load_architecture, usable_gb
 
-    arch = find_architecture(text) or estimated_architecture(size.params_b, text, active_params_b=size.active_params_b)
+    arch = load_architecture(text, size.params_b, size.active_params_b)
     fits = fits_by_precision(ctx.gpu, arch)
     usable = (
         f"{usable_gb(ctx.gpu):.1f} GB usable of {ctx.gpu.vram_gb:g} GB after {1 - MEMORY_HEADROOM:.0%} runtime "

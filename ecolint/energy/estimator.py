@@ -8,12 +8,13 @@ leave-one-out errors (``validation``). Every figure carries its basis and source
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from ecolint.energy.curation import alternatives_for, curated_rows
 from ecolint.energy.dataset import Measurement
 from ecolint.energy.decode_model import Prediction, fit_model
+from ecolint.energy.prefill import prefill_model
 from ecolint.energy.training_rows import TrainingRow, dataset_training_rows, training_row, why_unusable
 from ecolint.energy.validation import LOO_KINDS, ErrorSummary, leave_one_out, ranking_check
 from ecolint.energy.workload import Workload
@@ -58,7 +59,7 @@ class Estimate:
     notes: list[str] = field(default_factory=list)
     alternatives: list = field(default_factory=list)
     error_kinds: tuple[str, ...] = ()
-    shape_note: str | None = None  # measured with another request shape; the model predicts < 1% change
+    shape_note: str | None = None  # measured at other lengths: the row, its lengths and the adjustment
 
     @property
     def energy_per_token(self) -> float:
@@ -109,7 +110,9 @@ class Estimate:
 
 
 def _origin(fig: Figure) -> str:
-    return f"{fig.basis} {', '.join(fig.rows)}" if fig.basis in ("measured", "calibration") else fig.basis
+    if fig.basis not in ("measured", "calibration"):
+        return fig.basis
+    return fig.source.split(" (gross;")[0] if " at " in fig.source else f"{fig.basis} {', '.join(fig.rows)}"
 
 
 def _std(row: TrainingRow, column: str) -> float | None:
@@ -212,33 +215,45 @@ class Estimator:
         return self._extrapolated(w, prediction)
 
     def _measured(self, w: Workload, row: TrainingRow, prediction: Prediction) -> Estimate:
+        """The row's figures: as measured at its own lengths; at other lengths carried there by the decode
+        model and the prefill term (``remeasure.length_factor``) and labelled so, with the band of what
+        re-measuring finds (``remeasure``)."""
+        from ecolint.energy.remeasure import adjustment_error, band, length_factor
+
         basis = "calibration" if row.calibration else "measured"
-        label = f"{basis} {row.row_id}"
         notes: list[str] = []
         t_scale = p_scale = e_scale = 1.0
         rw = row.workload
         shape_note = None
+        prompt = (row.measurement.raw or {}).get("input_tokens")
+        if not prompt:  # a row that does not record its prompt length answers for any prompt length
+            rw = replace(rw, input_tokens=w.input_tokens)
         if (rw.input_tokens, rw.output_tokens) != (w.input_tokens, w.output_tokens):
-            at_row = self.model.predict(rw)
-            e_scale = prediction.energy / at_row.energy
-            if abs(e_scale - 1.0) > 0.01:
-                t_scale = prediction.throughput / at_row.throughput
-                p_scale = prediction.power / at_row.power
-                label += (
-                    f", adjusted x{e_scale:.2f} (energy) by the decode model "
-                    f"for {w.input_tokens}/{w.output_tokens} tokens"
-                )
-            else:
-                e_scale = 1.0
-                prompt = (row.measurement.raw or {}).get("input_tokens")
-                shape_note = (
-                    f"{row.row_id} ({f'{prompt}-token prompts' if prompt else 'prompt length not recorded'}, "
-                    f"{rw.output_tokens} generated tokens)"
-                )
+            e_scale, t_scale = length_factor(self.model, rw, w)
+            p_scale = prediction.power / self.model.predict(rw).power
+            measured_at = (
+                f"{prompt}/{rw.output_tokens}"
+                if prompt
+                else f"{rw.output_tokens} generated tokens (prompt length not recorded)"
+            )
+            label = (
+                f"{basis} at {measured_at}, adjusted to {w.input_tokens}/{w.output_tokens}: "
+                f"x{e_scale:.2f}, {row.row_id}"
+            )
+            spread = max(band(rw.gpu.key).value, adjustment_error().value)
+            t_spread = max(band(rw.gpu.key, "throughput").value, adjustment_error("throughput").value)
+            shape_note = f"{row.row_id} ({measured_at}) x{e_scale:.2f} in energy per generated token"
+        else:
+            label = f"{basis} {row.row_id}"
+            if not prompt:
+                label += f" ({rw.output_tokens} generated tokens; prompt length not recorded)"
+            spread = 0.0 if row.calibration else band(rw.gpu.key).value
+            t_spread = 0.0 if row.calibration else band(rw.gpu.key, "throughput").value
         t_std = _std(row, "throughput_std")
         e_std = _std(row, "energy_std")
         stated = row.measurement.energy_j_per_1k
-        e_rel = e_std / stated if e_std and stated else None
+        e_rel = max(spread, e_std / stated if e_std and stated else 0.0) or None
+        t_rel = max(t_spread, t_std / row.throughput if t_std else 0.0) or None
         curated = None if row.calibration else _curated(row.row_id)
         if curated is not None and curated.status == "alternative":
             label += " (another experiment's measurement of this configuration, chosen to keep one protocol)"
@@ -254,8 +269,8 @@ class Estimator:
                 "tok/s",
                 basis,
                 label,
-                None if t_std is None else throughput_value - t_std,
-                None if t_std is None else throughput_value + t_std,
+                None if t_rel is None else throughput_value / (1 + t_rel),
+                None if t_rel is None else throughput_value * (1 + t_rel),
                 (row.row_id,),
             ),
             power=Figure(row.power * p_scale, "W", basis, label, rows=(row.row_id,)),
@@ -264,7 +279,7 @@ class Estimator:
                 "J/1k tokens",
                 basis,
                 energy_source,
-                None if e_rel is None else energy_value * (1 - e_rel),
+                None if e_rel is None else energy_value / (1 + e_rel),
                 None if e_rel is None else energy_value * (1 + e_rel),
                 (row.row_id,),
             ),
@@ -330,7 +345,9 @@ class Estimator:
         notes.extend(moe_notes(w))
         if w.arch.estimated:
             notes.append(f"model shape {w.arch.source}")
-        e_lo, e_hi = self._band(prediction.energy, "energy", kinds)
+        prefill = prefill_model().joules(w.arch.params_b, w.input_tokens, w.batch_size)
+        energy = prediction.energy + 1000.0 * prefill / w.output_tokens
+        e_lo, e_hi = self._band(energy, "energy", kinds)
         t_lo, t_hi = self._band(prediction.throughput, "throughput", kinds)
         p_lo, p_hi = self._band(prediction.power, "power", kinds)
         ids = tuple(r.row_id for r in nearest)
@@ -338,7 +355,7 @@ class Estimator:
             workload=w,
             throughput=Figure(prediction.throughput, "tok/s", "extrapolated", source, t_lo, t_hi, ids),
             power=Figure(prediction.power, "W", "extrapolated", source, p_lo, p_hi, ids),
-            energy_per_1k=Figure(prediction.energy, "J/1k tokens", "extrapolated", source, e_lo, e_hi, ids),
+            energy_per_1k=Figure(energy, "J/1k tokens", "extrapolated", source, e_lo, e_hi, ids),
             basis="extrapolated",
             rows_used=nearest,
             regime=prediction.regime,

@@ -65,3 +65,21 @@ def fits_by_precision(
 ) -> list[Fit]:
     """The fit of each precision, for the batch and sequence given (``estimate``'s defaults otherwise)."""
     return [fit(Workload(gpu, arch, q, batch_size, input_tokens, output_tokens)) for q in precisions]
+
+
+def load_architecture(model_text: str, params_b: float, active_params_b: float | None = None) -> Architecture:
+    """The shape of a loaded model: the table's when the id or name is known, else estimated from its size."""
+    from ecolint.energy.architectures import estimated_architecture, find_architecture
+
+    return find_architecture(model_text) or estimated_architecture(
+        params_b, model_text, active_params_b=active_params_b
+    )
+
+
+def weights_gb(
+    model_text: str, params_b: float, quantization: str = "fp16", active_params_b: float | None = None
+) -> float:
+    """GB the weights of a load occupy on the GPU: the one figure rules LLM103, LLM107 and LLM108 and the
+    advisor's fit use (``Architecture.weight_bytes_resident``)."""
+    arch = load_architecture(model_text, params_b, active_params_b)
+    return arch.weight_bytes_resident(quantization) / 1e9

@@ -128,6 +128,8 @@ def fix_command(paths: tuple[str, ...], settings: Settings, *, unsafe_fixes: boo
         if text:
             click.echo(text, nl=False)
         click.echo(diff_summary(run.fixed, len(remaining), unsafe_hidden), err=True)
+        for line in unsafe_fix_notes(run):
+            click.echo(line, err=True)
         return EXIT_FOUND if text and not exit_zero else EXIT_CLEAN
 
     summary = Summary(files_checked=run.files_checked, fixed=run.fixed, unsafe_fixable=unsafe_hidden, quiet=quiet,
@@ -154,6 +156,21 @@ def diff_summary(fixable: int, left: int, hidden: int) -> str:
     if fixable:
         return f"Would fix {fixable} diagnostic{'s' if fixable != 1 else ''} ({remaining})."
     return f"No fixes available ({remaining})."
+
+
+def unsafe_fix_notes(run: FixRun) -> list[str]:
+    """One line per unsafe fix in the diff: what to prefer before it and what it risks (the rule's advice)."""
+    from ecolint.rules import all_rules
+
+    rules = all_rules()
+    codes = sorted({code for outcome in run.outcomes for code, _ in outcome.fixed if code in rules})
+    notes = []
+    for code in codes:
+        rule = rules[code]
+        risks = [group.risk for group in (rule.penalty.groups if rule.penalty else ()) if group.fix and group.risk]
+        if rule.fix_applicability == "unsafe" and risks:
+            notes.append(f"{code} (unsafe fix: {rule.fix_title}): {' '.join(risks[0].split())}")
+    return notes
 
 
 def _print_fixed(run: FixRun) -> None:

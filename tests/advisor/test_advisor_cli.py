@@ -115,7 +115,8 @@ def test_compare_table_chart_recommendation_and_paradoxes(advisor):
     assert "█" in text and "**Use FP16**" in text
     assert "measured m047" in text and "measured m049" in text  # INT8 pure from FP16's experiment
     assert "## Paradox warnings" in text and "## Context-specific advice" in text
-    data = advisor("compare", "--model", "Mistral-7B", "--gpu", "a800", "--json").json()
+    # at the rows' own generation length the columns are the rows as measured (m047, m048)
+    data = advisor("compare", "--model", "Mistral-7B", "--gpu", "a800", "--generation-length", "128", "--json").json()
     assert set(data["columns"]) == {"fp16", "nf4", "int8_default", "int8_pure"}
     assert sorted(c["rank"] for c in data["columns"].values()) == [1, 2, 3, 4]
     assert data["columns"]["int8_default"]["delta_energy_vs_fp16_pct"] == pytest.approx(121.6, abs=0.2)
@@ -127,11 +128,14 @@ def test_estimate_on_the_h200_returns_the_measured_hopper_row(advisor):
     data = advisor("estimate", "--gpu", "h200", "--model", "Qwen/Qwen2-1.5B", "--json").json()
     energy = data["current"]["energy_j_per_1k_tokens"]
     assert energy["basis"] == "measured" and energy["rows"] == ["h001"]
-    assert energy["value"] == pytest.approx(1000 * 144.64 / 50.99)
+    # h001 ran 64 prompt / 128 generated tokens: carried to 512/256, and labelled so
+    assert energy["source"].startswith("measured at 64/128, adjusted to 512/256: x1.01, h001")
+    assert energy["value"] == pytest.approx(1000 * 144.64 / 50.99 * 1.007, rel=0.005)
     assert not any(w["code"] == "extrapolated-gpu" for w in data["warnings"])
     assert any("calibrate_h200_20261126" in line and "random weights" in line for line in data["measurement_setup"])
     text = advisor("estimate", "--gpu", "h200", "--model", "Qwen/Qwen2-1.5B").stdout
-    assert "4,800 GB/s, measured)" in text and "measured h001" in text
+    assert "4,800 GB/s, measured)" in text and "measured at 64/128, adjusted to 512/256: x1.01, h001" in text
+    assert "(measured h001)" not in text
 
 
 def test_compare_on_the_h200_shows_the_measured_hopper_rows(advisor):

@@ -88,7 +88,8 @@ def test_requests_per_month_or_per_day(text, monthly):
 
 def test_model_forms_resolve_size_like_the_linter():
     assert validate(model="Mistral-7B").model.params_b == 7.0
-    assert validate(model="7B").model.shape_source == "estimated"
+    assert validate(model="7B").model.shape_source == "measured size"  # the measured Mistral-7B's shape
+    assert validate(model="13B").model.shape_source == "estimated"  # no 13B model was measured
     phi = validate(model="microsoft/Phi-3-mini-4k-instruct").model
     assert phi.params_b == 3.8 and phi.arch.key == "Phi-3-mini-4k"
 

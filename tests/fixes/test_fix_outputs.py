@@ -6,6 +6,7 @@ import textwrap
 
 from click.testing import CliRunner
 
+from ecolint.advice import EIGHT_BIT_TITLE
 from ecolint.cli import main
 
 BASE = ["check", "--no-config", "--no-cache"]
@@ -24,7 +25,7 @@ def test_full_output_names_a_fix_that_unsafe_fixes_applies(tmp_path):
     path = tmp_path / "m.py"
     path.write_text(UNSAFE_ONLY)
     shown = run("--output-format", "full", str(path)).output
-    assert "= fix: Set llm_int8_threshold=0.0 (unsafe; available with --unsafe-fixes)" in shown
+    assert f"= fix: {EIGHT_BIT_TITLE} (unsafe; available with --unsafe-fixes)" in shown
     assert "not available at this location" not in shown
     assert "1 more fixable with the `--unsafe-fixes` option." in shown
     applied = run("--fix", "--unsafe-fixes", str(path))
@@ -35,7 +36,7 @@ def test_full_output_with_unsafe_fixes_shows_the_fix_itself(tmp_path):
     path = tmp_path / "m.py"
     path.write_text(UNSAFE_ONLY)
     shown = run("--output-format", "full", "--unsafe-fixes", str(path)).output
-    assert "= fix: Set llm_int8_threshold=0.0 (unsafe)" in shown
+    assert f"= fix: {EIGHT_BIT_TITLE} (unsafe)" in shown
 
 
 def test_diff_without_unsafe_fixes_counts_the_hidden_ones(tmp_path):

@@ -221,7 +221,8 @@ def test_full_shows_the_snippet_penalty_and_fix(project):
     assert marker == "  |                             ^^^^^^^^^^^^ LLM101"
     assert any(line.startswith("  = penalty: energy per token vs FP16: +40% to +60% on RTX 4090D, +122% to +147% on "
                                "A800, +220% to +404% on H200") for line in block)
-    assert any(line.startswith("  = fix: Set llm_int8_threshold=0.0") for line in block)
+    title = "  = fix: Prefer FP16/BF16 (weights fit), then NF4; only then set llm_int8_threshold=0.0"
+    assert any(line.startswith(title) for line in block)
     assert "Found 2 diagnostics in 1 file checked." in out.split("\n\n")[-1]
 
 
@@ -279,7 +280,7 @@ def test_audit_recommended_changes_are_prioritised(project):
     assert codes.index("LLM102") < codes.index("LLM104")
     # the saving of threshold 0.0 is the INT8-default -> INT8-pure pair, with its quality risk
     assert "Expected impact: with llm_int8_threshold=0.0 vs the default threshold: -32% on RTX 4090D" in changes
-    assert "risks quality" in changes
+    assert "risks output quality" in changes
     assert "llm_int8_threshold=0.0" in changes  # the code change for LLM101
     assert "```python" in changes
 
