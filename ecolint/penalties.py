@@ -221,6 +221,14 @@ def _pair_dict(pair: PenaltyPair) -> dict:
     }
 
 
+def select_pairs(select: dict, rows: dict[str, Measurement], metric: str = "energy") -> list[PenaltyPair]:
+    """Pairs of a ``select`` group (``ecolint.energy.pairs.same_run_pairs``)."""
+    from ecolint.energy.pairs import same_run_pairs
+
+    figure = peak_memory_gb if metric == PEAK_MEMORY else gross_energy_j_per_1k
+    return [PenaltyPair(row, base, metric) for row, base in same_run_pairs(select, rows, figure)]
+
+
 def parse_penalty(code: str, raw: Any, rows: dict[str, Measurement]) -> Penalty | None:
     """A rule file's ``penalty``, its row ids looked up in ``rows``."""
     if raw is None:
@@ -233,7 +241,11 @@ def parse_penalty(code: str, raw: Any, rows: dict[str, Measurement]) -> Penalty 
         metric = str(group.get("metric", "energy"))
         if metric not in ("energy", PEAK_MEMORY):
             raise RuleError(f"{code}: penalty group metric must be energy or {PEAK_MEMORY}")
-        for row_id, baseline_id in group["pairs"]:
+        if "select" in group:  # pairs found by what the rows measured: rows added later join by themselves
+            pairs = select_pairs(group["select"], rows, metric)
+            if not pairs:
+                continue  # not measured yet
+        for row_id, baseline_id in group.get("pairs", ()):
             if row_id not in rows or baseline_id not in rows:
                 raise RuleError(f"{code}: penalty refers to unknown measurement row {row_id} or {baseline_id}")
             row, baseline = rows[row_id], rows[baseline_id]

@@ -314,7 +314,7 @@ def limitation_lines(estimator: Estimator, estimates: list[Estimate], inputs: In
         from ecolint.energy.prefill import errors, prefill_model
 
         w = estimates[0].workload
-        joules = prefill_model().joules(w.arch.params_b, w.input_tokens, w.batch_size)
+        joules = prefill_model().joules(w.arch.params_b, w.input_tokens, w.batch_size, w.quantization)
         lines.append(
             f"Energy per generated token includes the request's prefill: {joules:,.1f} J for {w.input_tokens} "
             f"prompt tokens at batch {w.batch_size} ({errors().describe()}; other GPUs and precisions take the "

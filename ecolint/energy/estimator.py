@@ -14,7 +14,7 @@ from functools import cached_property
 from ecolint.energy.curation import alternatives_for, curated_rows
 from ecolint.energy.dataset import Measurement
 from ecolint.energy.decode_model import Prediction, fit_model
-from ecolint.energy.prefill import prefill_model
+from ecolint.energy.prefill import precision_factor, prefill_model
 from ecolint.energy.training_rows import TrainingRow, dataset_training_rows, training_row, why_unusable
 from ecolint.energy.validation import LOO_KINDS, ErrorSummary, leave_one_out, ranking_check
 from ecolint.energy.workload import Workload
@@ -210,9 +210,11 @@ class Estimator:
     def estimate(self, w: Workload, prefer_experiment: str | None = None) -> Estimate:
         row = self.measured_row(w, prefer_experiment)
         prediction = self.model.predict(w)
-        if row is not None:
-            return self._measured(w, row, prediction)
-        return self._extrapolated(w, prediction)
+        found = self._measured(w, row, prediction) if row is not None else self._extrapolated(w, prediction)
+        prefill = precision_factor(w.quantization)
+        if prefill.note and prefill.note not in found.notes:
+            found.notes.append(prefill.note)
+        return found
 
     def _measured(self, w: Workload, row: TrainingRow, prediction: Prediction) -> Estimate:
         """The row's figures: as measured at its own lengths; at other lengths carried there by the decode
@@ -345,7 +347,7 @@ class Estimator:
         notes.extend(moe_notes(w))
         if w.arch.estimated:
             notes.append(f"model shape {w.arch.source}")
-        prefill = prefill_model().joules(w.arch.params_b, w.input_tokens, w.batch_size)
+        prefill = prefill_model().joules(w.arch.params_b, w.input_tokens, w.batch_size, w.quantization)
         energy = prediction.energy + 1000.0 * prefill / w.output_tokens
         e_lo, e_hi = self._band(energy, "energy", kinds)
         t_lo, t_hi = self._band(prediction.throughput, "throughput", kinds)

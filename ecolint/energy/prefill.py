@@ -24,13 +24,14 @@ class PrefillModel:
     coefficients: tuple[float, float, float]
     rows: tuple[str, ...]
 
-    def joules_per_token(self, params_b: float, batch_size: int = 1) -> float:
+    def joules_per_token(self, params_b: float, batch_size: int = 1, quantization: str = "fp16") -> float:
         c0, c1, c2 = self.coefficients
-        return math.exp(c0 + c1 * math.log(params_b) + c2 * math.log(max(batch_size, 1)))
+        half = math.exp(c0 + c1 * math.log(params_b) + c2 * math.log(max(batch_size, 1)))
+        return half * precision_factor(quantization).value
 
-    def joules(self, params_b: float, prompt_tokens: int, batch_size: int = 1) -> float:
+    def joules(self, params_b: float, prompt_tokens: int, batch_size: int = 1, quantization: str = "fp16") -> float:
         """Energy of one request's prompt (its share of a batch's prefill)."""
-        return prompt_tokens * self.joules_per_token(params_b, batch_size)
+        return prompt_tokens * self.joules_per_token(params_b, batch_size, quantization)
 
 
 def scoring_rows() -> list[Measurement]:
@@ -75,3 +76,46 @@ def errors() -> PrefillErrors:
     fitted = max(abs(_error(model, m)) for m in rows)
     held_out = max(abs(_error(_fit([r for r in rows if r is not m]), m)) for m in rows)
     return PrefillErrors(fitted, held_out, model.rows)
+
+
+@dataclass(frozen=True)
+class Factor:
+    value: float
+    note: str
+
+
+FP32_PREFILL = {"row": {"precision": "fp32_prefill"}, "baseline": {"precision": "fp16_prefill"}}
+
+
+def fp32_prefill_pairs() -> list[tuple[Measurement, Measurement]]:
+    """FP32 (TF32 off) prefill rows with the FP16 prefill row of the same run (``hopper_fp32.csv``)."""
+    from ecolint.energy.curation import gross_energy_j_per_1k
+    from ecolint.energy.pairs import same_run_pairs
+
+    return same_run_pairs(FP32_PREFILL, measurements(), gross_energy_j_per_1k)
+
+
+@lru_cache(maxsize=None)
+def precision_factor(quantization: str) -> Factor:
+    """How the prefill term scales for a precision: FP32 by its measured prefill rows against FP16
+    (the median ratio), once they are in the data; other precisions as measured (BF16 ~ FP16)."""
+    if quantization != "fp32":
+        return Factor(1.0, "")
+    from ecolint.energy.curation import gross_energy_j_per_1k
+
+    pairs = fp32_prefill_pairs()
+    if not pairs:
+        return Factor(
+            1.0,
+            "FP32 prefill is not measured yet (rows f001... of hopper_fp32.csv): the prefill term uses the "
+            "half-precision figure for FP32, which the band does not cover",
+        )
+    ratios = sorted(gross_energy_j_per_1k(row) / gross_energy_j_per_1k(base) for row, base in pairs)
+    middle = len(ratios) // 2
+    median = ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
+    ids = ", ".join(f"{row.row_id}/{base.row_id}" for row, base in pairs)
+    return Factor(
+        median,
+        f"FP32 prefill (TF32 off) costs x{median:.2f} the FP16 prefill per prompt token, the median of rows {ids} "
+        f"(x{ratios[0]:.2f} to x{ratios[-1]:.2f}); the prefill term is scaled by it",
+    )

@@ -63,7 +63,7 @@ def length_factor(model, at: Workload, to: Workload) -> tuple[float, float]:
     prefill = prefill_model()
 
     def energy(w: Workload) -> float:
-        prompt = prefill.joules(w.arch.params_b, w.input_tokens, w.batch_size)
+        prompt = prefill.joules(w.arch.params_b, w.input_tokens, w.batch_size, w.quantization)
         return model.predict(w).energy / 1000.0 + prompt / w.output_tokens
 
     return energy(to) / energy(at), model.predict(to).throughput / model.predict(at).throughput

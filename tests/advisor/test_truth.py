@@ -274,3 +274,58 @@ def test_mistral_ids_and_a_bare_size_get_the_measured_shape(advisor):
         assert data["current"]["energy_j_per_1k_tokens"]["rows"] == ["h015"], model
     text = advisor("estimate", "-m", "7B", "-g", "h200").stdout
     assert "shape of the measured Mistral-7B-Instruct" in text and "a size alone names no shape" in text
+
+
+# --- fp32 compute-bound rows: adding them to hopper_fp32.csv is a data change
+
+
+def _fp32_rows() -> dict:
+    """Rows as practices.py --sections fp32 writes them (a prefill and a scoring pass, one run)."""
+    from dataclasses import replace
+
+    from ecolint.energy.dataset import measurements
+
+    template = measurements()["p012"]
+    rows = dict(measurements())
+    figures = {"fp32_prefill": (40.0, 400.0), "fp16_prefill": (8.0, 400.0), "fp32_tf32_prefill": (16.0, 400.0),
+               "fp32_score": (50.0, 400.0), "fp16_score": (10.0, 400.0)}
+    for number, (precision, (joules, watts)) in enumerate(figures.items(), start=1):
+        row_id = f"f{number:03d}"
+        rows[row_id] = replace(
+            template, row_id=row_id, precision=precision, batch_size=8, output_tokens=0, power_w=watts,
+            throughput_tok_s=1000 * watts / joules, energy_j_per_1k=joules, experiment="fp32_run",
+            raw={**template.raw, "input_tokens": "256", "output_tokens": "0"},
+        )
+    return rows
+
+
+def test_fp32_penalty_groups_appear_when_their_rows_are_in_the_data():
+    from ecolint.rule_schema import rule_data
+    from ecolint.rules import all_rules, parse_rule
+
+    for code in ("LLM303", "LLM306"):
+        shipped = all_rules()[code].penalty
+        assert all("prefill" not in group.label for group in shipped.groups)  # no fp32 rows shipped yet
+        penalty = parse_rule(rule_data()[code], _fp32_rows()).penalty
+        by_label = {group.label: group for group in penalty.groups}
+        prefill = by_label["energy per prompt token of a prefill in float32 (TF32 off, torch's default) vs FP16"]
+        assert [(p.row.row_id, p.baseline.row_id) for p in prefill.pairs] == [("f001", "f002")]
+        assert prefill.pairs[0].percent == pytest.approx(400.0)
+        score = by_label["energy per scored token of a scoring pass in float32 (TF32 off) vs FP16"]
+        assert [(p.row.row_id, p.baseline.row_id) for p in score.pairs] == [("f004", "f005")]
+        assert "+400%" in penalty.describe()
+
+
+def test_fp32_prefill_scales_the_prefill_term_once_measured(monkeypatch):
+    from ecolint.energy import prefill
+
+    assert "not measured yet" in prefill.precision_factor("fp32").note
+    monkeypatch.setattr(prefill, "measurements", _fp32_rows)
+    prefill.precision_factor.cache_clear()
+    try:
+        factor = prefill.precision_factor("fp32")
+        assert factor.value == pytest.approx(5.0) and "f001/f002" in factor.note
+        model = prefill.prefill_model()
+        assert model.joules(7.0, 512, 1, "fp32") == pytest.approx(5 * model.joules(7.0, 512, 1))
+    finally:
+        prefill.precision_factor.cache_clear()
