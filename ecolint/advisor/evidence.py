@@ -64,9 +64,14 @@ class Evidence:
 
     def span(self) -> str:
         """``12-30%`` when every change has the same sign, else ``-25% to +30%``."""
-        if self.low < 0 < self.high:
-            return f"{self.low * 100:+.0f}% to {self.high * 100:+.0f}%"
-        lo, hi = abs(self.low) * 100, abs(self.high) * 100
+        return self.span_of([p.energy_change for p in self.pairs])
+
+    @staticmethod
+    def span_of(changes: list[float]) -> str:
+        low, high = min(changes), max(changes)
+        if low < 0 < high:
+            return f"{low * 100:+.0f}% to {high * 100:+.0f}%"
+        lo, hi = abs(low) * 100, abs(high) * 100
         lo, hi = min(lo, hi), max(lo, hi)
         return f"{lo:.0f}-{hi:.0f}%" if round(lo) != round(hi) else f"{hi:.0f}%"
 
@@ -139,6 +144,42 @@ def int8_default_vs_fp16() -> Evidence:
 @lru_cache(maxsize=None)
 def int8_pure_vs_fp16() -> Evidence:
     return _pairs("fp16", "int8_pure")
+
+
+@lru_cache(maxsize=None)
+def fp32_vs_fp16() -> Evidence:
+    """Decoding in FP32 against FP16 (``ecolint calibrate`` rows)."""
+    return _pairs("fp16", "fp32")
+
+
+COMPUTE_BOUND_FP32 = (
+    ("prefill", "fp32_prefill", "fp16_prefill"),
+    ("scoring", "fp32_score", "fp16_score"),
+    ("prefill with TF32 on", "fp32_tf32_prefill", "fp16_prefill"),
+    ("scoring with TF32 on", "fp32_tf32_score", "fp16_score"),
+)
+
+
+def fp32_compute_bound() -> str:
+    """What FP32 costs against FP16 in compute-bound work (prefill, scoring), from ``hopper_fp32.csv``."""
+    from ecolint.energy.curation import gross_energy_j_per_1k
+    from ecolint.energy.dataset import measurements
+    from ecolint.energy.pairs import same_run_pairs
+
+    parts = []
+    for label, row, base in COMPUTE_BOUND_FP32:
+        pairs = same_run_pairs({"row": {"precision": row}, "baseline": {"precision": base}}, measurements(),
+                               gross_energy_j_per_1k)
+        if pairs:
+            changes = [gross_energy_j_per_1k(r) / gross_energy_j_per_1k(b) - 1 for r, b in pairs]
+            span = Evidence.span_of(changes)
+            span += " more" if min(changes) >= 0 else " less" if max(changes) <= 0 else ""
+            ids = ", ".join(f"{b.row_id}/{r.row_id}" for r, b in pairs)
+            parts.append(f"{label} {span} (rows {ids})")
+    if not parts:
+        return ("compute-bound work (prefill, scoring) in FP32 is not measured yet (rows f001... of "
+                "hopper_fp32.csv), and it is not covered by the decoding rows")
+    return "compute-bound work per processed token against FP16: " + "; ".join(parts)
 
 
 @lru_cache(maxsize=None)

@@ -669,6 +669,13 @@ def _collect_warnings(inputs: Inputs) -> None:
             f"{SMALL_MODEL_B:g}B use {ev.span()} more energy per token than FP16 on the same GPU "
             f"(rows {ev.row_ids}). Use FP16 unless memory forces quantization.",
         )
+    if inputs.quantization == "fp32":
+        ev = evidence.fp32_vs_fp16()
+        decoding = f"decoding measured {ev.span()} more energy per token than FP16 (rows {ev.row_ids}); " if ev else ""
+        inputs.warn(
+            "fp32",
+            f"FP32 weights: {decoding}{evidence.fp32_compute_bound()}. Load in FP16/BF16 for inference.",
+        )
     if inputs.quantization == "int8_default":
         ev = evidence.int8_default_vs_fp16()
         inputs.warn(

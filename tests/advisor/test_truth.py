@@ -329,3 +329,15 @@ def test_fp32_prefill_scales_the_prefill_term_once_measured(monkeypatch):
         assert model.joules(7.0, 512, 1, "fp32") == pytest.approx(5 * model.joules(7.0, 512, 1))
     finally:
         prefill.precision_factor.cache_clear()
+
+
+def test_the_fp32_warning_shows_compute_bound_rows_once_measured(advisor, monkeypatch):
+    from ecolint.energy import dataset
+
+    text = advisor("estimate", "-m", "mistral-7b", "-g", "h200", "-q", "fp32").stdout
+    assert "decoding measured 26-141% more energy per token than FP16" in text
+    assert "compute-bound work (prefill, scoring) in FP32 is not measured yet" in text
+    rows = _fp32_rows()
+    monkeypatch.setattr(dataset, "measurements", lambda: rows)
+    text = advisor("estimate", "-m", "mistral-7b", "-g", "h200", "-q", "fp32").stdout
+    assert "prefill 400% more (rows f002/f001)" in text and "scoring 400% more (rows f005/f004)" in text
