@@ -70,9 +70,7 @@ def _columns(inputs: Inputs) -> list[Column]:
 def _std(fig) -> str:
     size = abs(fig.value)
     digits = 0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3
-    if fig.basis in ("measured", "calibration") and fig.low is not None:
-        return f"{num(fig.value, digits)} ± {num((fig.high - fig.low) / 2, digits)}"
-    if fig.basis == "extrapolated" and fig.low is not None:
+    if fig.low is not None and fig.high is not None:  # a measured row's band or the extrapolation range
         return f"{num(fig.value, digits)} ({num(fig.low, digits)}-{num(fig.high, digits)})"
     return num(fig.value, digits)
 
