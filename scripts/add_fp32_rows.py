@@ -1,6 +1,6 @@
 """Add the fp32 prefill/scoring rows (``practices.py --sections fp32``) to the shipped data.
 
-    python scripts/add_fp32_rows.py ROWS.csv [ROWS.csv ...]
+    python scripts/add_fp32_rows.py [--data DIR] ROWS.csv [ROWS.csv ...]
 
 The rows (``f001``..., in the columns of ``measurements.csv``) go to
 ``ecolint/energy/data/hopper_fp32.csv`` (rows with the same id are replaced) and each gets a line in
@@ -19,7 +19,7 @@ from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1] / "ecolint" / "energy" / "data"
 PRECISIONS = {f"{p}_{kind}" for p in ("fp32", "fp32_tf32", "fp16", "bf16") for kind in ("prefill", "score")}
-REASON = ("fp32 experiment on an H200 (docs/measurements/practices.py --sections fp32): a {kind} pass over "
+REASON = ("fp32 experiment on {gpu} (docs/measurements/practices.py --sections fp32): a {kind} pass over "
           "{tokens}-token texts at batch {batch} in {precision}, energy per processed token; a configuration the "
           "estimator's decode fit does not model, kept for rule penalties (LLM303, LLM306) and the FP32 prefill "
           "factor")
@@ -41,9 +41,9 @@ def _write(path: Path, header: list[str], rows: list[dict]) -> None:
     temporary.replace(path)
 
 
-def main(paths: list[str]) -> int:
-    header, shipped = _read(DATA / "hopper_fp32.csv")
-    expected, _ = _read(DATA / "measurements.csv")
+def main(paths: list[str], data: Path = DATA) -> int:
+    header, shipped = _read(data / "hopper_fp32.csv")
+    expected, _ = _read(data / "measurements.csv")
     if header != expected:
         print("hopper_fp32.csv does not have the columns of measurements.csv", file=sys.stderr)
         return 2
@@ -60,8 +60,8 @@ def main(paths: list[str]) -> int:
                 return 2
             new[row["row_id"]] = {c: row[c] for c in expected}
     kept = [row for row in shipped if row["row_id"] not in new]
-    _write(DATA / "hopper_fp32.csv", expected, sorted(kept + list(new.values()), key=lambda r: r["row_id"]))
-    _, curation = _read(DATA / "curation.csv")
+    _write(data / "hopper_fp32.csv", expected, sorted(kept + list(new.values()), key=lambda r: r["row_id"]))
+    _, curation = _read(data / "curation.csv")
     listed = {row["row_id"] for row in curation}
     lines = io.StringIO()
     writer = csv.writer(lines, lineterminator="\n")
@@ -70,13 +70,17 @@ def main(paths: list[str]) -> int:
             continue
         precision, kind = row["precision"].rsplit("_", 1)
         writer.writerow([row["row_id"], "excluded", "gross",
-                         REASON.format(kind="scoring" if kind == "score" else kind, tokens=row["input_tokens"],
+                         REASON.format(gpu=row["gpu"], kind="scoring" if kind == "score" else kind,
+                                       tokens=row["input_tokens"],
                                        batch=row["batch_size"], precision=precision)])
-    with (DATA / "curation.csv").open("a", encoding="utf-8") as handle:  # appended: existing lines unchanged
+    with (data / "curation.csv").open("a", encoding="utf-8") as handle:  # appended: existing lines unchanged
         handle.write(lines.getvalue())
     print(f"added {len(new)} rows to hopper_fp32.csv and curation.csv")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["--data"]:
+        sys.exit(main(arguments[2:], Path(arguments[1])))
+    sys.exit(main(arguments))

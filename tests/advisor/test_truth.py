@@ -341,3 +341,39 @@ def test_the_fp32_warning_shows_compute_bound_rows_once_measured(advisor, monkey
     monkeypatch.setattr(dataset, "measurements", lambda: rows)
     text = advisor("estimate", "-m", "mistral-7b", "-g", "h200", "-q", "fp32").stdout
     assert "prefill 400% more (rows f002/f001)" in text and "scoring 400% more (rows f005/f004)" in text
+
+
+def test_add_fp32_rows_writes_the_table_and_curation_lines(tmp_path):
+    import csv
+    import importlib.util
+    import shutil
+
+    data = Path(__file__).resolve().parents[2] / "ecolint" / "energy" / "data"
+    for name in ("hopper_fp32.csv", "measurements.csv", "curation.csv"):
+        shutil.copy(data / name, tmp_path / name)
+    spec = importlib.util.spec_from_file_location(
+        "add_fp32_rows", Path(__file__).resolve().parents[2] / "scripts" / "add_fp32_rows.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    header = (data / "measurements.csv").read_text().splitlines()[0].split(",")
+    rows = [row for row_id, row in _fp32_rows().items() if row_id.startswith("f")]
+    source = tmp_path / "fp32_rows.csv"
+    with source.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        for m in rows:
+            writer.writerow({**{key: m.raw.get(key, "") for key in header}, "row_id": m.row_id, "gpu": "h100",
+                             "precision": m.precision, "batch_size": m.batch_size, "output_tokens": 0,
+                             "energy_j_per_1k": m.energy_j_per_1k, "power_w": m.power_w,
+                             "throughput_tok_s": m.throughput_tok_s, "experiment": m.experiment})
+    before = (tmp_path / "curation.csv").read_text()
+    assert script.main([str(source)], tmp_path) == 0
+    table = list(csv.DictReader((tmp_path / "hopper_fp32.csv").open()))
+    assert [r["row_id"] for r in table] == ["f001", "f002", "f003", "f004", "f005"]
+    after = (tmp_path / "curation.csv").read_text()
+    assert after.startswith(before) and after.count("\nf00") == 5 and "fp32 experiment on h100" in after
+    assert script.main([str(source)], tmp_path) == 0  # again: rows replaced, curation not repeated
+    assert (tmp_path / "curation.csv").read_text() == after
+    bad = tmp_path / "bad.csv"
+    bad.write_text(source.read_text().replace("f001,", "p901,", 1))
+    assert script.main([str(bad)], tmp_path) == 2
