@@ -276,104 +276,89 @@ def test_mistral_ids_and_a_bare_size_get_the_measured_shape(advisor):
     assert "shape of the measured Mistral-7B-Instruct" in text and "a size alone names no shape" in text
 
 
-# --- fp32 compute-bound rows: adding them to hopper_fp32.csv is a data change
+# --- fp32 compute-bound rows (hopper_fp32.csv): shown by LLM303/LLM306, the prefill term and the fp32 warning
 
 
-def _fp32_rows() -> dict:
-    """Rows as practices.py --sections fp32 writes them (a prefill and a scoring pass, one run)."""
-    from dataclasses import replace
-
+def _without_fp32_rows() -> dict:
     from ecolint.energy.dataset import measurements
 
-    template = measurements()["p012"]
-    rows = dict(measurements())
-    figures = {"fp32_prefill": (40.0, 400.0), "fp16_prefill": (8.0, 400.0), "fp32_tf32_prefill": (16.0, 400.0),
-               "fp32_score": (50.0, 400.0), "fp16_score": (10.0, 400.0)}
-    for number, (precision, (joules, watts)) in enumerate(figures.items(), start=1):
-        row_id = f"f{number:03d}"
-        rows[row_id] = replace(
-            template, row_id=row_id, precision=precision, batch_size=8, output_tokens=0, power_w=watts,
-            throughput_tok_s=1000 * watts / joules, energy_j_per_1k=joules, experiment="fp32_run",
-            raw={**template.raw, "input_tokens": "256", "output_tokens": "0"},
-        )
-    return rows
+    return {row_id: row for row_id, row in measurements().items() if not row_id.startswith("f")}
 
 
-def test_fp32_penalty_groups_appear_when_their_rows_are_in_the_data():
+def _pairs_of(penalty, words: str) -> list[tuple[str, str]]:
+    group = next(group for group in penalty.groups if words in group.label)
+    return [(pair.row.row_id, pair.baseline.row_id) for pair in group.pairs]
+
+
+def test_fp32_penalty_groups_come_from_the_rows_in_the_data():
     from ecolint.rule_schema import rule_data
     from ecolint.rules import all_rules, parse_rule
 
     for code in ("LLM303", "LLM306"):
-        shipped = all_rules()[code].penalty
-        assert all("prefill" not in group.label for group in shipped.groups)  # no fp32 rows shipped yet
-        penalty = parse_rule(rule_data()[code], _fp32_rows()).penalty
-        by_label = {group.label: group for group in penalty.groups}
-        prefill = by_label["energy per prompt token of a prefill in float32 (TF32 off, torch's default) vs FP16"]
-        assert [(p.row.row_id, p.baseline.row_id) for p in prefill.pairs] == [("f001", "f002")]
-        assert prefill.pairs[0].percent == pytest.approx(400.0)
-        score = by_label["energy per scored token of a scoring pass in float32 (TF32 off) vs FP16"]
-        assert [(p.row.row_id, p.baseline.row_id) for p in score.pairs] == [("f004", "f005")]
-        assert "+400%" in penalty.describe()
+        penalty = all_rules()[code].penalty
+        assert _pairs_of(penalty, "prefill in float32 (TF32 off") == [("f001", "f003"), ("f009", "f011")]
+        assert _pairs_of(penalty, "scoring pass in float32 (TF32 off)") == [("f005", "f007"), ("f013", "f015")]
+        assert _pairs_of(penalty, "prefill in float32 with TF32 on") == [("f002", "f003"), ("f010", "f011")]
+        text = penalty.describe()
+        assert "+595% to +865% energy per prompt token of a prefill" in text and "on H100" in text
+        assert "+26% to +141% energy per token in float32 vs FP16 on H200" in text  # decoding, unchanged
+        without = parse_rule(rule_data()[code], _without_fp32_rows()).penalty
+        assert [group.label for group in without.groups] == ["energy per token in float32 vs FP16"]
 
 
-def test_fp32_prefill_scales_the_prefill_term_once_measured(monkeypatch):
+def test_fp32_prefill_scales_the_prefill_term_by_its_rows(monkeypatch):
     from ecolint.energy import prefill
 
-    assert "not measured yet" in prefill.precision_factor("fp32").note
-    monkeypatch.setattr(prefill, "measurements", _fp32_rows)
+    factor = prefill.precision_factor("fp32")
+    assert factor.value == pytest.approx((43.5 / 6.2 + 208.6 / 21.6) / 2, rel=0.02)  # f001/f003, f009/f011
+    assert "median of rows f001/f003, f009/f011" in factor.note
+    model = prefill.prefill_model()
+    assert model.joules(7.0, 512, 1, "fp32") == pytest.approx(factor.value * model.joules(7.0, 512, 1))
+    monkeypatch.setattr(prefill, "measurements", _without_fp32_rows)
     prefill.precision_factor.cache_clear()
     try:
-        factor = prefill.precision_factor("fp32")
-        assert factor.value == pytest.approx(5.0) and "f001/f002" in factor.note
-        model = prefill.prefill_model()
-        assert model.joules(7.0, 512, 1, "fp32") == pytest.approx(5 * model.joules(7.0, 512, 1))
+        assert prefill.precision_factor("fp32").value == 1.0
+        assert "not measured yet" in prefill.precision_factor("fp32").note
     finally:
         prefill.precision_factor.cache_clear()
 
 
-def test_the_fp32_warning_shows_compute_bound_rows_once_measured(advisor, monkeypatch):
+def test_the_fp32_warning_shows_the_compute_bound_rows(advisor, monkeypatch):
     from ecolint.energy import dataset
 
     text = advisor("estimate", "-m", "mistral-7b", "-g", "h200", "-q", "fp32").stdout
     assert "decoding measured 26-141% more energy per token than FP16" in text
-    assert "compute-bound work (prefill, scoring) in FP32 is not measured yet" in text
-    rows = _fp32_rows()
+    assert "prefill 595-865% more (rows f003/f001, f011/f009)" in text
+    assert "scoring with TF32 on 69-88% more" in text
+    rows = _without_fp32_rows()
     monkeypatch.setattr(dataset, "measurements", lambda: rows)
     text = advisor("estimate", "-m", "mistral-7b", "-g", "h200", "-q", "fp32").stdout
-    assert "prefill 400% more (rows f002/f001)" in text and "scoring 400% more (rows f005/f004)" in text
+    assert "compute-bound work (prefill, scoring) in FP32 is not measured yet" in text
 
 
-def test_add_fp32_rows_writes_the_table_and_curation_lines(tmp_path):
-    import csv
+def test_add_fp32_rows_reproduces_the_shipped_table_and_curation(tmp_path):
     import importlib.util
     import shutil
 
-    data = Path(__file__).resolve().parents[2] / "ecolint" / "energy" / "data"
-    for name in ("hopper_fp32.csv", "measurements.csv", "curation.csv"):
-        shutil.copy(data / name, tmp_path / name)
-    spec = importlib.util.spec_from_file_location(
-        "add_fp32_rows", Path(__file__).resolve().parents[2] / "scripts" / "add_fp32_rows.py")
+    root = Path(__file__).resolve().parents[2]
+    data = root / "ecolint" / "energy" / "data"
+    shipped_table = (data / "hopper_fp32.csv").read_text()
+    shipped_curation = (data / "curation.csv").read_text()
+    shutil.copy(data / "measurements.csv", tmp_path / "measurements.csv")
+    (tmp_path / "hopper_fp32.csv").write_text(shipped_table.splitlines(keepends=True)[0])
+    (tmp_path / "curation.csv").write_text(
+        "".join(line for line in shipped_curation.splitlines(keepends=True) if not line.startswith("f0"))
+    )
+    spec = importlib.util.spec_from_file_location("add_fp32_rows", root / "scripts" / "add_fp32_rows.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    header = (data / "measurements.csv").read_text().splitlines()[0].split(",")
-    rows = [row for row_id, row in _fp32_rows().items() if row_id.startswith("f")]
-    source = tmp_path / "fp32_rows.csv"
-    with source.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        for m in rows:
-            writer.writerow({**{key: m.raw.get(key, "") for key in header}, "row_id": m.row_id, "gpu": "h100",
-                             "precision": m.precision, "batch_size": m.batch_size, "output_tokens": 0,
-                             "energy_j_per_1k": m.energy_j_per_1k, "power_w": m.power_w,
-                             "throughput_tok_s": m.throughput_tok_s, "experiment": m.experiment})
-    before = (tmp_path / "curation.csv").read_text()
-    assert script.main([str(source)], tmp_path) == 0
-    table = list(csv.DictReader((tmp_path / "hopper_fp32.csv").open()))
-    assert [r["row_id"] for r in table] == ["f001", "f002", "f003", "f004", "f005"]
-    after = (tmp_path / "curation.csv").read_text()
-    assert after.startswith(before) and after.count("\nf00") == 5 and "fp32 experiment on h100" in after
-    assert script.main([str(source)], tmp_path) == 0  # again: rows replaced, curation not repeated
-    assert (tmp_path / "curation.csv").read_text() == after
+    rows = tmp_path / "rows.csv"
+    rows.write_text(shipped_table)
+    assert script.main([str(rows)], tmp_path) == 0
+    assert (tmp_path / "hopper_fp32.csv").read_text() == shipped_table
+    assert (tmp_path / "curation.csv").read_text() == shipped_curation
+    assert script.main([str(rows)], tmp_path) == 0  # again: rows replaced, no curation line repeated
+    assert (tmp_path / "curation.csv").read_text() == shipped_curation
     bad = tmp_path / "bad.csv"
-    bad.write_text(source.read_text().replace("f001,", "p901,", 1))
+    bad.write_text(shipped_table.replace("\nf001,", "\np901,", 1))
     assert script.main([str(bad)], tmp_path) == 2
