@@ -18,13 +18,14 @@ def run_script(source: str, model_dir: Path, result: str = "results"):
     return namespace[result]
 
 
-def fixed_by_ecolint(source: str, codes: tuple[str, ...] = ("LLM201",)) -> str:
-    """The text ``ecolint check --fix --unsafe-fixes --select CODES`` writes for ``source``."""
+def fixed_by_ecolint(source: str, codes: tuple[str, ...] = ("LLM201",), batch_size: int = 8) -> str:
+    """The text ``ecolint check --fix --unsafe-fixes --select CODES --fix-batch-size N`` writes for ``source``."""
     from ecolint.config import select_codes
     from ecolint.engine import LintOptions
     from ecolint.fixes import fix_source
 
-    outcome = fix_source(source, "script.py", LintOptions(select_codes(list(codes), [], [])), True)
+    options = LintOptions(select_codes(list(codes), [], []), fix_batch_size=batch_size)
+    outcome = fix_source(source, "script.py", options, True)
     assert outcome.converged, outcome.error
     return outcome.source
 
