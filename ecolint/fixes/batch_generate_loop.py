@@ -39,7 +39,7 @@ from ecolint.analysis.values import last_name
 from ecolint.diagnostics import Finding
 from ecolint.fixes.batch_size import fix_batch_size
 from ecolint.fixes.context import FixContext, NoFix, Proposal
-from ecolint.fixes.edits import Edit
+from ecolint.fixes.edits import Edit, apply_edits
 
 # Calls that measure time or memory: around generation they would measure a chunk, not a prompt.
 MEASURING = frozenset({
@@ -91,7 +91,7 @@ def batch_generate_loop(ctx: FixContext, finding: Finding) -> Proposal:
     _refuse_dependencies(loop)
     _refuse_side_effects(loop)
     _refuse_reads_after_the_loop(ctx, loop)
-    load = _decoder_only_load(ctx, loop)
+    load = _decoder_only_load(ctx, loop, getattr(finding.subject, "facts", None))
     size = fix_batch_size(ctx, load)
     if size < 2:
         raise NoFix("a batch of 2 prompts would not fit the GPU's memory")
@@ -583,14 +583,15 @@ def _refuse_reads_after_the_loop(ctx: FixContext, loop: Loop) -> None:
             raise NoFix(f"{name.value} is also used outside the loop")
 
 
-def _decoder_only_load(ctx: FixContext, loop: Loop):
-    """The model's load, when it is provably a decoder-only model (left padding is right for it)."""
+def _decoder_only_load(ctx: FixContext, loop: Loop, facts=None):
+    """The model's load, when it is provably a decoder-only model (left padding is right for it).
+    ``facts`` are the check's module facts when the finding carries them; else they are collected."""
     from ecolint.analysis.facts import collect_facts
 
     receiver = loop.generate_call.func.value if isinstance(loop.generate_call.func, cst.Attribute) else None
     if not isinstance(receiver, cst.Name):
         raise NoFix("the model is not a name this file binds: it may be an encoder-decoder model (right padding)")
-    facts = _facts(ctx, collect_facts)
+    facts = facts or _facts(ctx, collect_facts)
     generation = next((g for g in facts.generations if g.site.node is loop.generate_call), None)
     if generation is None:
         raise NoFix("the generation call is not known")
@@ -677,14 +678,17 @@ def _edits(ctx: FixContext, loop: Loop, size: int) -> list[Edit]:
     text_start, text_end = ctx.span(loop.text_arg.value)
     edits.append(Edit(text_start, text_end, chunk))
     edits.extend(_add_keyword(ctx, loop.tokenizer_call, "padding=True"))
-    if loop.missing_mask is not None:
-        edits.extend(_add_keyword(ctx, loop.generate_call, loop.missing_mask))
+    mask = _add_keyword(ctx, loop.generate_call, loop.missing_mask) if loop.missing_mask is not None else []
     header = f"{inner}for {target}, {row} in zip({chunk}, {output}):{nl}"
     if loop.inline_row is not None:  # ``model.generate(...)[0]`` read in place: generate first, then read the rows
         call_start, call_end = ctx.span(loop.generate_call)
         row_start, row_end = ctx.span(loop.inline_row)
-        header = f"{inner}{output} = {ctx.source[call_start:call_end]}{nl}{header}"
+        call = apply_edits(ctx.source[call_start:call_end],
+                           [Edit(edit.start - call_start, edit.end - call_start, edit.content) for edit in mask])
+        header = f"{inner}{output} = {call}{nl}{header}"
         edits.append(Edit(row_start, row_end, row))
+    else:
+        edits.extend(mask)
     first_rest = ctx.line_start(_begin(ctx, loop.rest[0]))
     rest_end = _finish(ctx, loop.rest[-1])
     indents = _indent(ctx, first_rest, rest_end, unit)  # the first is at ``first_rest``: the inner loop goes there
