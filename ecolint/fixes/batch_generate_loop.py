@@ -47,6 +47,10 @@ MEASURING = frozenset({
     "max_memory_allocated", "memory_allocated", "reset_peak_memory_stats", "empty_cache", "Event",
     "elapsed_time", "record",
 })
+# Calls that show or write each result as it comes, or wait: after the fix they would come a chunk at a time.
+SHOWING = frozenset({"print", "pprint", "write", "writelines", "flush", "sleep", "input", "display", "set_postfix",
+                     "set_description", "refresh"})
+LOG_LEVELS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 SEEDING = frozenset({"set_seed", "manual_seed", "manual_seed_all", "seed_everything", "seed"})
 # Model classes that are decoder-only: left padding is right for them (encoder-decoder models pad on the right).
 DECODER_ONLY_SUFFIX = "ForCausalLM"
@@ -554,8 +558,11 @@ def _refuse_side_effects(loop: Loop) -> None:
             problems.append("the loop declares nonlocal names")
 
         def visit_Call(self, node: cst.Call) -> None:
-            if last_name(node.func) in MEASURING:
-                problems.append(f"{last_name(node.func)}() measures around generation: it would measure a chunk")
+            name = last_name(node.func)
+            if name in MEASURING:
+                problems.append(f"{name}() measures around generation: it would measure a chunk")
+            elif name in SHOWING or (name in LOG_LEVELS and isinstance(node.func, cst.Attribute)):
+                problems.append(f"{name}() shows each result as it is generated: it would come chunk by chunk")
 
         def visit_SimpleString(self, node: cst.SimpleString) -> None:
             if "\n" in node.value or "\r" in node.value:

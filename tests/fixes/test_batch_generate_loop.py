@@ -265,6 +265,9 @@ def test_a_chat_template_that_tokenizes_is_refused():
     ("    if not text:\n        continue\n", "continue"),
     ("    elapsed = time.perf_counter()\n", "measures around generation"),
     ("    model.train()\n", "model is used again"),
+    ("    print(text)\n", "print() shows each result as it is generated"),
+    ("    logger.info(text)\n", "info() shows each result"),
+    ("    out_file.write(text)\n", "write() shows each result"),
     ("    prompts.append(text)\n", "depends on the previous result (prompts"),
     ('    results.append("""\nanswer""")\n', "string spans lines"),
 ])
