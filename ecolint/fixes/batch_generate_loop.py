@@ -54,6 +54,9 @@ LOG_LEVELS = frozenset({"debug", "info", "warning", "warn", "error", "exception"
 SEEDING = frozenset({"set_seed", "manual_seed", "manual_seed_all", "seed_everything", "seed"})
 # Model classes that are decoder-only: left padding is right for them (encoder-decoder models pad on the right).
 DECODER_ONLY_SUFFIX = "ForCausalLM"
+# Calls that only build text (what a statement before tokenization may compute the prompt with).
+TEXT_CALLS = frozenset({"format", "strip", "lstrip", "rstrip", "replace", "join", "lower", "upper", "capitalize",
+                        "title", "str", "dict", "list", "tuple", "get", "split", "removeprefix", "removesuffix"})
 # Methods that change a list, dict or set in place.
 MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update", "add", "discard",
                       "setdefault", "popitem", "sort", "reverse"})
@@ -80,6 +83,8 @@ class Loop:
     output: str | None  # ``out = model.generate(...)``; None when the statement reads ``model.generate(...)[0]``
     inline_row: cst.Subscript | None  # that ``model.generate(...)[0]``
     rest: list[cst.BaseStatement]  # what runs per prompt after generation (the generate statement when inline)
+    prelude: list[cst.SimpleStatementLine] = field(default_factory=list)  # computes the text from the item
+    text: str | None = None  # the prelude's name the tokenizer is given (None: the item itself)
     rows: list[cst.Subscript] = field(default_factory=list)  # every ``out[0]`` in ``rest``
     missing_mask: str | None = None  # the attention-mask keyword to add, when the call passes input_ids only
 
@@ -128,9 +133,12 @@ def _match(ctx: FixContext, call: cst.Call) -> Loop:
     inputs, missing_mask = _inputs_of(generate_call)
     tokenize = body[at - 1]
     tokenizer_call = _tokenizer_call(tokenize, inputs)
-    if at - 1 != 0:
+    prelude = _prelude(body[:at - 1])
+    computed = {statement.body[0].targets[0].target.value for statement in prelude}
+    text_arg = _text_argument(tokenizer_call, {loop.target.value} | computed if prelude else {loop.target.value})
+    text = text_arg.value.value if isinstance(text_arg.value, cst.Name) else text_arg.value.elements[0].value.value
+    if prelude and text == loop.target.value:
         raise NoFix("statements before tokenization would run for a whole chunk first")
-    text_arg = _text_argument(tokenizer_call, loop.target.value)
     if inline_row is None:
         output = _assigned_name(line)
         rest = body[at + 1:]
@@ -139,8 +147,54 @@ def _match(ctx: FixContext, call: cst.Call) -> Loop:
         rest = body[at:]
     if not rest:
         raise NoFix("nothing reads the generated tokens")
+    read_later = {name.value for node in rest for name in _names(node)}
+    for name in sorted((computed - {text}) & read_later):
+        raise NoFix(f"{name} is computed before tokenization and read after generation")
     return Loop(loop, loop.target.value, tokenize, tokenizer_call, text_arg, inputs, statement, generate_call, output,
-                inline_row, rest, missing_mask=missing_mask)
+                inline_row, rest, prelude=prelude, text=text if prelude else None, missing_mask=missing_mask)
+
+
+def _prelude(statements: list[cst.BaseStatement]) -> list[cst.SimpleStatementLine]:
+    """Statements before tokenization that only compute the text (``text = f"..."``, a chat template as
+    text): they can run for every item of a chunk first. Anything else would."""
+    for statement in statements:
+        one_line = isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+        small = statement.body[0] if one_line else None
+        targets = small.targets if isinstance(small, cst.Assign) else ()
+        if len(targets) != 1 or not isinstance(targets[0].target, cst.Name) or not _pure(small.value):
+            raise NoFix("statements before tokenization would run for a whole chunk first")
+    return list(statements)
+
+
+def _pure(node: cst.BaseExpression) -> bool:
+    """An expression that only builds text or messages: literals, names, f-strings, string methods,
+    ``apply_chat_template(..., tokenize=False)``."""
+    pure = True
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            nonlocal pure
+            name = last_name(call.func)
+            if name == "apply_chat_template":
+                tokenize = _keywords(call).get("tokenize")
+                pure = pure and isinstance(tokenize, cst.Name) and tokenize.value == "False"
+            elif name not in TEXT_CALLS:
+                pure = False
+
+        def visit_Await(self, _: cst.Await) -> None:
+            nonlocal pure
+            pure = False
+
+        def visit_NamedExpr(self, _: cst.NamedExpr) -> None:
+            nonlocal pure
+            pure = False
+
+        def visit_Yield(self, _: cst.Yield) -> None:
+            nonlocal pure
+            pure = False
+
+    node.visit(Calls())
+    return pure
 
 
 def _autograd_off(statement: cst.With) -> bool:
@@ -240,16 +294,17 @@ def _tokenizer_call(statement: cst.BaseStatement, inputs: str) -> cst.Call:
     return value
 
 
-def _text_argument(call: cst.Call, target: str) -> cst.Arg:
-    """The tokenizer's text argument: the loop's item (or ``[item]``); its keywords must allow padding."""
+def _text_argument(call: cst.Call, allowed: set[str]) -> cst.Arg:
+    """The tokenizer's text argument: the loop's item or the text computed from it (or ``[text]``); its
+    keywords must allow padding."""
     positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
     if len(positional) != 1 or any(arg.star == "*" for arg in call.args):
         raise NoFix("the tokenizer is not given exactly one text")
     text = positional[0].value
     if isinstance(text, cst.List) and len(text.elements) == 1 and not isinstance(text.elements[0], cst.StarredElement):
         text = text.elements[0].value
-    if not (isinstance(text, cst.Name) and text.value == target):
-        raise NoFix("the tokenizer is not given the loop's item itself")
+    if not (isinstance(text, cst.Name) and text.value in allowed):
+        raise NoFix("the tokenizer is not given the loop's item or a text computed from it alone")
     keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
     tensors = keywords.get("return_tensors")
     if not (isinstance(tensors, cst.SimpleString) and tensors.evaluated_value == "pt"):
@@ -492,7 +547,8 @@ def _base_names(target: cst.CSTNode) -> set[str]:
 
 def _refuse_dependencies(loop: Loop) -> None:
     """What runs after generation must not change what the next prompt's generation reads."""
-    read = {name.value for node in (loop.tokenize, loop.generate_call, loop.node.iter) for name in _names(node)}
+    read = {name.value for node in (*loop.prelude, loop.tokenize, loop.generate_call, loop.node.iter)
+            for name in _names(node)}
     changed = _assigned(loop.rest) - {loop.target}
     shared = sorted(changed & (read | {loop.inputs} | ({loop.output} if loop.output else set())))
     if shared:
@@ -680,13 +736,30 @@ def _edits(ctx: FixContext, loop: Loop, size: int) -> list[Edit]:
         ))),
         *header_edits,
     ]
-    tokenize_start = ctx.line_start(_begin(ctx, loop.tokenize))
-    edits.append(Edit(tokenize_start, tokenize_start, f"{inner}{chunk} = {items}[{start}:{start} + {size}]{nl}"))
+    chunk_line = f"{inner}{chunk} = {items}[{start}:{start} + {size}]{nl}"
+    texts = chunk
+    if loop.prelude:  # compute every item's text first, in a loop of its own
+        texts = fresh(f"{loop.text}_chunk")
+        prelude_start = ctx.line_start(_begin(ctx, loop.prelude[0]))
+        prelude_end = _finish(ctx, loop.prelude[-1])
+        indents = _indent(ctx, prelude_start, prelude_end, unit)
+        edits.append(Edit(prelude_start, prelude_start, f"{chunk_line}{inner}{texts} = []{nl}"
+                          f"{inner}for {target} in {chunk}:{nl}{indents[0].content}"))
+        edits.extend(indents[1:])
+        after_prelude = ctx.after_line(prelude_end)
+        edits.append(Edit(after_prelude, after_prelude, f"{inner}{unit}{texts}.append({loop.text}){nl}"))
+    else:
+        tokenize_start = ctx.line_start(_begin(ctx, loop.tokenize))
+        edits.append(Edit(tokenize_start, tokenize_start, chunk_line))
     text_start, text_end = ctx.span(loop.text_arg.value)
-    edits.append(Edit(text_start, text_end, chunk))
+    edits.append(Edit(text_start, text_end, texts))
     edits.extend(_add_keyword(ctx, loop.tokenizer_call, "padding=True"))
     mask = _add_keyword(ctx, loop.generate_call, loop.missing_mask) if loop.missing_mask is not None else []
-    header = f"{inner}for {target}, {row} in zip({chunk}, {output}):{nl}"
+    read_later = {name.value for node in loop.rest for name in _names(node)}
+    if loop.text is not None and loop.text in read_later:
+        header = f"{inner}for {target}, {loop.text}, {row} in zip({chunk}, {texts}, {output}):{nl}"
+    else:
+        header = f"{inner}for {target}, {row} in zip({chunk}, {output}):{nl}"
     if loop.inline_row is not None:  # ``model.generate(...)[0]`` read in place: generate first, then read the rows
         call_start, call_end = ctx.span(loop.generate_call)
         row_start, row_end = ctx.span(loop.inline_row)

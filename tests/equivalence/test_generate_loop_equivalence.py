@@ -52,6 +52,16 @@ for question in prompts:
         skip_special_tokens=True,
     ).strip()
 ''',
+    "chat template as text": '''
+results = []
+for question in prompts:
+    messages = [{"role": "user", "content": question}]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    inputs = tokenizer([text], return_tensors="pt", add_special_tokens=True)
+    out = model.generate(**inputs, max_new_tokens=10)
+    reply = tokenizer.decode(out[0][len(inputs.input_ids[0]):], skip_special_tokens=True)
+    results.append({"prompt": text, "reply": reply})
+''',
     "inside a function, rows collected as records": '''
 def answer_all(items):
     records = []

@@ -4,7 +4,7 @@ Nothing is downloaded: the tokenizer is a word-level ``tokenizers`` model over a
 (one word is one token, so equal texts are equal token sequences), and the model is a two-layer
 Llama built from a config with seeded random weights. Both are written with ``save_pretrained``,
 so the scripts under test load them with ``from_pretrained(model_dir)`` as they would a real one.
-The tokenizer has no pad token, as many decoder-only checkpoints ship.
+The tokenizer has no pad token, as many decoder-only checkpoints ship, and a chat template.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ WORDS = (
 ).split()
 SPECIAL = ("<unk>", "<s>", "</s>")
 SEED = 0
+# A chat template in the vocabulary's words: the messages' contents, then "answer" for the reply.
+CHAT_TEMPLATE = "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}answer{% endif %}"
 
 
 def build_tokenizer(directory: Path):
@@ -31,6 +33,7 @@ def build_tokenizer(directory: Path):
     core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     core.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", vocab["<s>"])])
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
+    tokenizer.chat_template = CHAT_TEMPLATE
     tokenizer.save_pretrained(directory)
     return tokenizer
 

@@ -134,6 +134,33 @@ def test_a_loop_inside_a_function_keeps_its_indentation():
     assert "    tokenizer.padding_side = padding_side\n    return answers\n" in result
 
 
+def test_a_text_built_from_the_item_is_built_for_the_whole_chunk_first():
+    result = fixed("""\
+        for question in prompts:
+            messages = [{"role": "user", "content": question.strip()}]
+            text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            inputs = tokenizer([text], return_tensors="pt").to(model.device)
+            out = model.generate(**inputs, max_new_tokens=64)
+            reply = tokenizer.decode(out[0][len(inputs.input_ids[0]):], skip_special_tokens=True)
+            results.append({"question": question, "prompt": text, "reply": reply})
+        """, batch_size=4)
+    assert result.endswith(textwrap.dedent("""\
+        for chunk_start in range(0, len(question_list), 4):
+            question_chunk = question_list[chunk_start:chunk_start + 4]
+            text_chunk = []
+            for question in question_chunk:
+                messages = [{"role": "user", "content": question.strip()}]
+                text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+                text_chunk.append(text)
+            inputs = tokenizer(text_chunk, return_tensors="pt", padding=True).to(model.device)
+            out = model.generate(**inputs, max_new_tokens=64)
+            for question, text, out_row in zip(question_chunk, text_chunk, out):
+                reply = tokenizer.decode(out_row[len(inputs.input_ids[0]):], skip_special_tokens=True)
+                results.append({"question": question, "prompt": text, "reply": reply})
+        tokenizer.padding_side = padding_side
+        """))
+
+
 def test_a_progress_bar_over_the_prompts_counts_chunks():
     result = fixed("""\
         from tqdm import tqdm
@@ -273,6 +300,29 @@ def test_a_chat_template_that_tokenizes_is_refused():
 ])
 def test_control_flow_and_measurements_between_generations_are_refused(statement, reason):
     assert reason in refusal(loop(after="    results.append(text)\n" + statement))
+
+
+def test_a_chat_template_as_text_with_a_side_effect_is_refused():
+    reason = refusal("""\
+        for prompt in prompts:
+            text = tokenizer.apply_chat_template(load_history(prompt), tokenize=False)
+            inputs = tokenizer(text, return_tensors="pt")
+            out = model.generate(**inputs)
+            results.append(tokenizer.decode(out[0], skip_special_tokens=True))
+        """)
+    assert "before tokenization would run for a whole chunk first" in reason
+
+
+def test_messages_read_after_generation_are_refused():
+    reason = refusal("""\
+        for prompt in prompts:
+            messages = [{"role": "user", "content": prompt}]
+            text = tokenizer.apply_chat_template(messages, tokenize=False)
+            inputs = tokenizer(text, return_tensors="pt")
+            out = model.generate(**inputs)
+            results.append((messages, tokenizer.decode(out[0], skip_special_tokens=True)))
+        """)
+    assert "messages is computed before tokenization and read after generation" in reason
 
 
 def test_side_effects_before_generation_are_refused():
