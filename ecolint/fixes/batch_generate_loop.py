@@ -85,6 +85,7 @@ class Loop:
     rest: list[cst.BaseStatement]  # what runs per prompt after generation (the generate statement when inline)
     prelude: list[cst.SimpleStatementLine] = field(default_factory=list)  # computes the text from the item
     text: str | None = None  # the prelude's name the tokenizer is given (None: the item itself)
+    text_expr: cst.BaseExpression | None = None  # or the expression of the item it is given
     rows: list[cst.Subscript] = field(default_factory=list)  # every ``out[0]`` in ``rest``
     missing_mask: str | None = None  # the attention-mask keyword to add, when the call passes input_ids only
 
@@ -95,12 +96,17 @@ def batch_generate_loop(ctx: FixContext, finding: Finding) -> Proposal:
     if not isinstance(call, cst.Call):
         raise NoFix("not a call")
     loop = _match(ctx, call)
+    facts = getattr(finding.subject, "facts", None) or _facts(ctx)
+    generation = next((g for g in facts.generations if g.site.node is call), None)
+    if generation is None:
+        raise NoFix("the generation call is not known")
+    _refuse_impure_text(loop, facts, generation.site)
     _refuse_unsafe_generation(ctx, loop)
     _refuse_rows_beyond_decoding(loop)
     _refuse_dependencies(loop)
     _refuse_side_effects(loop)
     _refuse_reads_after_the_loop(ctx, loop)
-    load = _decoder_only_load(ctx, loop, getattr(finding.subject, "facts", None))
+    load = _decoder_only_load(loop, facts, generation)
     size = fix_batch_size(ctx, load)
     if size < 2:
         raise NoFix("a batch of 2 prompts would not fit the GPU's memory")
@@ -135,10 +141,19 @@ def _match(ctx: FixContext, call: cst.Call) -> Loop:
     tokenizer_call = _tokenizer_call(tokenize, inputs)
     prelude = _prelude(body[:at - 1])
     computed = {statement.body[0].targets[0].target.value for statement in prelude}
-    text_arg = _text_argument(tokenizer_call, {loop.target.value} | computed if prelude else {loop.target.value})
-    text = text_arg.value.value if isinstance(text_arg.value, cst.Name) else text_arg.value.elements[0].value.value
-    if prelude and text == loop.target.value:
+    text_arg = _text_argument(tokenizer_call)
+    value = text_arg.value
+    if isinstance(value, cst.List):
+        value = value.elements[0].value
+    text, text_expr = None, None
+    if isinstance(value, cst.Name) and value.value in computed:
+        text = value.value
+    elif prelude:
         raise NoFix("statements before tokenization would run for a whole chunk first")
+    elif not (isinstance(value, cst.Name) and value.value == loop.target.value):
+        if loop.target.value not in _read_names(value):
+            raise NoFix("the tokenizer is not given the loop's item or a text computed from it")
+        text_expr = value  # ``tok(prompt_for(item), ...)``: the texts of a chunk are computed in a list
     if inline_row is None:
         output = _assigned_name(line)
         rest = body[at + 1:]
@@ -151,7 +166,7 @@ def _match(ctx: FixContext, call: cst.Call) -> Loop:
     for name in sorted((computed - {text}) & read_later):
         raise NoFix(f"{name} is computed before tokenization and read after generation")
     return Loop(loop, loop.target.value, tokenize, tokenizer_call, text_arg, inputs, statement, generate_call, output,
-                inline_row, rest, prelude=prelude, text=text if prelude else None, missing_mask=missing_mask)
+                inline_row, rest, prelude=prelude, text=text, text_expr=text_expr, missing_mask=missing_mask)
 
 
 def _prelude(statements: list[cst.BaseStatement]) -> list[cst.SimpleStatementLine]:
@@ -161,14 +176,45 @@ def _prelude(statements: list[cst.BaseStatement]) -> list[cst.SimpleStatementLin
         one_line = isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
         small = statement.body[0] if one_line else None
         targets = small.targets if isinstance(small, cst.Assign) else ()
-        if len(targets) != 1 or not isinstance(targets[0].target, cst.Name) or not _pure(small.value):
+        if len(targets) != 1 or not isinstance(targets[0].target, cst.Name):
             raise NoFix("statements before tokenization would run for a whole chunk first")
     return list(statements)
 
 
-def _pure(node: cst.BaseExpression) -> bool:
+def _refuse_impure_text(loop: Loop, facts, site) -> None:
+    """What computes the text before tokenization must only build text: it runs for a whole chunk first."""
+    def local(call: cst.Call) -> bool:
+        return _text_helper(facts, call, site.scope, site.order)
+
+    for statement in loop.prelude:
+        if not _pure(statement.body[0].value, local):
+            raise NoFix("statements before tokenization would run for a whole chunk first")
+    if loop.text_expr is not None and not _pure(loop.text_expr, local):
+        raise NoFix("the text given to the tokenizer is computed with calls that may do more than build text")
+
+
+def _text_helper(facts, call: cst.Call, scope, order: int) -> bool:
+    """A function of the module whose body only builds text from its parameters and returns it."""
+    function = facts.resolver.local_function(call.func, scope, order)
+    if function is None or function.is_async or function.node.decorators:
+        return False
+    for statement in function.node.body.body:
+        one_line = isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+        small = statement.body[0] if one_line else None
+        if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
+            continue  # the docstring
+        if isinstance(small, cst.Return) and small.value is not None and _pure(small.value):
+            continue
+        if (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+                and _pure(small.value)):
+            continue
+        return False
+    return True
+
+
+def _pure(node: cst.BaseExpression, local=None) -> bool:
     """An expression that only builds text or messages: literals, names, f-strings, string methods,
-    ``apply_chat_template(..., tokenize=False)``."""
+    ``apply_chat_template(..., tokenize=False)``, and (through ``local``) the module's own such helpers."""
     pure = True
 
     class Calls(cst.CSTVisitor):
@@ -178,7 +224,7 @@ def _pure(node: cst.BaseExpression) -> bool:
             if name == "apply_chat_template":
                 tokenize = _keywords(call).get("tokenize")
                 pure = pure and isinstance(tokenize, cst.Name) and tokenize.value == "False"
-            elif name not in TEXT_CALLS:
+            elif name not in TEXT_CALLS and not (local is not None and local(call)):
                 pure = False
 
         def visit_Await(self, _: cst.Await) -> None:
@@ -294,17 +340,14 @@ def _tokenizer_call(statement: cst.BaseStatement, inputs: str) -> cst.Call:
     return value
 
 
-def _text_argument(call: cst.Call, allowed: set[str]) -> cst.Arg:
-    """The tokenizer's text argument: the loop's item or the text computed from it (or ``[text]``); its
-    keywords must allow padding."""
+def _text_argument(call: cst.Call) -> cst.Arg:
+    """The tokenizer's one text argument (maybe ``[text]``); its keywords must allow padding."""
     positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
     if len(positional) != 1 or any(arg.star == "*" for arg in call.args):
         raise NoFix("the tokenizer is not given exactly one text")
     text = positional[0].value
     if isinstance(text, cst.List) and len(text.elements) == 1 and not isinstance(text.elements[0], cst.StarredElement):
         text = text.elements[0].value
-    if not (isinstance(text, cst.Name) and text.value in allowed):
-        raise NoFix("the tokenizer is not given the loop's item or a text computed from it alone")
     keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
     tensors = keywords.get("return_tensors")
     if not (isinstance(tensors, cst.SimpleString) and tensors.evaluated_value == "pt"):
@@ -457,9 +500,24 @@ def _row_and_bound(node: cst.BaseExpression, output: str | None, inline: cst.Sub
     if node is inline and inline is not None:
         return node, bound
     if (output is not None and isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name)
-            and node.value.value == output and _is_first_row(node)):
-        return node, bound
+            and node.value.value == output):
+        if _is_first_row(node):
+            return node, bound
+        if bound is None and _first_row_from(node) is not None:  # ``out[0, n:]``
+            return node, _first_row_from(node)
     return None, None
+
+
+def _first_row_from(node: cst.Subscript) -> cst.BaseExpression | None:
+    """``n`` of ``out[0, n:]`` (the first row from column ``n``), else None."""
+    if len(node.slice) != 2:
+        return None
+    row, columns = node.slice[0].slice, node.slice[1].slice
+    if not (isinstance(row, cst.Index) and isinstance(row.value, cst.Integer) and row.value.value == "0"):
+        return None
+    if isinstance(columns, cst.Slice) and columns.upper is None and columns.step is None:
+        return columns.lower
+    return None
 
 
 def _prompt_length(node: cst.BaseExpression, inputs: str) -> bool:
@@ -488,6 +546,30 @@ def _is_ids(node: cst.BaseExpression, inputs: str) -> bool:
         return _encoding_field(node, "input_ids")[0] == inputs
     except NoFix:
         return False
+
+
+def _variable_names(module: cst.Module) -> set[str]:
+    """Every name the module binds or reads (not attribute names or keywords): new names must differ."""
+    found: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)
+            return False
+
+    module.visit(Names())
+    return found
+
+
+def _read_names(node: cst.CSTNode) -> set[str]:
+    return {name.value for name in _names(node)}
 
 
 def _names(node: cst.CSTNode) -> list[cst.Name]:
@@ -646,18 +728,11 @@ def _refuse_reads_after_the_loop(ctx: FixContext, loop: Loop) -> None:
             raise NoFix(f"{name.value} is also used outside the loop")
 
 
-def _decoder_only_load(ctx: FixContext, loop: Loop, facts=None):
-    """The model's load, when it is provably a decoder-only model (left padding is right for it).
-    ``facts`` are the check's module facts when the finding carries them; else they are collected."""
-    from ecolint.analysis.facts import collect_facts
-
+def _decoder_only_load(loop: Loop, facts, generation):
+    """The model's load, when it is provably a decoder-only model (left padding is right for it)."""
     receiver = loop.generate_call.func.value if isinstance(loop.generate_call.func, cst.Attribute) else None
     if not isinstance(receiver, cst.Name):
         raise NoFix("the model is not a name this file binds: it may be an encoder-decoder model (right padding)")
-    facts = facts or _facts(ctx, collect_facts)
-    generation = next((g for g in facts.generations if g.site.node is loop.generate_call), None)
-    if generation is None:
-        raise NoFix("the generation call is not known")
     origin = _load_call(facts, receiver, generation.site.scope, generation.site.order)
     if origin is None or last_name(origin.func) != "from_pretrained":
         raise NoFix(f"{receiver.value} is not loaded in this file: it may be an encoder-decoder model (right padding)")
@@ -668,10 +743,13 @@ def _decoder_only_load(ctx: FixContext, loop: Loop, facts=None):
     return next((load for load in facts.model_loads if load.site.node is origin), None)
 
 
-def _facts(ctx: FixContext, collect):
+def _facts(ctx: FixContext):
+    """The module's facts, collected once per fix context (when the finding does not carry the check's)."""
+    from ecolint.analysis.facts import collect_facts
+
     facts = getattr(ctx, "_module_facts", None)
     if facts is None:
-        facts = collect(ctx.module)
+        facts = collect_facts(ctx.module)
         ctx._module_facts = facts
     return facts
 
@@ -694,7 +772,7 @@ def _load_call(facts, node: cst.BaseExpression, scope, order: int, depth: int = 
 
 # -- edits -------------------------------------------------------------------------------------
 def _edits(ctx: FixContext, loop: Loop, size: int) -> list[Edit]:
-    taken = {name.value for name in _names(ctx.module)}
+    taken = _variable_names(ctx.module)
 
     def fresh(base: str) -> str:
         name, number = base, 1
@@ -749,6 +827,10 @@ def _edits(ctx: FixContext, loop: Loop, size: int) -> list[Edit]:
         after_prelude = ctx.after_line(prelude_end)
         edits.append(Edit(after_prelude, after_prelude, f"{inner}{unit}{texts}.append({loop.text}){nl}"))
     else:
+        if loop.text_expr is not None:  # ``tok(prompt_for(item))``: the chunk's texts, in a list
+            texts = fresh(f"{target}_texts")
+            expr_start, expr_end = ctx.span(loop.text_expr)
+            chunk_line += f"{inner}{texts} = [{ctx.source[expr_start:expr_end]} for {target} in {chunk}]{nl}"
         tokenize_start = ctx.line_start(_begin(ctx, loop.tokenize))
         edits.append(Edit(tokenize_start, tokenize_start, chunk_line))
     text_start, text_end = ctx.span(loop.text_arg.value)
@@ -776,7 +858,12 @@ def _edits(ctx: FixContext, loop: Loop, size: int) -> list[Edit]:
     edits.extend(indents[1:])
     for subscript in loop.rows:
         row_start, row_end = ctx.span(subscript)
-        edits.append(Edit(row_start, row_end, row))
+        columns = _first_row_from(subscript)
+        if columns is None:
+            edits.append(Edit(row_start, row_end, row))
+        else:  # ``out[0, n:]`` -> ``out_row[n:]``
+            bound_start, bound_end = ctx.span(columns)
+            edits.append(Edit(row_start, row_end, f"{row}[{ctx.source[bound_start:bound_end]}:]"))
     after = ctx.after_line(rest_end)
     restore = f"{indent}{tokenizer}.padding_side = {side}{nl}"
     if after == len(ctx.source) and not ctx.source.endswith(("\n", "\r")):

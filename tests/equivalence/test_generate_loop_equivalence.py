@@ -62,6 +62,29 @@ for question in prompts:
     reply = tokenizer.decode(out[0][len(inputs.input_ids[0]):], skip_special_tokens=True)
     results.append({"prompt": text, "reply": reply})
 ''',
+    "an evaluation loop: a prompt helper, a progress bar, a score": '''
+from tqdm import tqdm
+
+
+def prompt_for(question):
+    messages = [{"role": "user", "content": question + " answer"}]
+    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+
+def evaluate(dataset):
+    correct = 0
+    predictions = []
+    for example in tqdm(dataset, disable=True):
+        enc = tokenizer(prompt_for(example["question"]), return_tensors="pt").to(model.device)
+        out = model.generate(**enc, max_new_tokens=10, do_sample=False)
+        prediction = tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        predictions.append(prediction)
+        correct += prediction.split()[:1] == example["answer"].split()[:1]
+    return predictions, correct / len(dataset)
+
+
+results = evaluate([{"question": p, "answer": "the"} for p in prompts])
+''',
     "inside a function, rows collected as records": '''
 def answer_all(items):
     records = []

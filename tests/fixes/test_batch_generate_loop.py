@@ -161,6 +161,43 @@ def test_a_text_built_from_the_item_is_built_for_the_whole_chunk_first():
         """))
 
 
+def test_a_text_built_by_the_modules_own_helper_is_built_in_a_list():
+    result = fixed("""\
+        def prompt_for(question):
+            \"\"\"The chat prompt of one question.\"\"\"
+            messages = [{"role": "user", "content": question + " Answer briefly."}]
+            return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+
+        def evaluate(dataset):
+            correct = 0
+            for example in dataset:
+                enc = tokenizer(prompt_for(example["question"]), return_tensors="pt")
+                out = model.generate(**enc, max_new_tokens=384, do_sample=False)
+                prediction = tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                correct += prediction == example["answer"]
+            return correct / len(dataset)
+        """)
+    assert '        example_texts = [prompt_for(example["question"]) for example in example_chunk]\n' in result
+    assert '        enc = tokenizer(example_texts, return_tensors="pt", padding=True)\n' in result
+    assert 'tokenizer.decode(out_row[enc["input_ids"].shape[1]:], skip_special_tokens=True)' in result
+
+
+def test_a_text_built_by_a_helper_that_does_more_is_refused():
+    reason = refusal("""\
+        def prompt_for(question):
+            log.append(question)
+            return question
+
+
+        for prompt in prompts:
+            inputs = tokenizer(prompt_for(prompt), return_tensors="pt")
+            out = model.generate(**inputs)
+            results.append(tokenizer.decode(out[0], skip_special_tokens=True))
+        """)
+    assert "calls that may do more than build text" in reason
+
+
 def test_a_progress_bar_over_the_prompts_counts_chunks():
     result = fixed("""\
         from tqdm import tqdm
