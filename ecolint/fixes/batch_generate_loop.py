@@ -107,6 +107,7 @@ def batch_generate_loop(ctx: FixContext, finding: Finding) -> Proposal:
     _refuse_side_effects(loop)
     _refuse_reads_after_the_loop(ctx, loop)
     load = _decoder_only_load(loop, facts, generation)
+    _require_a_tokenizer(loop, facts, generation)
     size = fix_batch_size(ctx, load)
     if size < 2:
         raise NoFix("a batch of 2 prompts would not fit the GPU's memory")
@@ -352,7 +353,8 @@ def _text_argument(call: cst.Call) -> cst.Arg:
     tensors = keywords.get("return_tensors")
     if not (isinstance(tensors, cst.SimpleString) and tensors.evaluated_value == "pt"):
         raise NoFix('the tokenizer does not return PyTorch tensors (return_tensors="pt")')
-    for name in ("padding", "padding_side", "pad_to_multiple_of", "text_pair", "is_split_into_words"):
+    for name in ("padding", "padding_side", "pad_to_multiple_of", "text_pair", "is_split_into_words",
+                 "return_attention_mask"):
         if name in keywords:
             raise NoFix(f"the tokenizer is given {name}=")
     for arg in call.args:
@@ -741,6 +743,17 @@ def _decoder_only_load(loop: Loop, facts, generation):
         raise NoFix(f"{model_class or 'the model'} is not a causal language model class: encoder-decoder models "
                     "pad on the right")
     return next((load for load in facts.model_loads if load.site.node is origin), None)
+
+
+def _require_a_tokenizer(loop: Loop, facts, generation) -> None:
+    """The tokenizer is loaded in the file through a tokenizer class: the fix sets its pad token and
+    padding side (a processor has neither)."""
+    func = loop.tokenizer_call.func
+    site = generation.site
+    origin = _load_call(facts, func, site.scope, site.order) if isinstance(func, cst.Name) else None
+    owner = origin.func.value if origin is not None and isinstance(origin.func, cst.Attribute) else None
+    if origin is None or last_name(origin.func) != "from_pretrained" or "Tokenizer" not in (last_name(owner) or ""):
+        raise NoFix(f"{code_of(func)} is not loaded in this file through a tokenizer class")
 
 
 def _facts(ctx: FixContext):

@@ -373,6 +373,12 @@ def test_side_effects_before_generation_are_refused():
     assert "before tokenization would run for a whole chunk first" in reason
 
 
+def test_a_processor_is_refused_because_it_has_no_pad_token_to_set():
+    header = HEADER + "from transformers import AutoProcessor\nprocessor = AutoProcessor.from_pretrained('x')\n"
+    reason = refusal(loop().replace("tokenizer(prompt", "processor(prompt"), header)
+    assert "processor is not loaded in this file through a tokenizer class" in reason
+
+
 def test_the_last_tokens_read_after_the_loop_are_refused():
     assert "also used outside the loop" in refusal(loop(after="    results.append(text)\nprint(out.shape)\n"))
 
