@@ -88,6 +88,7 @@ class Loop:
     text_expr: cst.BaseExpression | None = None  # or the expression of the item it is given
     rows: list[cst.Subscript] = field(default_factory=list)  # every ``out[0]`` in ``rest``
     missing_mask: str | None = None  # the attention-mask keyword to add, when the call passes input_ids only
+    aliases: set[str] = field(default_factory=set)  # names that hold a row (``new_ids = out[0][n:]``)
 
 
 def batch_generate_loop(ctx: FixContext, finding: Finding) -> Proposal:
@@ -416,6 +417,14 @@ def _refuse_rows_beyond_decoding(loop: Loop) -> None:
     rows: list[cst.Subscript] = [] if loop.inline_row is None else [loop.inline_row]
     allowed_inputs: set[int] = set()
     problems: list[str] = []
+    aliases = _row_aliases(loop)  # ``new_ids = out[0][n:]``: a name that holds the row, decoded later
+    for statement, row, bound in aliases.values():
+        rows.append(row)
+        if bound is not None:
+            if not _prompt_length(bound, inputs):
+                problems.append("the tokens are sliced other than from the prompt's length")
+            allowed_inputs.update(id(name) for name in _names(bound))
+    loop.aliases = set(aliases)
 
     class Rows(cst.CSTVisitor):
         def __init__(self) -> None:
@@ -426,6 +435,10 @@ def _refuse_rows_beyond_decoding(loop: Loop) -> None:
                 skip = _keywords(node).get("skip_special_tokens")
                 if isinstance(skip, cst.Name) and skip.value == "True":
                     first = node.args[0].value
+                    if isinstance(first, cst.Name) and first.value in aliases:
+                        for arg in node.args[1:]:
+                            arg.visit(self)
+                        return False
                     row, bound = _row_and_bound(first, output, loop.inline_row)
                     if row is not None:
                         if row is not loop.inline_row:
@@ -440,13 +453,19 @@ def _refuse_rows_beyond_decoding(loop: Loop) -> None:
             return True
 
         def visit_Name(self, node: cst.Name) -> None:
-            if output is not None and node.value == output:
+            if node.value in aliases:
+                problems.append(f"{node.value} holds the generated tokens and is used beyond decoding them with "
+                                "skip_special_tokens=True")
+            elif output is not None and node.value == output:
                 problems.append(f"{output} is used beyond decoding its first row with skip_special_tokens=True")
             elif node.value == inputs and id(node) not in allowed_inputs:
                 problems.append(f"{inputs} is read after generation (its rows are padded)")
 
     visitor = Rows()
+    alias_statements = {id(statement) for statement, _, _ in aliases.values()}
     for statement in loop.rest:
+        if id(statement) in alias_statements:
+            continue
         if statement is loop.generate:  # the inline form: only the part around ``model.generate(...)[0]``
             _visit_except(statement, visitor, loop.inline_row)
         else:
@@ -456,6 +475,29 @@ def _refuse_rows_beyond_decoding(loop: Loop) -> None:
     if problems:
         raise NoFix(problems[0])
     loop.rows = [row for row in rows if row is not loop.inline_row]
+
+
+def _row_aliases(loop: Loop) -> dict[str, tuple[cst.SimpleStatementLine, cst.Subscript, cst.BaseExpression | None]]:
+    """``name = out[0]`` or ``name = out[0][n:]`` statements of the loop after generation, by name;
+    a name bound more than once is not one."""
+    found: dict = {}
+    bound_twice: set[str] = set()
+    for statement in loop.rest:
+        one_line = isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+        small = statement.body[0] if one_line else None
+        targets = small.targets if isinstance(small, cst.Assign) else ()
+        if len(targets) != 1 or not isinstance(targets[0].target, cst.Name) or loop.output is None:
+            continue
+        row, bound = _row_and_bound(small.value, loop.output, None)
+        if row is None:
+            continue
+        name = targets[0].target.value
+        if name in found:
+            bound_twice.add(name)
+        found[name] = (statement, row, bound)
+    others = _assigned([statement for statement in loop.rest
+                        if not any(statement is entry[0] for entry in found.values())])
+    return {name: entry for name, entry in found.items() if name not in bound_twice and name not in others}
 
 
 def _decoded_rows(loop: Loop) -> list[cst.Subscript]:
@@ -723,7 +765,7 @@ def _refuse_reads_after_the_loop(ctx: FixContext, loop: Loop) -> None:
     owner = ctx.parent(loop.node)
     while owner is not None and not isinstance(owner, (cst.FunctionDef, cst.Module)):
         owner = ctx.parent(owner)
-    names = {loop.inputs} | ({loop.output} if loop.output else set())
+    names = {loop.inputs} | ({loop.output} if loop.output else set()) | loop.aliases
     inside = {id(name) for name in _names(loop.node)}
     for name in _names(owner if owner is not None else ctx.module):
         if name.value in names and id(name) not in inside:

@@ -52,6 +52,14 @@ for question in prompts:
         skip_special_tokens=True,
     ).strip()
 ''',
+    "the new tokens held in a name": '''
+results = []
+for prompt in prompts:
+    inputs = tokenizer(prompt, return_tensors="pt")
+    output_ids = model.generate(**inputs, max_new_tokens=10, do_sample=False)
+    new_ids = output_ids[0][inputs["input_ids"].shape[-1]:]
+    results.append(tokenizer.decode(new_ids, skip_special_tokens=True))
+''',
     "chat template as text": '''
 results = []
 for question in prompts:

@@ -100,6 +100,31 @@ def test_generation_read_in_place_is_bound_to_a_name_first():
     ) in result
 
 
+def test_a_name_that_holds_the_new_tokens_is_given_the_row():
+    result = fixed("""\
+        for prompt in prompts:
+            inputs = tokenizer(prompt, return_tensors="pt")
+            output_ids = model.generate(**inputs, max_new_tokens=64)
+            new_ids = output_ids[0][inputs["input_ids"].shape[1]:]
+            results.append(tokenizer.decode(new_ids, skip_special_tokens=True))
+        """)
+    assert '        new_ids = output_ids_row[inputs["input_ids"].shape[1]:]\n' in result
+    assert "        results.append(tokenizer.decode(new_ids, skip_special_tokens=True))\n" in result
+
+
+def test_a_name_that_holds_the_new_tokens_and_counts_them_is_refused():
+    """In a batch a row that ends early is followed by padding: its length is not the prompt's count."""
+    reason = refusal("""\
+        for prompt in prompts:
+            inputs = tokenizer(prompt, return_tensors="pt")
+            output_ids = model.generate(**inputs, max_new_tokens=64)
+            new_ids = output_ids[0][inputs["input_ids"].shape[1]:]
+            text = tokenizer.decode(new_ids, skip_special_tokens=True)
+            results.append({"text": text, "new_tokens": int(new_ids.shape[0])})
+        """)
+    assert "new_ids holds the generated tokens and is used beyond decoding them" in reason
+
+
 def test_new_names_do_not_shadow_the_files_own():
     result = fixed("""\
         prompt_list, chunk_start, out_row = 1, 2, 3
