@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import ast
 import sys
 import warnings
@@ -44,6 +42,7 @@ class LintOptions:
     # pin files above each linted file.
     versions: Any = None
     fix_batch_size: int = DEFAULT_FIX_BATCH_SIZE  # the batch size batching fixes write (fix-batch-size)
+    fixes: bool = True  # whether diagnostics carry their fixes (the flake8 plugin shows none)
 
     def rules(self) -> dict[str, Rule]:
         from ecolint.rules import rules_for
@@ -160,10 +159,10 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     analysis = Analysis(first_error, uses=uses)
     if findings:
+        # fixes would be computed on the masked text: never offered for it
         diagnostics = to_diagnostics(module, source, filename, findings, options.rules(), positions,
-                                     options.versions_for(path), fix_settings(options, path))
-        if masked_first is not None:  # fixes are computed on the masked text: never offered for it
-            diagnostics = [dataclasses.replace(d, fix=None) for d in diagnostics]
+                                     options.versions_for(path), fix_settings(options, path),
+                                     options.fixes and masked_first is None)
         analysis.diagnostics = sorted(first_error + diagnostics, key=Diagnostic.sort_key)
     if practices:
         from ecolint.analysis.practices import good_practices
@@ -268,8 +267,10 @@ def run_checks(facts: ModuleFacts, source: str, path: Path | None, options: Lint
 
 def to_diagnostics(
     module: cst.Module, source: str, filename: str, findings: list[Finding], rules: dict[str, Rule] | None = None,
-    positions=None, versions=None, settings=None,
+    positions=None, versions=None, settings=None, with_fixes: bool = True,
 ) -> list[Diagnostic]:
+    """The findings as diagnostics, ``# noqa`` applied; with their fixes unless ``with_fixes`` is off (the
+    fixers run, and the fixed code is parsed, only for outputs that show or apply fixes)."""
     from libcst.metadata import MetadataWrapper, PositionProvider
 
     import ecolint.checks  # noqa: F401  (the rule modules register their fixers)
@@ -280,31 +281,35 @@ def to_diagnostics(
 
     if positions is None:
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    fix_for = fixes_for(module, source, positions, versions, settings)
     suppressions = parse_suppressions(source)
     for row, code in suppressions.legacy:
         warn_legacy(code, f"{filename}:{row}")
     rules = rules or all_rules()
     seen: set[tuple[str, int, int]] = set()
-    diagnostics = []
+    kept = []
     for finding in findings:
         span = positions[finding.node]
         row, column = span.start.line, span.start.column + 1
         if (finding.code, row, column) in seen or suppressions.suppresses(finding.code, row):
             continue
         seen.add((finding.code, row, column))
+        kept.append((finding, span))
+    fixes = fixes_for(module, source, positions, versions, settings)([finding for finding, _ in kept]) if with_fixes \
+        else [None] * len(kept)
+    diagnostics = []
+    for (finding, span), fix in zip(kept, fixes):
         rule: Rule = rules[finding.code]
         diagnostics.append(Diagnostic(
             code=rule.code,
             name=rule.name,
             message=rule.format_message(finding.context),
             filename=filename,
-            location=Location(row, column),
+            location=Location(span.start.line, span.start.column + 1),
             end_location=Location(span.end.line, span.end.column + 1),
             severity=finding.severity or rule.severity,
             penalty=rule.penalty.to_dict() if rule.penalty else None,
             evidence=rule.penalty.rows() if rule.penalty else [],
-            fix=fix_for(finding),
+            fix=fix,
             url=rule.url,
         ))
     diagnostics.sort(key=Diagnostic.sort_key)

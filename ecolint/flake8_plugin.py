@@ -124,7 +124,8 @@ class EcolintChecker:
         if config is None and self.filename not in ("stdin", "-"):
             config = _nearest_config(str(Path(self.filename).absolute().parent))
         rule_options, config_gpu, calibration = _config_values(config)
-        return LintOptions(frozenset(rule_data()), rule_options, self.gpu or config_gpu, calibration)
+        # flake8 shows no fixes: they are not computed
+        return LintOptions(frozenset(rule_data()), rule_options, self.gpu or config_gpu, calibration, fixes=False)
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         source = "".join(self.lines)

@@ -93,8 +93,7 @@ def auto_or_bfloat16_dtype(ctx: FixContext, finding: Finding) -> Proposal:
 
 def _check_choices(ctx: FixContext, node: cst.SimpleString, suggested: str) -> None:
     """A command-line default must stay one of the option's ``choices``."""
-    call = next((value for value in _statement_calls(ctx) if any(
-        arg.value is node and arg.keyword is not None and arg.keyword.value == "default" for arg in value.args)), None)
+    call = ctx.once("option defaults", lambda: _option_defaults(ctx)).get(id(node))
     if call is None:
         return
     for other in call.args:
@@ -108,9 +107,13 @@ def _check_choices(ctx: FixContext, node: cst.SimpleString, suggested: str) -> N
                 raise NoFix(f"{suggested} is not one of the option's choices")
 
 
-def _statement_calls(ctx: FixContext):
-    """Calls that make up a statement (``parser.add_argument(...)``), where argparse options are declared."""
+def _option_defaults(ctx: FixContext) -> dict[int, cst.Call]:
+    """The calls that make up a statement (``parser.add_argument(...)``, where argparse options are
+    declared), by the id of their ``default=`` value."""
+    found = {}
     for statement in ctx.statements():
-        value = getattr(statement, "value", None)
-        if isinstance(statement, (cst.Expr, cst.Assign)) and isinstance(value, cst.Call):
-            yield value
+        if isinstance(statement, (cst.Expr, cst.Assign)) and isinstance(statement.value, cst.Call):
+            for arg in statement.value.args:
+                if arg.keyword is not None and arg.keyword.value == "default":
+                    found.setdefault(id(arg.value), statement.value)
+    return found

@@ -31,8 +31,10 @@ HALF_ELSEWHERE = re.compile(r"\bset_default_dtype\s*\(|\bautocast\s*\(")
 
 def dtype_spelling(ctx: CheckContext) -> str:
     """The dtype keyword to suggest: the one the file already writes, else what the pinned transformers accepts."""
-    written = set(WRITTEN_DTYPE.findall(ctx.source))
-    return written.pop() if len(written) == 1 else ctx.versions.dtype_keyword()
+    if "dtype spellings" not in ctx.memo:  # read once per file, not once per finding
+        ctx.memo["dtype spellings"] = set(WRITTEN_DTYPE.findall(ctx.source))
+    written = ctx.memo["dtype spellings"]
+    return next(iter(written)) if len(written) == 1 else ctx.versions.dtype_keyword()
 
 
 def _model_named(load: ModelLoad) -> bool:

@@ -8,8 +8,9 @@ from pathlib import Path
 from ecolint.config import selector_matches
 from ecolint.diagnostics import Diagnostic
 from ecolint.engine import LintOptions, lint_text
-from ecolint.fixes.edits import Edit, EditError, LineIndex, apply_edits, conflicts, edits_from_fix
+from ecolint.fixes.edits import Edit, EditError, LineIndex, apply_edits, edits_from_fix, normalize
 from ecolint.fixes.registry import parses
+from ecolint.fixes.together import EditLayer
 from ecolint.rules import SYNTAX_ERROR
 
 MAX_PASSES = 20
@@ -65,18 +66,18 @@ def select_fixes(diagnostics: list[Diagnostic], policy: FixPolicy,
                  index: LineIndex) -> list[tuple[Diagnostic, list[Edit]]]:
     """The applicable fixes that can be applied together: no edit touches another fix's edit."""
     chosen: list[tuple[Diagnostic, list[Edit]]] = []
-    taken: list[Edit] = []
+    taken = EditLayer()  # an edit another fix already makes is shared (one import for two fixes)
     for diagnostic in diagnostics:
         if not policy.applies(diagnostic):
             continue
         try:
-            edits = edits_from_fix(diagnostic.fix, index)
+            edits = normalize(edits_from_fix(diagnostic.fix, index))
         except (EditError, KeyError, TypeError, ValueError):
             continue
-        if not edits or any(edit not in taken and any(conflicts(edit, other) for other in taken) for edit in edits):
-            continue  # an edit another fix already makes is shared (one import for two fixes)
+        if not edits or not taken.fits(edits):
+            continue
         chosen.append((diagnostic, edits))
-        taken.extend(edit for edit in edits if edit not in taken)
+        taken.add(edits)
     return chosen
 
 

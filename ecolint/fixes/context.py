@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,14 @@ class FixContext:
         self._parents = None
         self._statement_parents: dict | None = None
         self._comments: list[tuple[int, int, str]] | None = None
+        self._once: dict = {}
+
+    def once(self, key, compute):
+        """``compute()``, computed once per module for ``key``: the whole-module lookups that all fixes of a
+        file share (one scan per fix would make linting quadratic in the number of findings)."""
+        if key not in self._once:
+            self._once[key] = compute()
+        return self._once[key]
 
     # -- text and positions ----------------------------------------------------------------
     @property
@@ -121,8 +130,8 @@ class FixContext:
     def statements(self) -> list[cst.CSTNode]:
         """Every statement of the module (compound and small), in source order."""
         self.parent(self.module)
-        return [node for node in self._statement_parents if isinstance(node, cst.BaseStatement)
-                or isinstance(node, cst.BaseSmallStatement)]
+        return self.once("statements", lambda: [node for node in self._statement_parents if isinstance(
+            node, cst.BaseStatement) or isinstance(node, cst.BaseSmallStatement)])
 
     @property
     def newline(self) -> str:
@@ -199,11 +208,17 @@ class FixContext:
         line_start = self.line_start(start)
         if "#" not in self.source[line_start:self.line_end(end)]:
             return []  # no comment can touch the range (the usual case: no need to find them all)
+        comments = self.comments()
+        starts = self.once("comment starts", lambda: [first for first, _, _ in comments])
         inside = []
-        for first, last, value in self.comments():
+        # comments do not overlap: only the one before ``start`` and those starting before ``end`` can touch
+        for at in range(max(bisect.bisect_left(starts, start) - 1, 0), len(comments)):
+            first, last, value = comments[at]
+            if first >= end:
+                break
             if first >= start and last <= end:
                 inside.append(value)
-            elif first < end and last > start:
+            elif last > start:
                 raise NoFix("an edit would cut a comment")
         return inside
 

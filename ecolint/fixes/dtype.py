@@ -20,9 +20,9 @@ def dtype_keyword(ctx: FixContext, call: cst.Call) -> str:
     written = {arg.keyword.value for arg in call.args if arg.keyword is not None} & set(DTYPE_KEYWORDS)
     if len(written) == 1:
         return written.pop()
-    in_file = _dtype_spellings(ctx) if WRITTEN_DTYPE.search(ctx.source) else set()
+    in_file = ctx.once("dtype spellings", lambda: _dtype_spellings(ctx) if WRITTEN_DTYPE.search(ctx.source) else set())
     if len(in_file) == 1:
-        return in_file.pop()
+        return next(iter(in_file))
     return ctx.versions.dtype_keyword()
 
 

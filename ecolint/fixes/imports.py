@@ -35,36 +35,44 @@ def _module_scope(scope: Scope) -> Scope:
     return scope
 
 
-def visible_import(scope: Scope, order: int, wanted: Callable[[str | None], bool]) -> str | None:
+def visible_import(ctx: FixContext, scope: Scope, order: int, wanted: Callable[[str | None], bool]) -> str | None:
     """A local name that is visible at ``(scope, order)`` and bound by an import ``wanted`` accepts."""
     current: Scope | None = scope
     first = True
     while current is not None:
         if first or current.kind != "class":
-            for name in sorted(current.bindings):
-                for binding in current.bindings[name]:
-                    if binding.kind == "import" and wanted(binding.qualified) and scope.lookup(name, order) is binding:
-                        return name
+            for name, binding in _import_bindings(ctx, current):
+                if wanted(binding.qualified) and scope.lookup(name, order) is binding:
+                    return name
         first = False
         current = current.parent
     return None
 
 
+def _import_bindings(ctx: FixContext, scope: Scope) -> list[tuple[str, Binding]]:
+    """The names a scope binds by an import, sorted, with their bindings (found once per scope)."""
+    return ctx.once(("import bindings", id(scope)), lambda: [
+        (name, binding) for name in sorted(scope.bindings) for binding in scope.bindings[name]
+        if binding.kind == "import"])
+
+
 def name_in_code(ctx: FixContext, name: str) -> bool:
     """Whether ``name`` occurs in the code as a name (comments, strings and ``x.name`` do not count)."""
-    found = False
+    return name in ctx.once("names in code", lambda: _names_in_code(ctx.module))
+
+
+def _names_in_code(module: cst.Module) -> set[str]:
+    found: set[str] = set()
 
     class Names(cst.CSTVisitor):
         def visit_Name(self, node: cst.Name) -> None:
-            nonlocal found
-            found = found or node.value == name
+            found.add(node.value)
 
         def visit_Attribute(self, node: cst.Attribute) -> bool:
             node.value.visit(self)
             return False
 
-    if re.search(rf"\b{re.escape(name)}\b", ctx.source):
-        ctx.module.visit(Names())
+    module.visit(Names())
     return found
 
 
@@ -76,7 +84,11 @@ def root_name(node: cst.BaseExpression) -> str | None:
 
 def import_statements(ctx: FixContext, name: str) -> list[cst.CSTNode]:
     """The ``import``/``from ... import`` statements of the module that bind ``name``."""
-    found: list[cst.CSTNode] = []
+    return ctx.once("import statements", lambda: _import_statements(ctx)).get(name, [])
+
+
+def _import_statements(ctx: FixContext) -> dict[str, list[cst.CSTNode]]:
+    found: dict[str, list[cst.CSTNode]] = {}
     for statement in ctx.statements():
         if isinstance(statement, cst.Import):
             aliases = statement.names
@@ -84,16 +96,16 @@ def import_statements(ctx: FixContext, name: str) -> list[cst.CSTNode]:
             aliases = statement.names
         else:
             continue
+        bound = []
         for alias in aliases:
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
+                bound.append(alias.asname.name.value)
             elif isinstance(statement, cst.Import):
-                local = module_path(alias.name).split(".", 1)[0]
+                bound.append(module_path(alias.name).split(".", 1)[0])
             else:
-                local = module_path(alias.name)
-            if local == name:
-                found.append(statement)
-                break
+                bound.append(module_path(alias.name))
+        for local in dict.fromkeys(bound):
+            found.setdefault(local, []).append(statement)
     return found
 
 
@@ -183,10 +195,10 @@ def bnb_config(ctx: FixContext, scope: Scope, order: int, callee: cst.BaseExpres
     """
     if used_at is not None:
         scope, order = _module_scope(scope), 1 << 60
-    name = visible_import(scope, order, lambda q: is_library_name(q, "transformers", "BitsAndBytesConfig"))
+    name = visible_import(ctx, scope, order, lambda q: is_library_name(q, "transformers", "BitsAndBytesConfig"))
     if name is not None and _usable(ctx, name, used_at):
         return Reference(name, [])
-    module = visible_import(scope, order, lambda q: q == "transformers")
+    module = visible_import(ctx, scope, order, lambda q: q == "transformers")
     if module is not None and _usable(ctx, module, used_at):
         return Reference(f"{module}.BitsAndBytesConfig", [])
     if name_in_code(ctx, "BitsAndBytesConfig"):
@@ -208,9 +220,10 @@ def _shared(ctx: FixContext, statement: cst.CSTNode) -> cst.CSTNode:
     calls then add the name to the same statement (one edit, applied once) instead of to each."""
     if not _is_top_level(ctx, statement):
         return statement
-    for candidate in ctx.statements():
-        if _from_transformers(candidate) and _is_top_level(ctx, candidate):
-            return candidate if ctx.span(candidate)[0] <= ctx.span(statement)[0] else statement
+    candidate = ctx.once("first from transformers import", lambda: next(
+        (found for found in ctx.statements() if _from_transformers(found) and _is_top_level(ctx, found)), None))
+    if candidate is not None:
+        return candidate if ctx.span(candidate)[0] <= ctx.span(statement)[0] else statement
     return statement
 
 
@@ -224,7 +237,7 @@ def _usable(ctx: FixContext, name: str, used_at: int | None) -> bool:
 
 def torch_module(ctx: FixContext, scope: Scope, order: int, callee: cst.BaseExpression) -> Reference:
     """The ``torch`` module as it can be written at a call site (``import torch`` added when needed)."""
-    name = visible_import(scope, order, lambda q: q == "torch")
+    name = visible_import(ctx, scope, order, lambda q: q == "torch")
     if name is not None:
         return Reference(name, [])
     if name_in_code(ctx, "torch"):
@@ -242,7 +255,7 @@ def unused_after_removal(ctx: FixContext, removed: cst.BaseExpression) -> list[E
     if not isinstance(removed, cst.Call) or not isinstance(removed.func, cst.Name):
         return []
     name = removed.func.value
-    if len(re.findall(rf"\b{re.escape(name)}\b", ctx.source)) != 2:
+    if ctx.once(("occurrences", name), lambda: len(re.findall(rf"\b{re.escape(name)}\b", ctx.source))) != 2:
         return []
     statements = import_statements(ctx, name)
     if len(statements) != 1 or not isinstance(statements[0], cst.ImportFrom):

@@ -196,14 +196,22 @@ def _attribute_settings(ctx: FixContext, config: QuantConfig) -> list[cst.Assign
     names = {target.target.value for target in holder.targets
              if isinstance(target.target, cst.Name)} if holder is not None else set()
     found = []
+    for statement, target in ctx.once("threshold settings", lambda: _threshold_targets(ctx)):
+        if not names or not isinstance(target.value, cst.Name) or target.value.value in names:
+            found.append(statement)
+    return found
+
+
+def _threshold_targets(ctx: FixContext) -> list[tuple[cst.CSTNode, cst.Attribute]]:
+    """Every assignment to an ``x.llm_int8_threshold`` attribute, with its target."""
+    found = []
     for statement in ctx.statements():
         if not isinstance(statement, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
             continue
         targets = [t.target for t in statement.targets] if isinstance(statement, cst.Assign) else [statement.target]
         for target in targets:
             if isinstance(target, cst.Attribute) and target.attr.value == THRESHOLD:
-                if not names or not isinstance(target.value, cst.Name) or target.value.value in names:
-                    found.append(statement)
+                found.append((statement, target))
     return found
 
 

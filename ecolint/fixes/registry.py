@@ -17,12 +17,14 @@ import ast
 import warnings
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import libcst as cst
 
 from ecolint.diagnostics import Finding
 from ecolint.fixes.context import FixContext, FixSettings, NoFix, Proposal
-from ecolint.fixes.edits import APPLICABILITIES, EditError, apply_edits, edits_to_dicts, normalize
+from ecolint.fixes.edits import APPLICABILITIES, Edit, EditError, edits_to_dicts, normalize
+from ecolint.fixes.together import parsing_fixes
 from ecolint.project_versions import NO_PINS
 from ecolint.rules import all_rules
 
@@ -53,7 +55,8 @@ def parses(text: str) -> bool:
 
 
 def check_edits(ctx: FixContext, edits: list) -> list:
-    """The edits, normalized, if they pass the checks above; else ``NoFix``."""
+    """The edits, normalized, if they pass the checks one fix can pass alone (all but the parse); else
+    ``NoFix``. Each check reads only the text the edits touch."""
     try:
         edits = normalize(edits)
     except EditError as error:
@@ -67,16 +70,22 @@ def check_edits(ctx: FixContext, edits: list) -> list:
     for comment, count in removed.items():
         if inserted.count(comment) < count:
             raise NoFix(f"the fix would drop the comment {comment!r}")
-    new = apply_edits(ctx.source, edits)
-    if new == ctx.source:
+    if all(edit.content == ctx.source[edit.start:edit.end] for edit in edits):
         raise NoFix("the fix changes nothing")
-    if not parses(new):
-        raise NoFix("the fixed code would not parse")
     return edits
 
 
-def propose(ctx: FixContext, finding: Finding) -> dict | None:
-    """The Ruff-shaped fix dict for a finding, or None when its rule has no fix or none is safe to offer."""
+@dataclass(frozen=True)
+class Offer:
+    """A fix that passed ``check_edits``; whether the fixed code parses is checked for all offers at once."""
+
+    edits: list[Edit]
+    applicability: str
+    message: str
+
+
+def offer(ctx: FixContext, finding: Finding) -> Offer | None:
+    """The fix of a finding before the parse, or None when its rule has no fix or none is safe to offer."""
     function = FIXERS.get(finding.code)
     rule = all_rules().get(finding.code)
     if function is None or rule is None or rule.fix_applicability not in APPLICABILITIES:
@@ -90,21 +99,31 @@ def propose(ctx: FixContext, finding: Finding) -> dict | None:
         if STRICT:
             raise
         return None  # a fixer bug must never stop linting; the finding is reported without a fix
-    applicability = rule.fix_applicability
-    if proposal.applicability == "unsafe":
-        applicability = "unsafe"
-    return {
-        "applicability": applicability,
-        "message": proposal.message or rule.fix_title,
-        "edits": edits_to_dicts(edits, ctx.index),
-    }
+    applicability = "unsafe" if proposal.applicability == "unsafe" else rule.fix_applicability
+    return Offer(edits, applicability, proposal.message or rule.fix_title)
+
+
+def propose_all(ctx: FixContext, findings: list[Finding]) -> list[dict | None]:
+    """The Ruff-shaped fix dict of each finding, or None; the fixed code is parsed once for all of them
+    (more only when some fail)."""
+    offers = [offer(ctx, finding) for finding in findings]
+    made = [item for item in offers if item is not None]
+    passed = iter(parsing_fixes(ctx.source, [item.edits for item in made], parses))
+    fixes: list[dict | None] = []
+    for item in offers:
+        if item is None or not next(passed):
+            fixes.append(None)
+            continue
+        fixes.append({"applicability": item.applicability, "message": item.message,
+                      "edits": edits_to_dicts(item.edits, ctx.index)})
+    return fixes
 
 
 def fixes_for(module: cst.Module, source: str, positions, versions=None,
-              settings: FixSettings | None = None) -> Callable[[Finding], dict | None]:
-    """A function giving each finding of ``module`` its fix dict (the context is built once, lazily)."""
+              settings: FixSettings | None = None) -> Callable[[list[Finding]], list[dict | None]]:
+    """A function giving findings of ``module`` their fix dicts (the context is built once, lazily)."""
     import ecolint.fixes.generation  # noqa: F401  (registers the fixers)
     import ecolint.fixes.quantization  # noqa: F401
 
     ctx = FixContext(module, source, positions, NO_PINS if versions is None else versions, settings)
-    return lambda finding: propose(ctx, finding)
+    return lambda findings: propose_all(ctx, findings)
