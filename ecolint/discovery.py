@@ -121,30 +121,35 @@ class FileFinder:
 
     def find(self, paths: list[Path]) -> Iterator[Found]:
         """Files under ``paths``; a path named explicitly is linted even if excluded or git-ignored,
-        unless ``force_exclude`` is set (as pre-commit, which names every file, needs)."""
+        unless ``force_exclude`` is set (as pre-commit, which names every file, needs). A path that cannot
+        be looked at is reported (``Found.error``) and the others are still found."""
         for path in paths:
-            if self.force_exclude and self.excluded_explicitly(path, path.is_dir()):
-                continue
-            if path.is_dir():
-                # a folder named on the command line is wanted even if git ignores it: then only
-                # the .gitignore files inside it apply
-                stop = path.absolute() if self.ignored_by_git(path, True) else None
-                yield from self._walk(path, set(), stop)
-            elif path.exists() or path.is_symlink():
-                yield Found(path)
-            else:
-                yield Found(path, "no such file or directory")
+            try:
+                yield from self._find(path)
+            except OSError as error:
+                yield Found(path, _unreadable(error))
 
-    def _walk(self, folder: Path, seen: set[str], stop: Path | None = None) -> Iterator[Found]:
-        real = os.path.realpath(folder)
-        if real in seen:
-            yield Found(folder, "directory loops back through a symbolic link; skipped")
+    def _find(self, path: Path) -> Iterator[Found]:
+        if self.force_exclude and self.excluded_explicitly(path, path.is_dir()):
             return
-        seen = seen | {real}
+        if path.is_dir():
+            # a folder named on the command line is wanted even if git ignores it: then only
+            # the .gitignore files inside it apply
+            stop = path.absolute() if self.ignored_by_git(path, True) else None
+            yield from self._walk(path, stop)
+        elif path.exists() or path.is_symlink():
+            yield Found(path)
+        else:
+            yield Found(path, "no such file or directory")
+
+    def _walk(self, folder: Path, stop: Path | None = None) -> Iterator[Found]:
+        """The files below ``folder``. A symbolic link to a directory found on the way is not followed (as
+        Ruff and flake8 do: it usually leads to a virtual environment, a dependency or back up the tree);
+        one named on the command line is. A link to a file is linted, wherever it points."""
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as error:
-            yield Found(folder, f"cannot read directory: {error.strerror}")
+            yield Found(folder, _unreadable(error, " directory"))
             return
         for entry in entries:
             path = Path(entry.path)
@@ -152,17 +157,29 @@ class FileFinder:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
-            if is_dir:
-                if self.excluded(path, True) or (path / "pyvenv.cfg").exists() or self.ignored_by_git(path, True, stop):
-                    continue
-                yield from self._walk(path, seen, stop)
-            elif entry.name.endswith(self.suffixes):
-                if entry.is_symlink() and not path.exists():
-                    yield Found(path, _dangling_link(path))
-                    continue
-                if self.excluded(path, False) or self.ignored_by_git(path, False, stop):
-                    continue
-                yield Found(path)
+            try:
+                yield from self._entry(entry, path, is_dir, stop)
+            except OSError as error:  # an entry that cannot be looked at: reported, the walk goes on
+                yield Found(path, _unreadable(error, " directory" if is_dir else ""))
+
+    def _entry(self, entry: os.DirEntry, path: Path, is_dir: bool, stop: Path | None) -> Iterator[Found]:
+        if is_dir:
+            if entry.is_symlink() or self.excluded(path, True) or (path / "pyvenv.cfg").exists() \
+                    or self.ignored_by_git(path, True, stop):
+                return
+            yield from self._walk(path, stop)
+        elif entry.name.endswith(self.suffixes):
+            if entry.is_symlink() and not path.exists():
+                yield Found(path, _dangling_link(path))
+                return
+            if self.excluded(path, False) or self.ignored_by_git(path, False, stop):
+                return
+            yield Found(path)
+
+
+def _unreadable(error: OSError, what: str = "") -> str:
+    """Why a path could not be looked at, in one line."""
+    return f"cannot read{what}: {error.strerror or error}"
 
 
 def _dangling_link(path: Path) -> str:

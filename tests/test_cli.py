@@ -391,7 +391,7 @@ def test_unreadable_inputs_get_one_clear_diagnostic_each(project):
     assert "declared.py:4:26: LLM101" in out  # a coding declaration is honoured
     assert "binary.py:1:1: E902 binary file" in out
     assert "dangling.py:1:1: E902 broken symbolic link" in out
-    assert "loops back through a symbolic link" in out
+    assert "again" not in out  # a link to a folder found while walking is not followed (as Ruff and flake8)
     assert "Traceback" not in out + result.stderr
 
 
