@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from ecolint.engine import file_error
 from ecolint.fixes.apply import FixPolicy
 from ecolint.fixes.files import FileOutcome, fix_paths, fix_text
 from ecolint.workspace import SourceError, SourceFile, Workspace, decode_source
+from ecolint.workspace.sources import OverSizeLimit, read_limited
 from ecolint.reporters import Summary
 
 EXIT_CLEAN, EXIT_FOUND = 0, 1
@@ -69,20 +71,29 @@ def fix_disk_paths(workspace: Workspace, paths: list[Path], unsafe_fixes: bool |
 
 
 def fix_stdin(workspace: Workspace, unsafe_fixes: bool | None,
-              stdin_filename: str | None) -> tuple[FileOutcome, str, bytes]:
+              stdin_filename: str | None) -> tuple[FileOutcome, str, Iterable[bytes]]:
     """Fix source read from stdin; returns the outcome, the original text and the bytes to print."""
     display = stdin_filename or "-"
     source = SourceFile(Path(display) if stdin_filename else None, display)
-    data = sys.stdin.buffer.read()
     try:
+        data = read_limited(sys.stdin.buffer, workspace.settings.max_file_size)
         text = decode_source(data)
+    except OverSizeLimit as error:  # given back unchanged: what was read, then the rest as it comes
+        return FileOutcome(display, [file_error(display, str(error))]), "", _passed_through(error.head)
     except SourceError as error:  # an editor waits for its text back: give it back unchanged
-        return FileOutcome(display, [file_error(display, str(error))]), "", data
+        return FileOutcome(display, [file_error(display, str(error))]), "", [data]
     policy = policy_for(workspace.settings, unsafe_fixes, workspace.ignored_codes(Path(display)))
     new_text, outcome = fix_text(text, source, workspace.options, policy)
     outcome.remaining = workspace.apply_file_settings(Path(display), outcome.remaining)
     output = data if new_text == text else _encode_like(data, new_text)
-    return outcome, text, output
+    return outcome, text, [output]
+
+
+def _passed_through(head: bytes) -> Iterator[bytes]:
+    """``head``, then the rest of stdin in chunks (memory stays bounded however much there is)."""
+    yield head
+    while chunk := sys.stdin.buffer.read(1 << 16):
+        yield chunk
 
 
 def _encode_like(original: bytes, text: str) -> bytes:
@@ -103,7 +114,7 @@ def fix_command(paths: tuple[str, ...], settings: Settings, *, unsafe_fixes: boo
     """Run ``check --fix`` (or ``--diff``) and print what the options ask for; returns the exit status."""
     run = FixRun()
     workspace = Workspace(settings, use_cache=use_cache, jobs=jobs)
-    stdin_output: bytes | None = None
+    stdin_output: Iterable[bytes] | None = None
     if "-" in paths:
         outcome, _, stdin_output = fix_stdin(workspace, unsafe_fixes, stdin_filename)
         run.outcomes.append(outcome)
@@ -135,7 +146,8 @@ def fix_command(paths: tuple[str, ...], settings: Settings, *, unsafe_fixes: boo
     summary = Summary(files_checked=run.files_checked, fixed=run.fixed, unsafe_fixable=unsafe_hidden, quiet=quiet,
                       fix_mode=True, practices=practices)
     if stdin_output is not None:
-        sys.stdout.buffer.write(stdin_output)
+        for chunk in stdin_output:
+            sys.stdout.buffer.write(chunk)
         sys.stdout.flush()
         with contextlib.redirect_stdout(sys.stderr):  # stdout holds the fixed source
             emit(remaining, summary, output_format, show_statistics)

@@ -9,6 +9,7 @@ import stat
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 NOTEBOOK_SUFFIX = ".ipynb"
 
@@ -86,6 +87,25 @@ def over_size_limit(size: int, limit: int) -> str | None:
     if not limit or size <= limit:
         return None
     return f"file skipped: {format_size(size)} is over max-file-size ({format_size(limit)})"
+
+
+class OverSizeLimit(SourceError):
+    """A stream over ``max-file-size``: ``head`` holds the bytes read, the rest is left unread."""
+
+    def __init__(self, message: str, head: bytes) -> None:
+        super().__init__(message)
+        self.head = head
+
+
+def read_limited(stream: BinaryIO, limit: int) -> bytes:
+    """The bytes of ``stream`` (stdin), reading at most ``limit`` + 1 of them (``limit`` 0: no limit);
+    ``OverSizeLimit`` when there are more than ``limit``."""
+    if not limit:
+        return stream.read()
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise OverSizeLimit(f"file skipped: more than {format_size(limit)}, over max-file-size", data)
+    return data
 
 
 def size_problem(path: Path, limit: int) -> str | None:

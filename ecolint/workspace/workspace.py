@@ -19,8 +19,8 @@ from ecolint.diagnostics import Diagnostic
 from ecolint.workspace import file_settings
 from ecolint.workspace.cache import CACHE_DIR_NAME, Cache
 from ecolint.workspace.pool import run_all
-from ecolint.workspace.sources import (NOTEBOOK_SUFFIX, SourceError, SourceFile, decode_source, read_text,
-                                       size_problem)
+from ecolint.workspace.sources import (NOTEBOOK_SUFFIX, SourceError, SourceFile, decode_source, read_limited,
+                                       read_text, size_problem)
 
 SOURCE_SUFFIXES = (".py", ".pyi", NOTEBOOK_SUFFIX)
 
@@ -170,10 +170,10 @@ class Workspace:
         return result
 
     def lint_stdin(self, source: SourceFile) -> RunResult:
-        """The text on stdin; bytes that are not source text (NUL bytes, a bad encoding) give one E902,
-        as they do with ``--fix``."""
+        """The text on stdin; bytes that are not source text (NUL bytes, a bad encoding, more than
+        ``max-file-size``) give one E902, as they do with ``--fix``."""
         try:
-            text = decode_source(sys.stdin.buffer.read())
+            text = decode_source(read_limited(sys.stdin.buffer, self.settings.max_file_size))
         except SourceError as error:
             from ecolint.engine import file_error
 

@@ -1,10 +1,13 @@
-"""max-file-size: larger files get one E902 and are not read; long lines keep the prefilter linear."""
+"""max-file-size: larger files (and stdin) get one E902 and are not read; long lines keep the prefilter linear."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from cli_helpers import run_cli
-from robusthelpers import GOOD, good_findings_in, write
+from robusthelpers import GOOD, good_findings_in, run_ecolint, write
 
 from ecolint.config import DEFAULT_MAX_FILE_SIZE, ConfigError, Settings, parse_size
 from ecolint.prefilter import LONG_LINE, could_match
@@ -69,3 +72,27 @@ def test_one_long_line_with_trigger_words_is_checked(project):
     write(project, "good.py", GOOD)
     result = run_cli("check", "--no-cache", ".")
     assert good_findings_in(result.stdout) and "long.py" not in result.stdout
+
+
+def test_stdin_over_the_limit_is_one_e902_and_is_not_read_to_the_end(project):
+    """/dev/zero never ends: only the limit and one byte are read."""
+    with open("/dev/zero", "rb") as endless:
+        result = subprocess.run([sys.executable, "-m", "ecolint", "check", "--no-cache", "--max-file-size", "1KB",
+                                 "-", "--stdin-filename", "a.py"], cwd=project, stdin=endless, capture_output=True,
+                                timeout=60)
+    lines = result.stdout.decode().splitlines()
+    assert lines[0] == "a.py:1:1: E902 file skipped: more than 1 KB, over max-file-size"
+    assert result.returncode == 1
+
+
+def test_stdin_under_the_limit_is_linted(project):
+    result = run_ecolint("check", "--no-cache", "--max-file-size", "1KB", "-", "--stdin-filename", "a.py",
+                         cwd=project, stdin=GOOD.encode())
+    assert " LLM101 " in result.stdout.decode() and "E902" not in result.stdout.decode()
+
+
+def test_fix_gives_stdin_over_the_limit_back_unchanged(project):
+    text = ("x = 1\n" * 2000).encode()
+    result = run_ecolint("check", "--no-cache", "--fix", "--max-file-size", "1KB", "-", cwd=project, stdin=text)
+    assert result.stdout == text
+    assert "E902 file skipped: more than 1 KB, over max-file-size" in result.stderr.decode()
