@@ -2,7 +2,9 @@
 
 An entry is used only when the file's size, modification time and content hash are all the same
 as when it was stored, and every project module it read (its ``uses``) is unchanged too. An entry
-that is unreadable or not of the expected shape is a miss, and is written anew.
+that is unreadable, not of the expected shape, or holds values linting that file cannot have given
+(an unknown code or severity, a position outside the file, a fix not of Ruff's shape) is a miss, and
+is written anew.
 """
 
 from __future__ import annotations
@@ -81,6 +83,64 @@ def valid_report(report: Any) -> bool:
     return all(isinstance(k, str) and isinstance(v, str) for k, v in uses.items())
 
 
+ENGINE_NAMES = {"E999": "syntax-error", "E902": "io-error"}
+FIX_APPLICABILITIES = ("safe", "unsafe")
+
+
+@lru_cache(maxsize=None)
+def _rule_names() -> dict[str, str]:
+    from ecolint.rule_schema import rule_data
+
+    return {**{code: data["name"] for code, data in rule_data().items()}, **ENGINE_NAMES}
+
+
+def plausible_report(report: dict, size: int) -> bool:
+    """Whether a report of the right shape (``valid_report``) holds values that linting a file of ``size``
+    bytes can give: known codes under their names, known severities, rows, columns and cells from 1 to
+    the file's size (no position can lie further), ends not before starts, fixes of Ruff's shape."""
+    from ecolint.rule_schema import SEVERITIES
+
+    limit, names = size + 1, _rule_names()
+    for item in report["diagnostics"]:
+        if names.get(item["code"]) != item["name"] or item["severity"] not in SEVERITIES:
+            return False
+        start, end = _position(item["location"], limit), _position(item["end_location"], limit)
+        if start is None or end is None or end < start:
+            return False
+        cell = item.get("cell")
+        if cell is not None and not 1 <= cell <= limit:
+            return False
+        if item.get("fix") is not None and not _plausible_fix(item["fix"], limit):
+            return False
+        if not all(isinstance(line, str) for line in item.get("evidence") or []):
+            return False
+    return all(1 <= row <= limit and (cell is None or _is_int(cell) and 1 <= cell <= limit)
+               for row, cell, _ in report.get("practices", []))
+
+
+def _position(location: dict, limit: int) -> tuple[int, int] | None:
+    row, column = location["row"], location["column"]
+    return (row, column) if 1 <= row <= limit and 1 <= column <= limit else None
+
+
+def _plausible_fix(fix: dict, limit: int) -> bool:
+    edits = fix.get("edits")
+    if fix.get("applicability") not in FIX_APPLICABILITIES or not isinstance(fix.get("message"), str) \
+            or not isinstance(edits, list) or not edits:
+        return False
+    for edit in edits:
+        if not isinstance(edit, dict) or not isinstance(edit.get("content"), str):
+            return False
+        locations = [edit.get("location"), edit.get("end_location")]
+        if not all(isinstance(where, dict) and set(where) == {"row", "column"} and all(map(_is_int, where.values()))
+                   for where in locations):
+            return False
+        start, end = (_position(where, limit) for where in locations)
+        if start is None or end is None or end < start:
+            return False
+    return True
+
+
 def _valid_entry(entry: Any) -> bool:
     return isinstance(entry, list) and len(entry) == 3 and valid_report(entry[2])
 
@@ -137,7 +197,11 @@ class Cache:
         if not _valid_entry(entry):
             return None
         stamp, digest, report = entry
-        if stamp != file_stamp(path) or digest != file_digest(path):
+        try:
+            data = read_bytes(path)
+        except SourceError:
+            return None
+        if stamp != file_stamp(path) or digest != content_hash(data) or not plausible_report(report, len(data)):
             return None
         if any(file_digest(Path(used)) != used_digest for used, used_digest in report.get("uses", {}).items()):
             return None

@@ -65,6 +65,24 @@ def _broken_entries(entry: list) -> dict[str, object]:
         "deep nesting": [stamp, digest, dict(report, diagnostics=json.loads("[" * 500 + "]" * 500))],
         "practices of the wrong shape": [stamp, digest, dict(report, practices=[[1, 2]])],
         "uses of the wrong shape": [stamp, digest, dict(report, uses={"x": 1})],
+        # the right shape, values linting cannot give
+        "negative row": with_diagnostic(location={"row": -5, "column": 1}),
+        "row as a float": with_diagnostic(location={"row": 1e30, "column": 1}),
+        "row past the end of the file": with_diagnostic(location={"row": 10**30, "column": 1}),
+        "end before the start": with_diagnostic(end_location={"row": 1, "column": 1},
+                                                location={"row": 2, "column": 1}),
+        "column zero": with_diagnostic(location={"row": 1, "column": 0}),
+        "unknown code": with_diagnostic(code="LLM999"),
+        "name of another rule": with_diagnostic(name="use-cache-off"),
+        "unknown severity": with_diagnostic(severity="catastrophic"),
+        "cell zero": with_diagnostic(cell=0),
+        "fix without edits": with_diagnostic(fix={"applicability": "safe", "message": "m", "edits": []}),
+        "fix of unknown applicability": with_diagnostic(fix={"applicability": "always", "message": "m", "edits": [
+            {"content": "", "location": {"row": 1, "column": 1}, "end_location": {"row": 1, "column": 1}}]}),
+        "fix edit past the end": with_diagnostic(fix={"applicability": "safe", "message": "m", "edits": [
+            {"content": "", "location": {"row": 1, "column": 1}, "end_location": {"row": 10**6, "column": 1}}]}),
+        "evidence of numbers": with_diagnostic(evidence=[1, 2]),
+        "practice at row zero": [stamp, digest, dict(report, practices=[[0, None, "text"]])],
     }
 
 
