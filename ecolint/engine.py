@@ -140,10 +140,10 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
             return Analysis(errors)
         try:
             module = cst.parse_module(source)
-        except cst.ParserSyntaxError as error:
-            return Analysis([file_error(filename, f"SyntaxError: {error.message}", error.raw_line,
-                                        error.raw_column + 1, SYNTAX_ERROR)])
-        except RecursionError:
+        except (cst.ParserSyntaxError, RecursionError):
+            # CPython has just parsed this text, and libcst reads the grammar of every Python it runs on:
+            # what it refuses is past its own limits (about 5,000 adjacent string literals, which it nests
+            # in pairs), as deep trees are
             return Analysis([too_deeply_nested(filename)])
     link = None
     if options.project_root is not None and path is not None:

@@ -12,6 +12,7 @@ DEEP = {
     "calls": HEADER + "x = " + "f(" * 500 + "1" + ")" * 500 + "\n",
     "lists": HEADER + "x = " + "[" * 1000 + "]" * 1000 + "\n",
     "binary": HEADER + "x = " + " + ".join(["a"] * 5000) + "\n",
+    "strings": HEADER + "x = (" + " ".join(['"a"'] * 6000) + ")\n",  # valid Python past libcst's parser
 }
 
 
@@ -31,6 +32,12 @@ def test_deep_file_gets_one_e999_and_the_run_goes_on(project, shape):
     line = _deep_line(result.stdout)
     assert " E999 SyntaxError: " in line and ("nested" in line), line
     assert good_findings_in(result.stdout)
+
+
+def test_adjacent_strings_past_libcsts_parser_are_too_deeply_nested_not_a_parser_error(project):
+    write(project, "deep.py", DEEP["strings"])
+    result = run_cli("check", "--no-cache", "deep.py")
+    assert _deep_line(result.stdout) == "deep.py:1:1: E999 SyntaxError: too deeply nested to analyze"
 
 
 @pytest.mark.parametrize("shape", sorted(DEEP))
