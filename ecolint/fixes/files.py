@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,9 +10,9 @@ from ecolint.diagnostics import Diagnostic
 from ecolint.engine import LintOptions, file_error
 from ecolint.fixes.apply import FixPolicy, fix_with_policy
 from ecolint.fixes.edits import unified_diff
-from ecolint.fixes.writer import WriteError, read_source, remove_stale_temporaries, write_fixed
+from ecolint.fixes.writer import WriteError, read_source, write_fixed
 from ecolint.rules import SYNTAX_ERROR
-from ecolint.workspace import SourceError, SourceFile, Workspace, display_path
+from ecolint.workspace import SourceError, SourceFile, Workspace
 from ecolint.workspace.pool import parent_alive
 from ecolint.workspace.workspace import analyze_source, diagnostics_of
 
@@ -121,7 +120,7 @@ def fix_paths(workspace: Workspace, paths: Sequence[Path], policy_for: Callable[
 
     tasks = workspace.process(paths, fix_file, job_for, reuse=nothing_to_fix, report_of=_cacheable, max_chunk=16)
     if write:
-        _report_removed(remove_stale_temporaries({task.source.path.parent for task in tasks}))
+        workspace.remove_stale_temporaries(tasks)
     outcomes: list[FileOutcome] = []
     for task in tasks:
         source = task.source
@@ -132,11 +131,6 @@ def fix_paths(workspace: Workspace, paths: Sequence[Path], policy_for: Callable[
         outcome.remaining = workspace.apply_file_settings(source.path, outcome.remaining)
         outcomes.append(outcome)
     return outcomes, sum(task.error is None for task in tasks)
-
-
-def _report_removed(removed: list[Path]) -> None:
-    for path in sorted(removed):
-        print(f"ecolint: removed {display_path(path)}, a temporary file left by an interrupted run", file=sys.stderr)
 
 
 def _cacheable(outcome: FileOutcome) -> dict | None:

@@ -11,7 +11,8 @@
   made writable: both are reported as errors.
 * Unchanged text is never written, so the file's bytes and modification time stay.
 * The temporary file is named ``.NAME.PID.XXXXXXXX.ecolint-tmp``; one that a killed run left behind
-  (its process is gone) is removed by the next run that fixes files in that folder.
+  (its process is gone, or the id now belongs to a process started after the file was made) is
+  removed by the next run, checking or fixing, that finds files in that folder.
 """
 
 from __future__ import annotations
@@ -131,9 +132,34 @@ def stale_temporaries(folder: Path) -> list[Path]:
     stale = []
     for name in names:
         match = _TEMPORARY.fullmatch(name)
-        if match is not None and not _running(int(match.group("pid"))):
+        if match is not None and not _writer_running(int(match.group("pid")), folder / name):
             stale.append(folder / name)
     return stale
+
+
+def _writer_running(pid: int, path: Path) -> bool:
+    """Whether the process that made the temporary file at ``path`` may still be writing it: a process of
+    that id runs and started before the file was made (a later one only reuses the id)."""
+    if not _running(pid):
+        return False
+    started = _start_time(pid)
+    try:
+        made = os.stat(path).st_mtime
+    except OSError:
+        return True  # gone already, or not ours to judge
+    return started is None or started <= made + 1
+
+
+def _start_time(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), where /proc tells; else None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stream:
+            fields = stream.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat", encoding="ascii", errors="replace") as stream:
+            boot = next(int(line.split()[1]) for line in stream if line.startswith("btime "))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def _running(pid: int) -> bool:

@@ -191,6 +191,7 @@ class Workspace:
             self._merge(result, self.lint_stdin(source))
         tasks = self.process([Path(p) for p in paths if p != "-"], analyze_file,
                              lambda source: (str(source.path), source.display, self.options), progress=progress)
+        self.remove_stale_temporaries(tasks)
         for task in tasks:
             if task.error:
                 from ecolint.engine import file_error
@@ -242,6 +243,16 @@ class Workspace:
         if self.cache is not None:
             self.cache.save()
         return tasks
+
+    @staticmethod
+    def remove_stale_temporaries(tasks: list[FileTask]) -> None:
+        """Remove, and name on stderr, the temporary files that killed ``--fix`` runs left next to these
+        files (``fixes.writer``: their process is gone)."""
+        from ecolint.fixes.writer import remove_stale_temporaries
+
+        for path in sorted(remove_stale_temporaries({task.source.path.parent for task in tasks})):
+            print(f"ecolint: removed {display_path(path)}, a temporary file left by an interrupted run",
+                  file=sys.stderr)
 
     def _with_pin_files(self, path: Path, report: dict) -> dict:
         """The report with the pin files its results depend on among its ``uses``: a change to one of

@@ -1,5 +1,5 @@
-"""What a killed run leaves: stale temporary files are removed by the next fix, and workers die with
-the run instead of rewriting files on their own."""
+"""What a killed run leaves: stale temporary files are removed by the next run (fix or check), and
+workers die with the run instead of rewriting files on their own."""
 
 from __future__ import annotations
 
@@ -30,6 +30,30 @@ def test_the_next_fix_removes_temporary_files_of_a_killed_run(project):
     assert live.exists()  # its process is still running
     assert f"removed {stale.name}, a temporary file left by an interrupted run" in result.stderr
     assert "good.py:2:" in result.stdout
+
+
+def test_a_plain_check_also_removes_temporary_files_of_a_killed_run(project):
+    write(project, "good.py", GOOD)
+    stale = write(project, f".good.py.{dead_pid()}.k1ll3d00.ecolint-tmp", "half a file")
+    result = run_cli("check", "--no-cache", ".")
+    assert not stale.exists()
+    assert f"removed {stale.name}, a temporary file left by an interrupted run" in result.stderr
+    assert "good.py:2:" in result.stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs /proc for process start times")
+def test_a_temporary_file_whose_process_id_was_reused_later_is_stale(project):
+    write(project, "good.py", GOOD)
+    newcomer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        reused = write(project, f".good.py.{newcomer.pid}.r3us3d00.ecolint-tmp", "half a file")
+        an_hour_ago = time.time() - 3600
+        os.utime(reused, (an_hour_ago, an_hour_ago))  # made long before the process of that id started
+        result = run_cli("check", "--no-cache", ".")
+    finally:
+        newcomer.kill()
+        newcomer.wait()
+    assert not reused.exists(), result.stderr
 
 
 def test_temporary_files_are_named_after_the_process_that_writes_them(project):
