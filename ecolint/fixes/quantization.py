@@ -222,7 +222,7 @@ def zero_outlier_threshold(ctx: FixContext, finding: Finding) -> Proposal:
         raise NoFix("the keywords are moved into a BitsAndBytesConfig first (LLM106)")
     if config.requests("load_in_4bit") and config.entry("load_in_4bit").value.provably_true():
         raise NoFix("both bit widths are requested (LLM104): which one was meant is unknown")
-    if f"{THRESHOLD}" in ctx.source and _attribute_settings(ctx, config):
+    if ctx.once("threshold written", lambda: THRESHOLD in ctx.source) and _attribute_settings(ctx, config):
         # cfg.llm_int8_threshold = 6.0 after the config is built wins over any keyword: no safe place
         raise NoFix("the threshold is also set on the config object after it is built")
     threshold = config.entry(THRESHOLD)
