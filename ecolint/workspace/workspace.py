@@ -247,8 +247,8 @@ class Workspace:
     @staticmethod
     def remove_stale_temporaries(tasks: list[FileTask]) -> None:
         """Remove, and name on stderr, the temporary files that killed ``--fix`` runs left next to these
-        files (``fixes.writer``: their process is gone)."""
-        from ecolint.fixes.writer import remove_stale_temporaries
+        files (their process is gone)."""
+        from ecolint.workspace.temporaries import remove_stale_temporaries
 
         for path in sorted(remove_stale_temporaries({task.source.path.parent for task in tasks})):
             print(f"ecolint: removed {display_path(path)}, a temporary file left by an interrupted run",

@@ -57,7 +57,8 @@ def test_a_temporary_file_whose_process_id_was_reused_later_is_stale(project):
 
 
 def test_temporary_files_are_named_after_the_process_that_writes_them(project):
-    from ecolint.fixes.writer import read_source, stale_temporaries, write_fixed
+    from ecolint.fixes.writer import read_source, write_fixed
+    from ecolint.workspace.temporaries import stale_temporaries
 
     path = write(project, "good.py", GOOD)
     seen = []
