@@ -3,9 +3,10 @@
 
 Each size is a generated module of loader functions, every one with four fixable findings (LLM101,
 LLM106, LLM301, LLM306), checked once in a child process with ``--unsafe-fixes`` (so every fix is
-computed, validated and marked ``[*]``). The table shows, per size: findings, fixes, wall time, CPU time of the child, and its
-peak memory; then the CPU time and memory each KB adds over the size before (the start-up costs,
-about 0.5 s and 40 MB, drop out), which stay flat when both grow linearly.
+computed, validated and marked ``[*]``). The table shows, per size: findings, fixes, wall time, CPU
+time of the child and its peak memory; then the CPU time and memory each KB adds over the size
+before (the start-up costs, about 0.5 s and 40 MB, drop out), which stay flat when both grow
+linearly.
 
     python bench/findings_density.py                            # 10 KB, 100 KB, 1 MB, 4 MB (about 4 min)
     python bench/findings_density.py --sizes 10000 200000      # other sizes, in bytes
