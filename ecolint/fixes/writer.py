@@ -29,8 +29,6 @@ from ecolint.workspace.sources import decode_notebook, decode_source, read_bytes
 from ecolint.workspace.temporaries import TEMPORARY_SUFFIX
 
 
-
-
 class WriteError(Exception):
     """A fixed file that could not be written; the message is one line for the user."""
 

@@ -40,8 +40,8 @@ def test_link_loops_end_the_walk_of_that_branch_silently(project):
     assert result.returncode == 1 and good_findings_in(out)
 
 
-def test_a_link_to_a_directory_named_on_the_command_line_is_followed_but_not_the_links_inside(project,
-                                                                                            tmp_path_factory):
+def test_a_link_to_a_directory_named_on_the_command_line_is_followed_but_not_the_links_inside(
+        project, tmp_path_factory):
     outside = tmp_path_factory.mktemp("outside")
     write(outside, "elsewhere.py", GOOD)
     os.symlink(outside, outside / "again")  # a loop, not followed from inside
