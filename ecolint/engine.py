@@ -141,9 +141,8 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
         try:
             module = cst.parse_module(source)
         except (cst.ParserSyntaxError, RecursionError):
-            # CPython has just parsed this text, and libcst reads the grammar of every Python it runs on:
-            # what it refuses is past its own limits (about 5,000 adjacent string literals, which it nests
-            # in pairs), as deep trees are
+            # CPython has just parsed this text: what libcst refuses is past libcst's own limits (about
+            # 5,000 adjacent string literals, which it nests in pairs), not a mistake in the code
             return Analysis([too_deeply_nested(filename)])
     link = None
     if options.project_root is not None and path is not None:
