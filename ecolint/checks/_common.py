@@ -80,3 +80,20 @@ def model_size(ctx: CheckContext, load: ModelLoad) -> ModelSize | None:
     if not text:
         return None
     return resolve_model_size(text, ctx.base_dirs())
+
+
+def quantized_bits(load: ModelLoad) -> str | None:
+    if load.quant is None:
+        return None
+    if load.quant.requests("load_in_4bit"):
+        return "4-bit"
+    if load.quant.requests("load_in_8bit"):
+        return "8-bit"
+    return None
+
+
+def weights_gb(load: ModelLoad, size: ModelSize) -> float:
+    """FP16 weight memory of a load, as the advisor's fit computes it (``memory_fit.weights_gb``)."""
+    from ecolint.energy.memory_fit import weights_gb as fit_weights_gb
+
+    return fit_weights_gb(model_text(load) or "", size.params_b, "fp16", size.active_params_b)

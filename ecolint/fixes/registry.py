@@ -121,9 +121,8 @@ def propose_all(ctx: FixContext, findings: list[Finding]) -> list[dict | None]:
 
 def fixes_for(module: cst.Module, source: str, positions, versions=None,
               settings: FixSettings | None = None) -> Callable[[list[Finding]], list[dict | None]]:
-    """A function giving findings of ``module`` their fix dicts (the context is built once, lazily)."""
-    import ecolint.fixes.generation  # noqa: F401  (registers the fixers)
-    import ecolint.fixes.quantization  # noqa: F401
+    """A function giving findings of ``module`` their fix dicts (the context is built once, lazily).
 
+    The fixers are those of the rule modules imported so far (importing ``ecolint.checks`` imports them all)."""
     ctx = FixContext(module, source, positions, NO_PINS if versions is None else versions, settings)
     return lambda findings: propose_all(ctx, findings)

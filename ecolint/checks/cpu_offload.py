@@ -1,4 +1,4 @@
-"""Weight placement: LLM108 (decoder layers offloaded to the CPU or the disk)."""
+"""LLM108 cpu-offload: decoder layers of a model placed on the CPU or the disk (weight offloading)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import libcst as cst
 
 from ecolint.analysis.facts import ModelLoad
 from ecolint.analysis.values import Entry, Value, ValueKind
-from ecolint.checks import CheckContext, check
 from ecolint.analysis.models import inference_loads, model_text
+from ecolint.checks import CheckContext, check
 from ecolint.checks._common import model_size
 from ecolint.diagnostics import Finding
 

@@ -1,4 +1,4 @@
-"""Generation settings: LLM301 (KV cache off) and LLM302 (no torch.compile)."""
+"""LLM301 kv-cache-disabled: generation with ``use_cache=False``; the fix (unsafe) removes the setting."""
 
 from __future__ import annotations
 
@@ -6,9 +6,15 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from ecolint.analysis.collector import AttributeAssignment
 from ecolint.analysis.scopes import dotted_name
+from ecolint.analysis.values import Entry
 from ecolint.checks import CheckContext, check
 from ecolint.diagnostics import Finding
+from ecolint.fixes.context import FixContext, NoFix, Proposal
+from ecolint.fixes.layout import container_sequence, element_of, remove_statement
+from ecolint.fixes.registry import fixer
+
 
 CONFIG_ATTRIBUTES = ("config", "generation_config")
 
@@ -43,16 +49,6 @@ def _one_new_token(entries) -> bool:
     return limit is not None and limit.value.number() is not None and limit.value.number() <= 1
 
 
-@check("LLM302")
-def generate_without_torch_compile(ctx: CheckContext) -> Iterator[Finding]:
-    if ctx.facts.uses_compile:
-        return
-    for generation in ctx.facts.generations:
-        if generation.site.loops and generation.kind != "vllm":  # vLLM captures CUDA graphs itself
-            yield Finding("LLM302", generation.site.node)
-            return
-
-
 def _restored_later(facts, setting) -> bool:
     """``model.config.use_cache = False`` followed in the same function by setting it back (a
     temporary switch, for calibration passes and the like, not the way generation runs)."""
@@ -62,3 +58,29 @@ def _restored_later(facts, setting) -> bool:
             if not facts.resolver.resolve(later.value, later.scope, later.order).provably_false():
                 return True
     return False
+
+
+@fixer("LLM301")
+def remove_use_cache_false(ctx: FixContext, finding: Finding) -> Proposal:
+    subject = finding.subject
+    if isinstance(subject, Entry):
+        if subject.owner is None:
+            raise NoFix("the keyword's container is unknown")
+        sequence = container_sequence(ctx, subject.owner)
+        edits, _ = sequence.remove({sequence.index_of(element_of(ctx, subject.key_node, subject.owner))})
+        return Proposal(edits)
+    if isinstance(subject, AttributeAssignment):
+        return Proposal(remove_statement(ctx, _statement_of(ctx, subject.target)),
+                        message="Remove the statement that turns the KV cache off")
+    raise NoFix("unknown finding subject")
+
+
+def _statement_of(ctx: FixContext, target: cst.CSTNode) -> cst.BaseSmallStatement:
+    parent = ctx.parent(target)
+    if isinstance(parent, cst.AnnAssign) and parent.target is target:
+        return parent
+    if isinstance(parent, cst.AssignTarget):
+        statement = ctx.parent(parent)
+        if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+            return statement
+    raise NoFix("not a plain assignment with one target")

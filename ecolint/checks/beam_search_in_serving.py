@@ -1,4 +1,4 @@
-"""Beam search where one answer is returned: LLM305."""
+"""LLM305 beam-search-in-serving: beam search where one answer is returned."""
 
 from __future__ import annotations
 
