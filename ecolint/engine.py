@@ -146,7 +146,7 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
             return Analysis([too_deeply_nested(filename)])
     link = None
     if options.project_root is not None and path is not None:
-        from ecolint.workspace.project_index import index_for
+        from ecolint.analysis.project_index import index_for
 
         link = index_for(options.project_root).link_for(path)
     facts = collect_facts(module, link)
@@ -176,7 +176,7 @@ def _triggered(checks: list[str], source: str, path: Path | None, options: LintO
     found = [code for code in checks if could_match(source, frozenset((code,)))]
     rest = [code for code in checks if code not in found]
     if rest and options.project_root is not None and path is not None and "import" in source:
-        from ecolint.workspace.project_index import imported_text, index_for, may_matter
+        from ecolint.analysis.project_index import imported_text, index_for, may_matter
 
         imported = imported_text(index_for(options.project_root), path.absolute(), source)
         found += [code for code in rest
@@ -187,7 +187,7 @@ def _triggered(checks: list[str], source: str, path: Path | None, options: LintO
 def _imports_may_matter(source: str, path: Path, options: LintOptions) -> bool:
     """Whether what the file imports from its own project (a config, a generating helper) may make a rule
     fire: the prefilter on the file's text together with the imported definitions' text."""
-    from ecolint.workspace.project_index import imported_text, index_for, may_matter
+    from ecolint.analysis.project_index import imported_text, index_for, may_matter
 
     imported = imported_text(index_for(options.project_root), path.absolute(), source)
     codes = frozenset(options.codes)

@@ -8,7 +8,7 @@ import time
 from click.testing import CliRunner
 
 from ecolint.cli import main
-from ecolint.workspace.project_index import ProjectIndex, top_level_definitions
+from ecolint.analysis.project_index import ProjectIndex, top_level_definitions
 
 CONFIGS = """\
 from transformers import BitsAndBytesConfig
@@ -98,7 +98,7 @@ def test_a_finding_from_an_imported_config_points_at_the_local_name(tmp_path, mo
 
 
 def test_editing_an_imported_module_makes_the_cached_result_stale(tmp_path, monkeypatch):
-    from ecolint.workspace import project_index
+    from ecolint.analysis import project_index
 
     monkeypatch.setattr(project_index, "RECHECK_SECONDS", 0.0)  # both runs happen in this one process
     project(tmp_path)

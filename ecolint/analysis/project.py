@@ -1,7 +1,7 @@
 """What a module may ask about the rest of its project: constants and per-item generators it imports.
 
-The analysis of one file sees only that file. A :class:`ProjectLink` (built by the workspace's
-project index, see ``ecolint.workspace.project_index``) answers for names imported from other
+The analysis of one file sees only that file. A :class:`ProjectLink` (built by the
+project index, ``ecolint.analysis.project_index``) answers for names imported from other
 modules of the linted project (``from configs import BNB_CONFIG``, ``from .loading import run``);
 third-party packages are never analyzed. Values from another module are re-anchored on the local
 name that imports them, so findings and fixes only ever touch the file being linted.

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ecolint import __version__
+from ecolint.hashing import content_hash
 from ecolint.workspace.sources import SourceError, read_bytes
 
 CACHE_DIR_NAME = ".ecolint_cache"
@@ -39,10 +40,6 @@ def inputs_digest() -> str:
                 digest.update(entry.name.encode())
                 digest.update(entry.read_bytes())
     return digest.hexdigest()
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
 def file_stamp(path: Path) -> list[int] | None:

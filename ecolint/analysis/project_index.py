@@ -1,5 +1,7 @@
 """The per-run project index: what the linted project's own modules export, for cross-module facts.
 
+It sits below the engine, which asks it about each file it lints.
+
 When a file imports from another module of the project (``from configs import BNB_CONFIG``,
 ``from .loading import generate_one``), the analysis asks its :class:`FileLink`. The index finds the
 module on disk (relative imports from the file's package; absolute ones from the file's folder up to
@@ -18,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ecolint.workspace.cache import content_hash
+from ecolint.hashing import content_hash
+
 
 if TYPE_CHECKING:
     from ecolint.analysis.facts import ModuleFacts
