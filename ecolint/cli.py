@@ -11,8 +11,7 @@ from pathlib import Path
 import click
 
 from ecolint import __version__
-from ecolint.config import (ConfigError, Settings, check_selectors, load_settings, parse_batch_size, parse_gpu,
-                            parse_size)
+from ecolint.config import SETTINGS, ConfigError, Settings, check_selectors, load_settings
 from ecolint.diagnostics import Diagnostic
 from ecolint.reporters import MACHINE_FORMATS, REPORTERS, Summary
 
@@ -107,22 +106,34 @@ def _selectors(values: tuple[str, ...], flag: str) -> list[str]:
     return check_selectors(items, flag)
 
 
-def build_settings(
-    paths: tuple[str, ...],
-    config: str | None,
-    no_config: bool,
-    select,
-    extend_select,
-    ignore,
-    gpu: str | None,
-    stdin_filename: str | None = None,
-) -> Settings:
-    """Settings from the nearest pyproject.toml (or ``--config``), then the command line."""
+CLICK_TYPES = {"file": click.Path(dir_okay=False), "folder": click.Path(file_okay=False)}
+
+
+def setting_options(function):
+    """The options of the settings that the command line can give (``--max-file-size``, ``--gpu``, ...), each
+    derived from its declaration in ``ecolint.config.SETTINGS``."""
+    for setting in reversed([setting for setting in SETTINGS if setting.command_line]):
+        if setting.command_line == "codes":
+            option = click.option(setting.option, multiple=True, metavar=setting.metavar, help=setting.help)
+        elif setting.command_line == "flag":
+            option = click.option(setting.option, is_flag=True, help=setting.help)
+        else:
+            option = click.option(setting.option, metavar=setting.metavar, type=CLICK_TYPES.get(setting.click_type),
+                                  help=setting.help)
+        function = option(function)
+    return function
+
+
+def build_settings(paths: tuple[str, ...], config: str | None, no_config: bool, given: dict,
+                   stdin_filename: str | None = None) -> Settings:
+    """Settings from the nearest pyproject.toml (or ``--config``), then the command line (``given``: the
+    values of the setting options, by attribute name)."""
     if config is not None and no_config:
         raise ConfigError("--config and --no-config cannot be used together")
     anchor = Path(stdin_filename) if stdin_filename else Path(next((p for p in paths if p != "-"), "."))
     anchor = anchor if anchor.exists() else Path.cwd()
     settings = load_settings(Path(config) if config else None, anchor, use_config=not no_config)
+    select, extend_select, ignore = given.get("select"), given.get("extend_select"), given.get("ignore")
     if select:  # as in Ruff, a command-line selection starts afresh: the config's ignores no longer apply
         settings.select = _selectors(select, "--select")
         settings.extend_select, settings.ignore = [], []
@@ -130,33 +141,20 @@ def build_settings(
         settings.extend_select = [*settings.extend_select, *_selectors(extend_select, "--extend-select")]
     if ignore:
         settings.ignore = [*settings.ignore, *_selectors(ignore, "--ignore")]
-    if gpu:
-        settings.gpu = parse_gpu(gpu, "--gpu")
+    for setting in SETTINGS:
+        value = given.get(setting.attribute)
+        if setting.command_line == "flag" and value:
+            setattr(settings, setting.attribute, True)
+        elif setting.command_line == "value" and value is not None:
+            setattr(settings, setting.attribute, setting.read(value, None, Path.cwd()))
     return settings
-
-
-def common_options(function):
-    """Options shared by commands that lint: selection, config and the deployment GPU."""
-    decorators = [
-        click.option(
-            "--select", multiple=True, metavar="CODES", help="Only these rule codes or prefixes (comma-separated, ALL)."
-        ),
-        click.option("--extend-select", multiple=True, metavar="CODES", help="Add these codes to the selection."),
-        click.option("--ignore", multiple=True, metavar="CODES", help="Turn these codes off."),
-        click.option(
-            "--gpu", metavar="NAME", help="The deployment GPU (for LLM103/LLM107), e.g. rtx4090d, a800, h100."
-        ),
-        click.option("--config", type=click.Path(dir_okay=False), help="Read settings from this pyproject.toml."),
-        click.option("--no-config", is_flag=True, help="Ignore configuration files."),
-    ]
-    for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@common_options
+@setting_options
+@click.option("--config", type=click.Path(dir_okay=False), help="Read settings from this pyproject.toml.")
+@click.option("--no-config", is_flag=True, help="Ignore configuration files.")
 @click.option(
     "--output-format",
     type=click.Choice(sorted(REPORTERS)),
@@ -170,17 +168,7 @@ def common_options(function):
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when diagnostics are found.")
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
 @click.option("--stdin-filename", metavar="PATH", help="The file name to report for source read from stdin (-).")
-@click.option(
-    "--calibration",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="Penalties from this `ecolint calibrate` file (measured on your GPU).",
-)
-@click.option("--force-exclude", is_flag=True, help="Apply exclusions to paths named on the command line too.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), help="Where to keep the cache (default .ecolint_cache).")
-@click.option("--max-file-size", metavar="SIZE",
-              help="Skip (and report) larger files, e.g. 4MB, 512KB; 0: no limit (default 4MB).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: one per CPU).")
 @click.option("--fix/--no-fix", default=False, help="Apply safe fixes (with '-', print the fixed source).")
 @click.option(
@@ -190,14 +178,8 @@ def common_options(function):
 )
 @click.option("--diff", "show_diff", is_flag=True, help="Print a diff of what --fix would change; write nothing.")
 @click.option("--show-fixes", is_flag=True, help="List the fixes that were applied.")
-@click.option("--fix-batch-size", metavar="N",
-              help="The batch size the batching fixes (LLM201, LLM202) write (default 8, the measured rows).")
 def check(
     paths,
-    select,
-    extend_select,
-    ignore,
-    gpu,
     config,
     no_config,
     output_format,
@@ -205,31 +187,17 @@ def check(
     exit_zero,
     quiet,
     stdin_filename,
-    calibration,
-    force_exclude,
     no_cache,
-    cache_dir,
-    max_file_size,
     jobs,
     fix,
     unsafe_fixes,
     show_diff,
     show_fixes,
-    fix_batch_size,
+    **given,
 ):
     """Lint PATHS (files or directories; default '.'; '-' reads stdin)."""
     paths = paths or (".",)
-    settings = build_settings(paths, config, no_config, select, extend_select, ignore, gpu, stdin_filename)
-    if cache_dir:
-        settings.cache_dir = Path(cache_dir).resolve()
-    if max_file_size is not None:
-        settings.max_file_size = parse_size(max_file_size, "--max-file-size")
-    if force_exclude:
-        settings.force_exclude = True
-    if calibration:
-        settings.calibration = Path(calibration).resolve()
-    if fix_batch_size is not None:
-        settings.fix_batch_size = parse_batch_size(fix_batch_size, "--fix-batch-size")
+    settings = build_settings(paths, config, no_config, given, stdin_filename)
     if fix or show_diff:
         from ecolint.fixes.command import fix_command
 

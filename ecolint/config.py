@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,24 +23,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude", "fixable", "unfixable", "test-paths")
 # Test code (gitignore-style patterns): the inference-energy rules do not apply there, and fixes leave it alone.
 DEFAULT_TEST_PATHS = ("tests/", "test/", "testing/", "test_*.py", "*_test.py", "conftest.py")
-KNOWN_KEYS = frozenset(
-    {
-        *LIST_KEYS,
-        "per-file-ignores",
-        "gpu",
-        "options",
-        "unsafe-fixes",
-        "calibration",
-        "respect-gitignore",
-        "cache-dir",
-        "force-exclude",
-        "max-file-size",
-        "fix-batch-size",
-    }
-)
 ENGINE_CODES = (SYNTAX_ERROR, IO_ERROR)
 # The batch size batching fixes (LLM201, LLM202) write: the batch of the measured rows.
 DEFAULT_FIX_BATCH_SIZE = 8
@@ -51,37 +36,146 @@ class ConfigError(Exception):
     """A configuration or command-line value ecolint cannot use; the message is one line."""
 
 
-@dataclass
-class Settings:
-    """Everything a run needs to know, after the config file and the command line are merged."""
+Parser = Callable[[Any, str, str, Path], Any]  # (value, where, key, folder) -> the setting's value
 
-    root: Path
-    config_file: Path | None = None
-    select: list[str] | None = None
-    extend_select: list[str] = field(default_factory=list)
-    ignore: list[str] = field(default_factory=list)
-    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
-    test_paths: list[str] = field(default_factory=lambda: list(DEFAULT_TEST_PATHS))
-    exclude: list[str] | None = None
-    extend_exclude: list[str] = field(default_factory=list)
-    respect_gitignore: bool = True
-    force_exclude: bool = False
-    gpu: GpuSpec | None = None
-    options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    fixable: list[str] | None = None
-    unfixable: list[str] = field(default_factory=list)
-    unsafe_fixes: bool = False
-    calibration: Path | None = None
-    cache_dir: Path | None = None
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # 0: no limit
-    fix_batch_size: int = DEFAULT_FIX_BATCH_SIZE
 
+@dataclass(frozen=True)
+class Setting:
+    """One setting, declared once: the ``[tool.ecolint]`` key, the ``ecolint check`` option (``--key``) and the
+    flake8 option (``--eco-key``) are derived from it.
+
+    ``parse(value, where, key, folder)`` checks a value from the config file (``where`` is the file's name)
+    or the command line (``where`` is None) and turns it into the setting's value; paths are relative to
+    ``folder`` (the config file's folder, or the current directory)."""
+
+    key: str
+    type: Any
+    parse: Parser
+    help: str
+    default: Callable[[], Any]
+    command_line: str | None = None  # "value", "flag" (on when given), "codes" (repeatable, comma-separated)
+    flake8: bool = False
+    metavar: str | None = None
+    click_type: Any = None  # a click parameter type for the option (click.Path(...)), when it needs one
+
+    @property
+    def attribute(self) -> str:
+        return self.key.replace("-", "_")
+
+    @property
+    def option(self) -> str:
+        return f"--{self.key}"
+
+    def read(self, value: Any, where: str | None, folder: Path) -> Any:
+        return self.parse(value, where, self.key, folder)
+
+
+def label(where: str | None, key: str) -> str:
+    """How an error names a setting: ``pyproject.toml: max-file-size``, or ``--max-file-size``."""
+    return f"--{key}" if where is None else f"{where}: {key}"
+
+
+def _strings(value: Any, where: str | None, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{label(where, key)} must be a list of strings")
+    return list(value)
+
+
+def _selectors(value: Any, where: str | None, key: str, folder: Path) -> list[str]:
+    return check_selectors(_strings(value, where, key), where or f"--{key}")
+
+
+def _patterns(value: Any, where: str | None, key: str, folder: Path) -> list[str]:
+    return _strings(value, where, key)
+
+
+def _per_file_ignores(value: Any, where: str | None, key: str, folder: Path) -> dict[str, list[str]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{label(where, key)} must be a table of pattern = [codes]")
+    return {pattern: check_selectors(codes if isinstance(codes, list) else [codes], f"{where} {key}")
+            for pattern, codes in value.items()}
+
+
+def _flag(value: Any, where: str | None, key: str, folder: Path) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{label(where, key)} must be true or false")
+    return value
+
+
+def _path(value: Any, where: str | None, key: str, folder: Path) -> Path:
+    return (folder / str(value)).resolve()
+
+
+def _gpu(value: Any, where: str | None, key: str, folder: Path) -> GpuSpec:
+    return parse_gpu(str(value), where or f"--{key}")
+
+
+def _size(value: Any, where: str | None, key: str, folder: Path) -> int:
+    return parse_size(value, label(where, key))
+
+
+def _batch_size(value: Any, where: str | None, key: str, folder: Path) -> int:
+    return parse_batch_size(value, label(where, key))
+
+
+def _rule_options(value: Any, where: str | None, key: str, folder: Path) -> dict[str, dict[str, Any]]:
+    return parse_rule_options(value, where or f"--{key}")
+
+
+SETTINGS = (
+    Setting("select", list, _selectors, "Only these rule codes or prefixes (comma-separated, ALL).", lambda: None,
+            command_line="codes", metavar="CODES"),
+    Setting("extend-select", list, _selectors, "Add these codes to the selection.", list,
+            command_line="codes", metavar="CODES"),
+    Setting("ignore", list, _selectors, "Turn these codes off.", list, command_line="codes", metavar="CODES"),
+    Setting("per-file-ignores", dict, _per_file_ignores, "Codes turned off in files matching a pattern.", dict),
+    Setting("test-paths", list, _patterns, "Test code (gitignore-style patterns): the rules do not apply there.",
+            lambda: list(DEFAULT_TEST_PATHS)),
+    Setting("exclude", list, _patterns, "Paths not linted (replaces the default exclusions).", lambda: None),
+    Setting("extend-exclude", list, _patterns, "Paths not linted, besides the default exclusions.", list),
+    Setting("respect-gitignore", bool, _flag, "Skip files that .gitignore ignores.", lambda: True),
+    Setting("force-exclude", bool, _flag, "Apply exclusions to paths named on the command line too.", lambda: False,
+            command_line="flag"),
+    Setting("gpu", "GpuSpec", _gpu, "The deployment GPU (for LLM103/LLM107), e.g. rtx4090d, a800, h100.",
+            lambda: None, command_line="value", flake8=True, metavar="NAME"),
+    Setting("options", dict, _rule_options, "Rule options: [tool.ecolint.options.LLM102] max-params-b = 3.", dict),
+    Setting("fixable", list, _selectors, "Only these codes are fixed.", lambda: None),
+    Setting("unfixable", list, _selectors, "These codes are never fixed.", list),
+    Setting("unsafe-fixes", bool, _flag, "Also apply and show unsafe fixes.", lambda: False),
+    Setting("calibration", Path, _path, "Penalties from this `ecolint calibrate` file (measured on your GPU).",
+            lambda: None, command_line="value", metavar="FILE", click_type="file"),
+    Setting("cache-dir", Path, _path, "Where to keep the cache (default .ecolint_cache).", lambda: None,
+            command_line="value", click_type="folder"),
+    Setting("max-file-size", int, _size,
+            "Skip (and report) larger files, e.g. 4MB, 512KB; 0: no limit (default 4MB).",
+            lambda: DEFAULT_MAX_FILE_SIZE, command_line="value", metavar="SIZE"),
+    Setting("fix-batch-size", int, _batch_size,
+            "The batch size the batching fixes (LLM201, LLM202) write (default 8, the measured rows).",
+            lambda: DEFAULT_FIX_BATCH_SIZE, command_line="value", metavar="N"),
+)
+SETTING = {setting.key: setting for setting in SETTINGS}
+KNOWN_KEYS = frozenset(SETTING)
+
+
+class _SettingsMethods:
     def enabled_codes(self) -> frozenset[str]:
         return select_codes(self.select, self.extend_select, self.ignore)
 
     def frozen_rule_options(self) -> tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]:
         """The per-rule options in the hashable, ordered form ``LintOptions`` keeps."""
         return tuple(sorted((code, tuple(sorted(values.items()))) for code, values in self.options.items()))
+
+
+# Everything a run needs to know, after the config file and the command line are merged: the project's
+# root, the config file read (if any), and one field per declared setting.
+Settings = make_dataclass(
+    "Settings",
+    [("root", Path), ("config_file", "Path | None", field(default=None)),
+     *((setting.attribute, setting.type, field(default_factory=setting.default)) for setting in SETTINGS)],
+    bases=(_SettingsMethods,),
+    namespace={"__module__": __name__,
+               "__doc__": "Everything a run needs to know, after the config file and the command line are merged."},
+)
 
 
 def _all_codes() -> list[str]:
@@ -180,13 +274,6 @@ def load_table(path: Path) -> dict[str, Any]:
     return table
 
 
-def _list(table: dict, key: str, where: str) -> list[str]:
-    value = table[key]
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{where}: {key} must be a list of strings")
-    return list(value)
-
-
 def settings_from_table(table: dict[str, Any], root: Path, where: str) -> Settings:
     unknown = sorted(set(table) - KNOWN_KEYS)
     if unknown:
@@ -196,48 +283,9 @@ def settings_from_table(table: dict[str, Any], root: Path, where: str) -> Settin
         )
         raise ConfigError(f"{where}: unknown key {named} in [tool.ecolint]")
     settings = Settings(root=root)
-    if "select" in table:
-        settings.select = check_selectors(_list(table, "select", where), where)
-    for key, attribute in (("extend-select", "extend_select"), ("ignore", "ignore"), ("unfixable", "unfixable")):
-        if key in table:
-            setattr(settings, attribute, check_selectors(_list(table, key, where), where))
-    if "fixable" in table:
-        settings.fixable = check_selectors(_list(table, "fixable", where), where)
-    if "exclude" in table:
-        settings.exclude = _list(table, "exclude", where)
-    if "test-paths" in table:
-        settings.test_paths = _list(table, "test-paths", where)
-    if "extend-exclude" in table:
-        settings.extend_exclude = _list(table, "extend-exclude", where)
-    if "per-file-ignores" in table:
-        value = table["per-file-ignores"]
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: per-file-ignores must be a table of pattern = [codes]")
-        settings.per_file_ignores = {
-            pattern: check_selectors(codes if isinstance(codes, list) else [codes], f"{where} per-file-ignores")
-            for pattern, codes in value.items()
-        }
-    if "gpu" in table:
-        settings.gpu = parse_gpu(str(table["gpu"]), where)
-    for key, attribute in (
-        ("unsafe-fixes", "unsafe_fixes"),
-        ("respect-gitignore", "respect_gitignore"),
-        ("force-exclude", "force_exclude"),
-    ):
-        if key in table:
-            if not isinstance(table[key], bool):
-                raise ConfigError(f"{where}: {key} must be true or false")
-            setattr(settings, attribute, table[key])
-    if "calibration" in table:
-        settings.calibration = (root / str(table["calibration"])).resolve()
-    if "cache-dir" in table:
-        settings.cache_dir = (root / str(table["cache-dir"])).resolve()
-    if "max-file-size" in table:
-        settings.max_file_size = parse_size(table["max-file-size"], f"{where}: max-file-size")
-    if "options" in table:
-        settings.options = parse_rule_options(table["options"], where)
-    if "fix-batch-size" in table:
-        settings.fix_batch_size = parse_batch_size(table["fix-batch-size"], f"{where}: fix-batch-size")
+    for setting in SETTINGS:
+        if setting.key in table:
+            setattr(settings, setting.attribute, setting.read(table[setting.key], where, root))
     return settings
 
 

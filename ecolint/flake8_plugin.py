@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecolint import __version__
-from ecolint.config import ConfigError, find_config, load_settings, parse_gpu
+from ecolint.config import SETTINGS, ConfigError, find_config, load_settings
 from ecolint.diagnostics import IO_ERROR, SYNTAX_ERROR
 from ecolint.prefilter import could_match
 from ecolint.rule_schema import rule_data
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ecolint.engine import LintOptions
 
 ENGINE_CODES = (SYNTAX_ERROR, IO_ERROR)  # flake8 reports unparsable files itself (E999, E902)
+FLAKE8_SETTINGS = [setting for setting in SETTINGS if setting.flake8]  # offered as --eco-KEY / eco-KEY
 
 
 @lru_cache(maxsize=64)
@@ -89,10 +90,9 @@ class EcolintChecker:
 
     @classmethod
     def add_options(cls, parser: Any) -> None:
-        parser.add_option(
-            "--eco-gpu", metavar="NAME", default=None, parse_from_config=True,
-            help="ecolint: the deployment GPU (for LLM103/LLM107), e.g. rtx4090d, a800, h100.",
-        )
+        for setting in FLAKE8_SETTINGS:  # --eco-gpu, from the gpu setting's declaration
+            parser.add_option(f"--eco-{setting.key}", metavar=setting.metavar, default=None, parse_from_config=True,
+                              help=f"ecolint: {setting.help[0].lower()}{setting.help[1:]}")
         parser.add_option(
             "--eco-config", metavar="PATH", default=None, parse_from_config=True,
             help="ecolint: read rule options and the GPU from this pyproject.toml "
@@ -102,11 +102,13 @@ class EcolintChecker:
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
-        gpu = getattr(options, "eco_gpu", None)
-        try:
-            cls.gpu = parse_gpu(gpu, "eco-gpu") if gpu else None
-        except ConfigError as error:
-            raise ValueError(str(error)) from None
+        for setting in FLAKE8_SETTINGS:
+            value = getattr(options, f"eco_{setting.attribute}", None)
+            try:
+                parsed = setting.read(value, f"eco-{setting.key}", Path.cwd()) if value else None
+                setattr(cls, setting.attribute, parsed)
+            except ConfigError as error:
+                raise ValueError(str(error)) from None
         config = getattr(options, "eco_config", None)
         if config:
             path = Path(config).resolve()
