@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # libcst is loaded only when a file is parsed
+if TYPE_CHECKING:  # libcst is loaded only when a file is parsed; the penalties only when a rule reports
     import libcst as cst
+
+    from ecolint.penalties import Penalty
 
 # Codes reported by the engine itself rather than by a rule file.
 SYNTAX_ERROR = "E999"
@@ -41,7 +44,7 @@ class Diagnostic:
     location: Location
     end_location: Location
     severity: str
-    penalty: dict | None = None
+    penalty: Penalty | None = None  # the rule's measured penalty, typed; JSON gets its to_dict()
     evidence: list[str] = field(default_factory=list)
     fix: dict | None = None
     url: str | None = None
@@ -68,13 +71,15 @@ class Diagnostic:
             "severity": self.severity,
             "fix": self.fix,
             "url": self.url,
-            "penalty": self.penalty,
+            "penalty": self.penalty.to_dict() if self.penalty is not None else None,
             "evidence": list(self.evidence),
             "cell": self.cell,
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Diagnostic":
+    def from_dict(cls, data: dict, penalties: Mapping[str, Penalty | None]) -> "Diagnostic":
+        """A diagnostic from its JSON shape (a worker's or the cache's report); its penalty is the rule's own,
+        from ``penalties`` (by code), so that reporters get the typed value."""
         return cls(
             code=data["code"],
             name=data["name"],
@@ -83,7 +88,7 @@ class Diagnostic:
             location=Location(**data["location"]),
             end_location=Location(**data["end_location"]),
             severity=data["severity"],
-            penalty=data.get("penalty"),
+            penalty=penalties.get(data["code"]) if data.get("penalty") is not None else None,
             evidence=list(data.get("evidence") or []),
             fix=data.get("fix"),
             url=data.get("url"),

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # loaded on first use: a file the prefilter rejects never imp
     from ecolint.analysis.facts import ModuleFacts
     from ecolint.diagnostics import Finding
     from ecolint.energy.dataset import GpuSpec
+    from ecolint.penalties import Penalty
     from ecolint.rules import Rule
 
 
@@ -48,6 +49,10 @@ class LintOptions:
         from ecolint.rules import rules_for
 
         return rules_for(self.calibration)
+
+    def penalties(self) -> dict[str, Penalty | None]:
+        """Each rule's penalty (calibrated when the options name a calibration), by code."""
+        return {code: rule.penalty for code, rule in self.rules().items()}
 
     def versions_for(self, path: Path | None):
         """The pins that apply to the file at ``path`` (those given in the options, else the project's)."""
@@ -306,7 +311,7 @@ def to_diagnostics(
             location=Location(span.start.line, span.start.column + 1),
             end_location=Location(span.end.line, span.end.column + 1),
             severity=finding.severity or rule.severity,
-            penalty=rule.penalty.to_dict() if rule.penalty else None,
+            penalty=rule.penalty,
             evidence=rule.penalty.rows() if rule.penalty else [],
             fix=fix,
             url=rule.url,

@@ -76,3 +76,16 @@ def test_same_size_and_time_but_new_content_is_a_miss(tmp_path):
     os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
     assert path.stat().st_size == stamp.st_size
     assert cache.get(Path(path)) is None
+
+
+def test_reporters_get_the_rule_s_typed_penalty_fresh_and_from_the_cache(tmp_path):
+    from ecolint.penalties import Penalty
+    from ecolint.rules import all_rules
+
+    (tmp_path / "a.py").write_text(EIGHT_BIT)
+    os.chdir(tmp_path)
+    for run in ("fresh", "cached"):
+        [first, *_] = Workspace(Settings(root=tmp_path), use_cache=True).lint(["a.py"]).diagnostics
+        assert isinstance(first.penalty, Penalty), run
+        assert first.penalty is all_rules()[first.code].penalty
+        assert first.to_dict()["penalty"] == all_rules()[first.code].penalty.to_dict()

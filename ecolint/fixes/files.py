@@ -39,7 +39,7 @@ class FixJob:
 
 
 def _lint(text: str, source: SourceFile, options: LintOptions) -> list[Diagnostic]:
-    return [Diagnostic.from_dict(d) for d in analyze_source(text, source, options)["diagnostics"]]
+    return diagnostics_of(analyze_source(text, source, options), source, options)
 
 
 def fix_text(text: str, source: SourceFile, options: LintOptions, policy: FixPolicy) -> tuple[str, FileOutcome]:
@@ -112,7 +112,7 @@ def fix_paths(workspace: Workspace, paths: Sequence[Path], policy_for: Callable[
         return policies[source.path]
 
     def nothing_to_fix(source: SourceFile, cached: dict) -> bool:
-        from_cache[source.path] = diagnostics_of(cached, source)
+        from_cache[source.path] = diagnostics_of(cached, source, workspace.options)
         return not any(policy(source).applies(d) for d in from_cache[source.path])
 
     def job_for(source: SourceFile) -> FixJob:

@@ -41,15 +41,15 @@ class Waste:
 def waste(diagnostic: Diagnostic) -> Waste | None:
     """The measured energy waste of a finding, or None when its rule has no measurement."""
     penalty = diagnostic.penalty
-    if not penalty or not penalty.get("measured") or not penalty.get("groups"):
+    if penalty is None or not penalty.measured or not penalty.groups:
         return None
     lows, highs, saving = [], [], False
-    groups = [group for group in penalty["groups"] if group.get("metric", "energy") == "energy"]  # not memory
-    groups = [group for group in groups if not group.get("fix")] or groups
+    groups = [group for group in penalty.groups if group.metric == "energy"]  # not peak memory
+    groups = [group for group in groups if not group.fix] or groups
     if not groups:
         return None
     for group in groups:
-        low, high = float(group["min_pct"]), float(group["max_pct"])
+        low, high = round(group.low, 1), round(group.high, 1)  # as the JSON output states them
         if high <= 0:  # a saving: -96% energy when fixed
             saving = True
             lows.append(-high)

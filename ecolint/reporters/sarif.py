@@ -144,7 +144,7 @@ def result(diagnostic: Diagnostic, rule_index: dict[str, int]) -> dict:
     if diagnostic.cell is not None:
         properties.update(cell=diagnostic.cell, cellLine=diagnostic.location.row, cellColumn=diagnostic.location.column)
     if diagnostic.penalty:
-        properties["penalty"] = diagnostic.penalty
+        properties["penalty"] = diagnostic.penalty.to_dict()
     if diagnostic.evidence:
         properties["evidence"] = list(diagnostic.evidence)
     if properties:

@@ -92,9 +92,11 @@ def cache_folder(settings: Settings) -> Path:
     return settings.cache_dir or settings.root / CACHE_DIR_NAME
 
 
-def diagnostics_of(report: dict, source: SourceFile) -> list[Diagnostic]:
-    """The diagnostics of a report (fresh or cached), named for the file they belong to."""
-    return [Diagnostic.from_dict(dict(d, filename=source.display)) for d in report["diagnostics"]]
+def diagnostics_of(report: dict, source: SourceFile, options) -> list[Diagnostic]:
+    """The diagnostics of a report (fresh or cached), named for the file they belong to, with their rules'
+    typed penalties (the rules are loaded only when a diagnostic has one)."""
+    penalties = options.penalties() if any(d.get("penalty") for d in report["diagnostics"]) else {}
+    return [Diagnostic.from_dict(dict(d, filename=source.display), penalties) for d in report["diagnostics"]]
 
 
 def analyze_source(text: str, source: SourceFile, options) -> dict:
@@ -269,7 +271,7 @@ class Workspace:
         return dict(report, uses=uses) if uses else report
 
     def _collect(self, result: RunResult, source: SourceFile, report: dict) -> None:
-        result.diagnostics.extend(self.apply_file_settings(source.path, diagnostics_of(report, source)))
+        result.diagnostics.extend(self.apply_file_settings(source.path, diagnostics_of(report, source, self.options)))
         result.practices.extend(Practice(source.display, row, cell, text)
                                 for row, cell, text in report.get("practices", []))
 

@@ -149,7 +149,7 @@ def test_audit_quotes_the_threshold_saving_not_the_fp16_comparison(tmp_path):
     rule = all_rules()["LLM101"]
 
     class Finding:
-        penalty = rule.penalty.to_dict()
+        penalty = rule.penalty
 
     text = impact(rule, Finding())
     assert "147%" not in text and "m035/m020" in text and "quality" in text
