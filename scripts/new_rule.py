@@ -2,8 +2,8 @@
 
 Writes rules/LLM299.yaml (valid, off by default, TODO texts), the rule's module
 ecolint/checks/some_name.py with a ``@check("LLM299")`` stub (found and registered on import, like every
-rule module), and fixtures/LLM299/pos_basic.py and neg_basic.py with their .expected files. The tests
-then say what is left: the check, the examples and the fixtures.
+rule module), fixtures/LLM299/pos_basic.py and neg_basic.py with their .expected files, and the doc page
+docs/rules/LLM299.md. The tests then say what is left: the check, the examples and the fixtures.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from ecolint.rule_schema import validate
+from ecolint.rules import parse_rule
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,15 +82,19 @@ def create(root: Path, code: str, name: str) -> list[Path]:
     rule_file = root / "rules" / f"{code}.yaml"
     check_file = root / "ecolint" / "checks" / f"{module_name(name)}.py"
     fixtures = root / "fixtures" / code
-    taken = [path for path in (rule_file, check_file, fixtures) if path.exists()]
+    page = root / "docs" / "rules" / f"{code}.md"
+    taken = [path for path in (rule_file, check_file, fixtures, page) if path.exists()]
     if taken:
         raise SystemExit(f"{code} {name} exists already: {', '.join(str(path) for path in taken)}")
     text = RULE.format(code=code, name=name)
-    validate(yaml.safe_load(text))
+    data = yaml.safe_load(text)
+    validate(data)
     rule_file.write_text(text, encoding="utf-8")
     check_file.write_text(MODULE.format(code=code, name=name, function=module_name(name)), encoding="utf-8")
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(parse_rule(data, rows={}).documentation(), encoding="utf-8")
     fixtures.mkdir(parents=True)
-    written = [rule_file, check_file]
+    written = [rule_file, check_file, page]
     for stem, verb, expected in (("pos_basic", "reports", TODO_EXPECTED), ("neg_basic", "accepts", "")):
         (fixtures / f"{stem}.py").write_text(FIXTURE.format(code=code, verb=verb), encoding="utf-8")
         (fixtures / f"{stem}.expected").write_text(expected.format(code=code), encoding="utf-8")
@@ -110,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     for path in create(options.root, options.code, options.name):
         print(f"wrote {path}")
     print(f"Next: write the check, the triggers and examples, the fixtures; then run "
-          f"scripts/update_fixtures.py {options.code} and scripts/generate_rule_docs.py, and the tests.")
+          f"scripts/update_fixtures.py {options.code}, scripts/generate_rule_docs.py (the page again, the rules "
+          f"tables) and the tests.")
     return 0
 
 

@@ -22,12 +22,16 @@ def new_rule(root, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def project(tmp_path):
-    shutil.copytree(ROOT / "ecolint" / "checks", tmp_path / "ecolint" / "checks",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    """A copy of the package and its rule files, laid out as installed (rules/ is ecolint/rule_files)."""
+    shutil.copytree(ROOT / "ecolint", tmp_path / "ecolint", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "rules", tmp_path / "rules", ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "fixtures").mkdir()
     shutil.copy(ROOT / "setup.cfg", tmp_path / "setup.cfg")
     return tmp_path
+
+
+def installed(project) -> None:
+    shutil.copytree(project / "rules", project / "ecolint" / "rule_files", dirs_exist_ok=True)
 
 
 def test_new_rule_writes_a_valid_rule_file_a_rule_module_and_fixtures(project):
@@ -43,9 +47,11 @@ def test_new_rule_writes_a_valid_rule_file_a_rule_module_and_fixtures(project):
     [stub] = [node for node in ast.parse(checks).body
               if isinstance(node, ast.FunctionDef) and node.name == "some_name"]
     assert ast.unparse(stub.decorator_list[0]) == "check('LLM299')"
-    lint = subprocess.run([sys.executable, "-m", "flake8", str(project / "ecolint" / "checks")],
+    lint = subprocess.run([sys.executable, "-m", "flake8", str(project / "ecolint" / "checks" / "some_name.py")],
                           cwd=ROOT, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout
+    page = (project / "docs" / "rules" / "LLM299.md").read_text(encoding="utf-8")
+    assert page.startswith("# some-name (LLM299)") and "Default: off" in page
 
     fixtures = project / "fixtures" / "LLM299"
     assert sorted(path.name for path in fixtures.iterdir()) == [
@@ -61,3 +67,16 @@ def test_new_rule_refuses_an_existing_code_an_existing_module_and_a_bad_name(pro
     assert taken.returncode != 0 and "fp32_inference.py" in taken.stderr
     assert new_rule(project, "LLM299", "--name", "Some_Name").returncode != 0
     assert not (project / "rules" / "LLM299.yaml").exists()
+
+
+def test_the_new_rule_module_is_registered_without_an_import_list(project):
+    assert new_rule(project, "LLM299", "--name", "some-name").returncode == 0
+    installed(project)
+    probe = ("import sys; sys.path.insert(0, '.'); from ecolint.checks import CHECKS; "
+             "from ecolint.rules import all_rules; print(CHECKS['LLM299'].__module__, all_rules()['LLM299'].name)")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True)
+    assert done.stdout.split() == ["ecolint.checks.some_name", "some-name"], done.stderr
+    lint = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, '.'); from ecolint.cli import main; "
+                           "main(['check', '--no-cache', '--select', 'LLM299', 'fixtures/LLM299/pos_basic.py'])"],
+                          cwd=project, capture_output=True, text=True)
+    assert lint.returncode == 0 and "1 file checked" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
