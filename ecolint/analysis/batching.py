@@ -191,6 +191,8 @@ def _verdict(facts: ModuleFacts, loop: Loop) -> _Verdict:
 
 
 def _callee(generation: GenerationCall) -> str:
+    if generation.kind == "callable":
+        return f"{code_of(generation.site.node.func)}()"
     return callee_text(generation.site.node, "generate" if generation.kind == "generate" else "pipeline")
 
 
@@ -394,7 +396,7 @@ def batching(facts: ModuleFacts) -> Batching:
             continue
         if any(verdict.kind in ("batched", "interactive") for verdict in verdicts):
             continue
-        if candidate.kind == "pipeline" and _pipeline_given_list(site):
+        if candidate.kind in ("pipeline", "callable") and _pipeline_given_list(site):
             continue
         if not any(_feeds(loop, candidate.inputs) for loop in loops) or _sequential(innermost, site, candidate.inputs):
             continue

@@ -13,7 +13,8 @@ import libcst as cst
 from ecolint.analysis.walk import walk
 from ecolint.analysis.collector import AttributeAssignment, CallSite, Collector, Loop, Unit, receiver
 from ecolint.analysis.scopes import is_library_name, qualify
-from ecolint.analysis.helpers import per_item_helper_calls
+from ecolint.analysis.generation_shape import generated_text_calls, generation_signals, named_like_a_client
+from ecolint.analysis.helpers import called_function, per_item_helper_calls
 from ecolint.analysis.project import ProjectLink
 from ecolint.analysis.values import Entries, Entry, Resolver, Value, ValueKind, last_name
 
@@ -91,7 +92,9 @@ class GenerationCall:
     """A synchronous generation call: ``.generate(...)``, a pipeline object, remote-code ``.chat``, vLLM."""
 
     site: CallSite
-    kind: str  # "generate", "pipeline", "chat" (remote-code model.chat), "vllm" (offline LLM.generate)
+    # "generate", "pipeline", "chat" (remote-code model.chat), "vllm" (offline LLM.generate), "callable" (a callee
+    # of unknown origin that the call's keywords or result shape show to generate, see generation_shape)
+    kind: str
     entries: Entries
     created_by: cst.Call | None = None  # for a pipeline object: the ``pipeline(...)`` call that made it
 
@@ -179,6 +182,7 @@ class _Builder:
         self._real_model_configs: set[int] = set()
 
     def build(self) -> None:
+        self._shaped = generated_text_calls(self.facts.module) if self.facts.module is not None else set()
         for site in self.collector.calls:
             self._training_marker(site)
         for site in self.collector.calls:
@@ -218,6 +222,7 @@ class _Builder:
         call = site.node
         name = last_name(call.func)
         if name is None:
+            self._unknown_generator(site)
             return
         if isinstance(call.func, cst.Name):
             # an alias such as ``BNB`` for ``transformers.BitsAndBytesConfig``
@@ -238,6 +243,35 @@ class _Builder:
         creation = self._pipeline_creation_of(site, call.func)
         if creation is not None:
             self._generation(site, "pipeline", creation)
+        else:
+            self._unknown_generator(site)
+
+    def _unknown_generator(self, site: CallSite) -> None:
+        """A generator whose origin is unknown (a parameter, another module's loader, a settings dict's
+        entry) that the call shows to generate; a callee this module defines is judged by its body instead."""
+        call = site.node
+        if not generation_signals(call, self._shaped) or named_like_a_client(call.func):
+            return
+        head = call.func
+        while isinstance(head, (cst.Attribute, cst.Subscript)):
+            head = head.value
+        if not isinstance(head, cst.Name):
+            return
+        qualified = self._qualified(site, call.func) or ""
+        if qualified.startswith(("<local>", "builtins.", *REMOTE_CLIENT_PACKAGES)) or self._is_engine_creation(site):
+            return
+        if called_function(self.collector, site) is not None:
+            return
+        self._generation(site, "callable")
+
+    def _is_engine_creation(self, site: CallSite) -> bool:
+        """The callee was made by a remote client or an async engine (``gen = AsyncInferenceClient(...)``)."""
+        created = self._creation_of(site, site.node.func)
+        if created is None:
+            return False
+        creation, where = created
+        qualified = self._qualified(where, creation.func) or ""
+        return qualified.startswith(REMOTE_CLIENT_PACKAGES) or any(part in ASYNC_ENGINES for part in qualified.split("."))
 
     def _entries(self, site: CallSite) -> Entries:
         return self.resolver.call_entries(site.node, site.scope, site.order)

@@ -107,17 +107,109 @@ def per_item_helper_calls(collector: Collector, facts: "ModuleFacts") -> list["H
 
 
 def _chain_of(collector: Collector, site: CallSite, summaries: dict[int, tuple[str, ...]]) -> tuple[str, ...] | None:
-    """The chain of a call of a per-item generator: one of this module's, or one the project exports."""
+    """The chain of a call of a per-item generator: one of this module's, one the project exports, or one
+    handed in as a parameter (directly or in a settings dict) by the callers of the enclosing function."""
     target = called_function(collector, site)
     if target is not None:
         return summaries.get(id(target.node))
+    bound = _bound_generator(collector, site, summaries)
+    if bound is not None:
+        return bound
+    return _project_chain(collector, site.node.func, site.scope, site.order)
+
+
+def _project_chain(collector: Collector, node: cst.BaseExpression, scope, order: int) -> tuple[str, ...] | None:
     project = collector.resolver.project
     if project is None:
         return None
-    qualified = qualify(site.node.func, site.scope, site.order)
+    qualified = qualify(node, scope, order)
     if not qualified or qualified.startswith(("<local>", "builtins.")):
         return None
     return project.generator_chain(qualified)
+
+
+def _parameter_callee(site: CallSite) -> tuple[str, str | None] | None:
+    """``invoke_model(...)`` or ``settings["inference_fn"](...)`` where the name is a parameter of the
+    enclosing function: (the parameter, the settings key or None)."""
+    func, key = site.node.func, None
+    if isinstance(func, cst.Subscript) and len(func.slice) == 1 and isinstance(func.slice[0].slice, cst.Index):
+        index = func.slice[0].slice.value
+        if not isinstance(index, cst.SimpleString):
+            return None
+        func, key = func.value, index.evaluated_value
+    if not isinstance(func, cst.Name) or site.function is None:
+        return None
+    binding = site.scope.lookup(func.value, site.order)
+    if binding is None or binding.kind != "param" or binding.scope is not site.function.scope:
+        return None
+    return func.value, key
+
+
+def _bound_generator(collector: Collector, site: CallSite, summaries: dict[int, tuple[str, ...]]
+                     ) -> tuple[str, ...] | None:
+    """The chain of the per-item generator that a caller of the enclosing function passes for the parameter
+    called here (``evaluate(invoke_model=inference)``, ``run(settings)`` with ``settings["fn"] = answer``)."""
+    found = _parameter_callee(site)
+    if found is None:
+        return None
+    name, key = found
+    function = site.function
+    params = function.node.params
+    positional = [param.name.value for param in [*params.posonly_params, *params.params]]
+    for caller in collector.calls:
+        if caller is site or called_function(collector, caller) is not function:
+            continue
+        offset = 1 if function.owner is not None and positional[:1] in (["self"], ["cls"]) else 0
+        argument = _argument_for(caller.node, name, positional, offset)
+        if argument is None:
+            continue
+        if key is not None:
+            argument = _entry_of(collector, caller, argument, key)
+            if argument is None:
+                continue
+        chain = _reference_chain(collector, caller, argument, summaries)
+        if chain is not None:
+            written = f'{name}["{key}"]' if key is not None else name
+            return (f"{written}()", *chain)
+    return None
+
+
+def _argument_for(call: cst.Call, name: str, positional: list[str], offset: int) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    given = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+    index = positional.index(name) - offset if name in positional else -1
+    return given[index] if 0 <= index < len(given) else None
+
+
+def _entry_of(collector: Collector, caller: CallSite, argument: cst.BaseExpression, key: str
+              ) -> cst.BaseExpression | None:
+    """The value under ``key`` of a dict given as an argument (a literal, or a name bound to one)."""
+    if isinstance(argument, cst.Name):
+        binding = caller.scope.lookup(argument.value, caller.order)
+        if binding is None or binding.kind != "assign":
+            return None
+        argument = binding.value
+    if not isinstance(argument, cst.Dict):
+        return None
+    for element in argument.elements:
+        if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString) and (
+                element.key.evaluated_value == key):
+            return element.value
+    return None
+
+
+def _reference_chain(collector: Collector, caller: CallSite, reference: cst.BaseExpression,
+                     summaries: dict[int, tuple[str, ...]]) -> tuple[str, ...] | None:
+    """A reference to a per-item generator: a function of this module, or one the project exports."""
+    if isinstance(reference, cst.Name):
+        target = collector.resolver.local_function(reference, caller.scope, caller.order)
+        if target is not None:
+            return summaries.get(id(target.node))
+    if isinstance(reference, (cst.Name, cst.Attribute)):
+        return _project_chain(collector, reference, caller.scope, caller.order)
+    return None
 
 
 def generator_summaries(collector: Collector, facts: "ModuleFacts") -> dict[int, tuple[str, ...]]:

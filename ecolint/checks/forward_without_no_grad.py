@@ -214,7 +214,9 @@ class GradContext:
         if self.facts.training_anywhere() or GRADIENT_WORK.search(self.source) or self.walk.module_off:
             return
         seen: set[int] = set()
-        pipelines = {id(generation.site.node) for generation in self.facts.generations if generation.kind == "pipeline"}
+        pipelines = {id(generation.site.node) for generation in self.facts.generations
+                     if generation.kind in ("pipeline", "callable")}
+        pipelines |= {id(helper.site.node) for helper in self.facts.helper_calls}  # they end in generation
         for site in self.facts.collector.calls if self.facts.collector is not None else []:
             target = _callee(site.node)
             if target is None or id(site.node) in pipelines:
