@@ -85,6 +85,46 @@ def test_imported_configs_and_generating_helpers_are_followed(tmp_path, monkeypa
     assert not any(location.startswith("app/serving/run.py:17:") for location, _ in found)  # a batch per call
 
 
+DECODER = """\
+class Decoder:
+    def __init__(self, model, tokenizer):
+        self.model = model
+        self.tokenizer = tokenizer
+
+    def answer(self, question):
+        inputs = self.tokenizer(question, return_tensors="pt").to("cuda")
+        return self.model.generate(**inputs, max_new_tokens=64)
+
+    def answer_all(self, questions):
+        inputs = self.tokenizer(questions, return_tensors="pt", padding=True).to("cuda")
+        return self.model.generate(**inputs, max_new_tokens=64)
+
+    def name(self, question):
+        return f"decoder for {question}"
+"""
+ANSWERS = """\
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from app.decoding import Decoder
+
+tokenizer = AutoTokenizer.from_pretrained("mistralai/Mistral-7B-v0.1")
+model = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", torch_dtype="auto")
+decoder = Decoder(model, tokenizer)
+for question in ["a", "b"]:
+    print(decoder.answer(question))
+    print(decoder.name(question))
+for batch in [["c", "d"], ["e", "f"]]:
+    decoder.answer_all(batch)
+"""
+
+
+def test_a_method_of_a_class_from_another_module_that_generates_per_item_is_followed(tmp_path, monkeypatch):
+    project(tmp_path, serve=ANSWERS)
+    (tmp_path / "app/decoding.py").write_text(DECODER, encoding="utf-8")
+    found = check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM201", "app/serving/run.py")
+    assert found == [["app/serving/run.py:9:11:", "LLM201"]]  # decoder.answer(), not name() or answer_all()
+
+
 def test_a_finding_from_an_imported_config_points_at_the_local_name(tmp_path, monkeypatch):
     project(tmp_path)
     monkeypatch.chdir(tmp_path)

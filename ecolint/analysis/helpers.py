@@ -115,7 +115,29 @@ def _chain_of(collector: Collector, site: CallSite, summaries: dict[int, tuple[s
     bound = _bound_generator(collector, site, summaries)
     if bound is not None:
         return bound
+    method = _project_method_chain(collector, site)
+    if method is not None:
+        return method
     return _project_chain(collector, site.node.func, site.scope, site.order)
+
+
+def _project_method_chain(collector: Collector, site: CallSite) -> tuple[str, ...] | None:
+    """``decoder.answer(prompt)`` where ``decoder = ProjectClass(...)`` and the class, defined in another
+    module of the project, has a method that generates for the one item it is given."""
+    func = site.node.func
+    project = collector.resolver.project
+    if project is None or not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+        return None
+    binding = site.scope.lookup(func.value.value, site.order)
+    if binding is None or binding.kind != "assign" or not isinstance(binding.value, cst.Call):
+        return None
+    qualified = qualify(binding.value.func, binding.scope, binding.order)
+    if not qualified or qualified.startswith(("<local>", "builtins.")):
+        return None
+    chain = project.generator_chain(qualified, func.attr.value)
+    if chain is None:
+        return None
+    return (f"{func.value.value}.{func.attr.value}()", *chain[1:]) if chain else None
 
 
 def _project_chain(collector: Collector, node: cst.BaseExpression, scope, order: int) -> tuple[str, ...] | None:

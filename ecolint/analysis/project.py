@@ -19,5 +19,6 @@ class ProjectLink(Protocol):
     def constant(self, qualified: str) -> "Value | None":
         """The value of a module-level name of a project module (``pkg.configs.BNB_CONFIG``)."""
 
-    def generator_chain(self, qualified: str) -> tuple[str, ...] | None:
-        """For a project function that generates for the one item it is given: its chain of calls."""
+    def generator_chain(self, qualified: str, method: str | None = None) -> tuple[str, ...] | None:
+        """For a project function (or, with ``method``, a method of a project class) that generates for the
+        one item it is given: its chain of calls."""

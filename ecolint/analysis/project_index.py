@@ -179,13 +179,13 @@ class ProjectIndex:
         return module.relevant[found[1]]
 
     def _generating(self, module: _Module) -> frozenset[str]:
-        """The module's top-level functions whose text runs generation, directly or through another one of
-        them (text only: a cheap gate before any parsing)."""
+        """The module's top-level functions and classes whose text runs generation, directly or through another
+        one of them (text only: a cheap gate before any parsing)."""
         if module.generating is None:
             if module.definitions is None:
                 module.definitions = top_level_definitions(module.text)
             bodies = {name: DOCSTRING.sub("", text) for name, text in module.definitions.items()
-                      if text.lstrip().startswith(("def ", "async "))}
+                      if text.lstrip().startswith(("def ", "async ", "class "))}
             found = {name for name, body in bodies.items() if GENERATION_CALL.search(body)}
             for _ in range(3):
                 grown = {name for name, body in bodies.items() if name not in found
@@ -255,6 +255,9 @@ class ProjectIndex:
                     if id(info.node) in summaries and info.owner is None and info.scope.parent is not None
                     and info.scope.parent.kind == "module"
                 }
+                for name, methods in module.facts.collector.classes.items():  # Class.method of top-level classes
+                    module.generators.update({f"{name}.{method}": summaries[id(info.node)]
+                                              for method, info in methods.items() if id(info.node) in summaries})
         finally:
             self._busy.discard(module.path)
             module.parsed = True
@@ -381,11 +384,11 @@ class FileLink:
         value = facts.resolver.resolve(cst.Name(name), scope, 10**9)
         return None if value.kind == ValueKind.UNKNOWN else value
 
-    def generator_chain(self, qualified: str) -> tuple[str, ...] | None:
+    def generator_chain(self, qualified: str, method: str | None = None) -> tuple[str, ...] | None:
         found = self._module_defining(qualified, "function")
         if found is None:
             return None
         module, name = found
         if self.index.facts(module, self.depth) is None:
             return None
-        return module.generators.get(name)
+        return module.generators.get(f"{name}.{method}" if method else name)
