@@ -107,13 +107,95 @@ def _is_cpu(value, site) -> bool:
 
 
 def stays_on_cpu(facts: ModuleFacts, load: ModelLoad) -> bool:
-    """``device_map="cpu"`` (or a map of CPU devices), or no device placement anywhere in the module."""
+    """``device_map="cpu"`` (or a map of CPU devices), or no placement on a GPU anywhere in the module: no
+    ``.cuda()``, no ``.to(...)`` other than ``.to(model.device)`` / ``.to("cpu")`` / a dtype, and no pipeline
+    that wraps the loaded model with a GPU ``device``."""
     entry = load.entries.get("device_map") or load.entries.get("device")
     if entry is not None:
         return _is_cpu(entry.value, load.site)
     if load.engine == "vllm":
         return False  # vLLM places the model on the GPU itself
-    return not any(site.node.func.attr.value in ("cuda", "to") for site in facts.device_moves)
+    if any(_places_on_gpu(site.node) for site in facts.device_moves):
+        return False
+    return not any(_is_gpu(device) for device in _wrapping_pipeline_devices(facts, load))
+
+
+def _places_on_gpu(call: cst.Call) -> bool:
+    """``.cuda()`` or ``.to(device)``; not ``.to(model.device)`` (it follows the model wherever it is),
+    ``.to("cpu")`` or ``.to(torch.float16)``."""
+    name = call.func.attr.value
+    if name == "cuda":
+        return True
+    if name != "to":
+        return False
+    given = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+    given += [arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == "device"]
+    if not given:
+        return False
+    first = given[0]
+    if isinstance(first, cst.Attribute) and first.attr.value == "device":
+        return False
+    if isinstance(first, cst.SimpleString) and str(first.evaluated_value).lower().startswith("cpu"):
+        return False
+    return not (dotted_name(first) or "").startswith("torch.") or dotted_name(first) == "torch.device"
+
+
+def _wrapping_pipeline_devices(facts: ModuleFacts, load: ModelLoad) -> Iterator:
+    """The ``device`` (or ``device_map``) of each ``pipeline(model=model, ...)`` that wraps the loaded model."""
+    for creation in facts.pipelines:
+        model = creation.entries.get("model")
+        if model is None or model.value.node is not load.site.node:
+            continue
+        entry = creation.entries.get("device") or creation.entries.get("device_map")
+        if entry is not None:
+            yield entry.value
+
+
+def _is_gpu(value) -> bool:
+    """A device that is a GPU: an index >= 0, ``"cuda"``, ``"cuda:1"``, ``"auto"``; for a choice, any option."""
+    if value.kind == ValueKind.CHOICE:
+        return any(_is_gpu(option) for option in value.options)
+    if value.kind != ValueKind.CONST:
+        return False
+    if isinstance(value.value, int) and not isinstance(value.value, bool):
+        return value.value >= 0
+    return isinstance(value.value, str) and value.value.lower().startswith(("cuda", "auto"))
+
+
+def generates_with_remote_code(facts: ModuleFacts, load: ModelLoad) -> bool:
+    """``AutoModel.from_pretrained(..., trust_remote_code=True)`` whose model then runs ``.generate`` or ``.chat``:
+    a generative model although its class says nothing about it."""
+    remote = load.entries.get("trust_remote_code")
+    if remote is None or remote.value.provably_false():
+        return False
+    for generation in facts.generations:
+        func = generation.site.node.func
+        if generation.kind not in ("generate", "chat") or not isinstance(func.value, cst.Name):
+            continue
+        binding = generation.site.scope.lookup(func.value.value, generation.site.order)
+        value = binding.value if binding is not None and binding.kind == "assign" else None
+        while isinstance(value, cst.Call):  # AutoModel.from_pretrained(...).cuda().eval()
+            if value is load.site.node:
+                return True
+            value = value.func.value if isinstance(value.func, cst.Attribute) else None
+    return False
+
+
+# Encoder-decoders whose activations overflow in float16 (T5 and its descendants): no finding for them.
+FLOAT16_OVERFLOW_IDS = re.compile(r"t5|ul2|madlad|switch-", re.I)
+
+
+def text_seq2seq_generator(load: ModelLoad) -> bool:
+    """``AutoModelForSeq2SeqLM`` (or BART, LED, Pegasus, Marian) loading a named text model that is not from the
+    T5 family: a generative encoder-decoder that runs in bfloat16 as well as in float32."""
+    func = load.site.node.func
+    owner = dotted_name(func.value) if isinstance(func, cst.Attribute) else None
+    class_name = (owner or "").rsplit(".", 1)[-1]
+    if not re.fullmatch(r"AutoModelForSeq2SeqLM|(?:Bart|LED|Pegasus|Marian|MBart)ForConditionalGeneration",
+                        class_name):
+        return False
+    model = model_text(load)
+    return bool(model) and not FLOAT16_OVERFLOW_IDS.search(model)
 
 
 HALF_SYMBOLS = frozenset(symbol for symbol in HALF if symbol.startswith("torch."))

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from ecolint.analysis.dtype_choice import AUTO
+from ecolint.analysis.dtype_choice import AUTO, DtypeChoice
 from ecolint.analysis.facts import ModelLoad
-from ecolint.analysis.models import (converted_later, generative, inference_loads, model_text, seq2seq_load,
-                                     stays_on_cpu)
+from ecolint.analysis.models import (converted_later, generates_with_remote_code, generative, inference_loads,
+                                     model_text, seq2seq_load, stays_on_cpu, text_seq2seq_generator)
 from ecolint.analysis.values import Value, ValueKind
 from ecolint.checks import CheckContext, check
 from ecolint.checks._versions import transformers_major, transformers_pin
@@ -48,8 +48,9 @@ def _model_named(load: ModelLoad) -> bool:
 
 
 # Remote code that picks its own precision when no dtype is given: Qwen (v1) sets bf16 or fp16 from its
-# config's bf16/fp16/fp32 flags, which can also be passed to from_pretrained.
-OWN_PRECISION_IDS = re.compile(r"(?:^|/)Qwen-(?:\d|VL|Audio)", re.I)
+# config's bf16/fp16/fp32 flags, which can also be passed to from_pretrained; ChatGLM2/3 build their layers in
+# config.torch_dtype (float16 in their checkpoints).
+OWN_PRECISION_IDS = re.compile(r"(?:^|/)Qwen-(?:\d|VL|Audio)|(?:^|/)chatglm", re.I)
 OWN_PRECISION_KEYWORDS = ("bf16", "fp16", "fp32")
 
 
@@ -61,6 +62,11 @@ def chooses_own_precision(load: ModelLoad) -> bool:
         return False
     named = model_text(load) or ""
     return not named or bool(OWN_PRECISION_IDS.search(named))  # remote code of an unknown model may pick its own
+
+
+# Text encoder-decoders (BART, LED, Pegasus) are often stored in float32, which "auto" would keep.
+SEQ2SEQ_CHOICE = DtypeChoice("bfloat16", "encoder-decoder checkpoints are often stored in float32, which \"auto\" "
+                                         "keeps; bfloat16 keeps float32's range, where float16 can overflow")
 
 
 @check("LLM306")
@@ -84,12 +90,17 @@ def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
             continue  # vLLM's dtype defaults to "auto" (the checkpoint's)
         if load.via_pipeline and not _model_named(load):
             continue
-        if QUANTIZED_IDS.search(model_text(load) or "") or chooses_own_precision(load) or seq2seq_load(load):
+        seq2seq = text_seq2seq_generator(load)
+        if QUANTIZED_IDS.search(model_text(load) or "") or chooses_own_precision(load) or (
+                seq2seq_load(load) and not seq2seq):
             continue  # T5-style encoder-decoders overflow in float16: their float32 default is no oversight
-        if not generative(load) or stays_on_cpu(ctx.facts, load) or converted_later(ctx.facts, load):
+        if not (generative(load) or generates_with_remote_code(ctx.facts, load)):
             continue
+        if stays_on_cpu(ctx.facts, load) or converted_later(ctx.facts, load):
+            continue
+        choice = SEQ2SEQ_CHOICE if seq2seq else AUTO  # an encoder-decoder checkpoint is often float32
         context = {"model": model_text(load) or "the model", "when": when + unquantized,
-                   "suggested": AUTO.written(), "why": AUTO.why, "keyword": dtype_spelling(ctx)}
+                   "suggested": choice.written(), "why": choice.why, "keyword": dtype_spelling(ctx)}
         yield Finding("LLM306", load.site.node, context, load)
 
 
@@ -123,6 +134,8 @@ def add_auto_dtype(ctx: FixContext, finding: Finding) -> Proposal:
     call: cst.Call = load.site.node
     if not call.args:
         raise NoFix("nothing to add the dtype to")
+    if text_seq2seq_generator(load):
+        raise NoFix("an encoder-decoder: bfloat16 is suggested, and torch may not be imported here")
     ctx.require_absent(call, DTYPE_KEYWORDS)
     keyword = dtype_keyword(ctx, call)
     edits = container_sequence(ctx, call).append(f"{keyword}={AUTO.written()}")
