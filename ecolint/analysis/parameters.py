@@ -35,3 +35,42 @@ def parameter_default(facts, value: Value, site) -> float | None:
     if info is None or facts.resolver.passed_by_a_call(info, binding.name):
         return None
     return facts.resolver.resolve(binding.node.default, binding.scope.parent or binding.scope, binding.order).number()
+
+
+def values_at_calls(facts, site, parameters: list[Value]) -> list[list[Value]] | None:
+    """For values that are parameters of the function around ``site``: what each call of that function in the
+    module passes for them (the parameter's default where a call leaves one out; unknown for ``*args``/
+    ``**kwargs``). None when they are not all parameters of one function; an empty list when no call of it
+    is in the module."""
+    from ecolint.analysis.helpers import called_function
+
+    bindings = [parameter_binding(value, site) for value in parameters]
+    if None in bindings or len({id(binding.scope) for binding in bindings}) != 1:
+        return None
+    info = facts.resolver.functions.get(id(bindings[0].scope.node))
+    if info is None or facts.collector is None:
+        return None
+    positional = info.parameters()
+    found = []
+    for call in facts.collector.calls:
+        if called_function(facts.collector, call) is not info:
+            continue
+        if any(arg.star for arg in call.node.args):
+            found.append([Value(ValueKind.UNKNOWN, reason="splat") for _ in bindings])
+            continue
+        given = [arg.value for arg in call.node.args if arg.keyword is None]
+        keywords = {arg.keyword.value: arg.value for arg in call.node.args if arg.keyword is not None}
+        row = []
+        for binding in bindings:
+            name = binding.name
+            index = positional.index(name) if name in positional else -1
+            node = keywords.get(name) if name in keywords else (given[index] if 0 <= index < len(given) else None)
+            if node is not None:
+                row.append(facts.resolver.resolve(node, call.scope, call.order))
+            elif binding.node.default is not None:
+                row.append(facts.resolver.resolve(binding.node.default, binding.scope.parent or binding.scope,
+                                                  binding.order))
+            else:
+                row.append(Value(ValueKind.UNKNOWN, reason="missing"))
+        found.append(row)
+    return found
