@@ -14,6 +14,12 @@ Sections (``--sections``, run in the order given, one process, one model per arc
   ``torch.inference_mode()``.
 * ``offload``: ``from_pretrained(..., device_map="auto", max_memory={0: X, "cpu": ...})`` with X
   chosen so that 0, a quarter and half of the decoder layers land on the CPU; greedy ``generate``.
+* ``repeats``: the same checkpoint loaded a second time in one process (load energy, allocated GPU
+  memory with one and two copies, a request on the first copy with both); the same greedy
+  ``generate`` call run twice against once; one prompt generated N times in a loop (N calls of one
+  sequence, sampling) against one call with ``num_return_sequences=N`` (``--repeat-counts``, 4 and
+  8). 64 prompt tokens, ``--new-tokens`` new, batch 1; each measured once per run (no repeats to a
+  minimum run time).
 * ``fp32``: compute-bound work in float32 against float16 and bfloat16, with TF32 off (torch's
   default) and on: a prefill (one forward over the prompt with the KV cache, logits of the last
   position only, as ``generate`` does it) and a scoring pass (``model(input_ids,
@@ -463,6 +469,93 @@ def section_beam(s: Session, arch: dict, model) -> None:
         s.free()
 
 
+def sampler_of(s: Session, model, ids, new_tokens: int, calls: int, sequences: int):
+    """``calls`` sampling ``generate`` calls on one prompt, each returning ``sequences`` sequences."""
+    def generate():
+        for _ in range(calls):
+            with s.torch.inference_mode():
+                out = model.generate(input_ids=ids, attention_mask=s.torch.ones_like(ids), max_new_tokens=new_tokens,
+                                     min_new_tokens=new_tokens, do_sample=True, num_return_sequences=sequences,
+                                     pad_token_id=0)
+            if out.shape != (sequences, ids.shape[1] + new_tokens):
+                raise RuntimeError(f"generate returned shape {tuple(out.shape)}")
+    return generate
+
+
+def section_repeats(s: Session, arch: dict, folder: Path) -> None:
+    """The wastes of three rules, the cheapest first: the same model loaded twice in one process (memory, load
+    energy); the same generate call run twice (the first result thrown away) against once; one prompt generated
+    N times in a loop against one call with ``num_return_sequences=N``."""
+    new = s.args.new_tokens
+    files = save_random(s, arch, folder)
+    size_gb = sum(os.path.getsize(p) for p in files) / 1e9
+    note = ("protocol: from_pretrained(local safetensors in the page cache, dtype=bfloat16, device_map='cuda') once, "
+            f"then a second copy of the same checkpoint in the same process; one request (batch 1, 64 prompt, {new} "
+            "new tokens greedy) on the first copy with one copy and with two; peak_memory_gb = allocated GPU memory "
+            "with one copy and with two; the second load's energy in the notes; energy = NVML counter (gross)")
+    idle = s.idle()
+    placement = {"device_map": s.device} if s.device.startswith("cuda") else {}  # on a CPU: no accelerate needed
+    model = pretrained(s, folder, **placement)  # unmeasured: the first load of the process
+    one_copy = result_for(arch, "bf16_one_copy", 1, 64, new, f"safetensors {size_gb:.2f} GB")
+    two_copies = result_for(arch, "bf16_two_copies", 1, 64, new, "the same checkpoint loaded a second time")
+    ids = prompt(s, model, 1, 64, 3)
+    s.compare([(one_copy, generator_of(s, model, ids, new), new)], runs=s.args.runs, min_run_s=0, label="one copy")
+    one_copy.peak_memory_gb = s.allocated_gb()
+    time.sleep(s.args.pause)
+    s.sync()
+    start = s.meter.mark()
+    second = pretrained(s, folder, **placement)
+    s.sync()
+    load = s.meter.end(start, idle)
+    s.compare([(two_copies, generator_of(s, model, ids, new), new)], runs=s.args.runs, min_run_s=0, label="two copies")
+    two_copies.peak_memory_gb = s.allocated_gb()
+    two_copies.notes.append(f"second load: {load.duration_s:.2f} s, {load.energy_j:.1f} J (net {load.net_j or 0:.1f} J); "
+                            f"allocated {one_copy.peak_memory_gb or 0:.2f} GB with one copy, "
+                            f"{two_copies.peak_memory_gb or 0:.2f} GB with two")
+    s.event(what="second_load", seconds=round(load.duration_s, 3), energy_j=round(load.energy_j, 2),
+            net_j=None if load.net_j is None else round(load.net_j, 2), one_copy_gb=one_copy.peak_memory_gb,
+            two_copies_gb=two_copies.peak_memory_gb)
+    s.add_group(note, [one_copy, two_copies])
+    del second
+    s.free()
+    if s.out_of_time("duplicate generate"):
+        return
+    note = (f"protocol: one 64-token random prompt, batch 1, {new} new tokens greedy (fixed length); the same "
+            "generate call run twice with the first result discarded against once; energy_j_per_1k per 1000 "
+            f"tokens used (one call's), warm-up {s.args.warmup}, {s.args.runs} runs interleaved; energy = NVML "
+            "counter (gross)")
+    once = result_for(arch, "bf16_generate_once", 1, 64, new, "one generate call")
+    twice = result_for(arch, "bf16_generate_twice", 1, 64, new, "the same call twice, first result discarded")
+    single = generator_of(s, model, ids, new)
+
+    def duplicated():
+        single()
+        single()
+
+    s.compare([(once, single, new), (twice, duplicated, new)], runs=s.args.runs, min_run_s=0, label="duplicate",
+              warmup_fn=single)
+    vs_baseline([twice], once)
+    s.add_group(note, [once, twice])
+    note = (f"protocol: one 64-token random prompt, batch 1, {new} new tokens sampled (do_sample=True, fixed length); "
+            "N generate calls of one sequence each against one call with num_return_sequences=N; energy_j_per_1k "
+            "per 1000 returned tokens (N x new tokens per request), energy_per_request_j per N sequences; "
+            f"warm-up {s.args.warmup} (one call of 2 sequences), {s.args.runs} runs interleaved; energy = NVML "
+            "counter (gross)")
+    for n in s.args.repeat_counts:
+        if s.out_of_time(f"repeats n={n}"):
+            return
+        looped = result_for(arch, f"bf16_loop_{n}_calls", 1, 64, new, f"{n} generate calls on one prompt")
+        batched = result_for(arch, f"bf16_num_return_sequences_{n}", 1, 64, new,
+                             f"one generate call, num_return_sequences={n}")
+        s.compare([(looped, sampler_of(s, model, ids, new, n, 1), n * new),
+                   (batched, sampler_of(s, model, ids, new, 1, n), n * new)],
+                  runs=s.args.runs, min_run_s=0, label=f"repeats n={n}", warmup_fn=sampler_of(s, model, ids, new, 1, 2))
+        vs_baseline([looped], batched)
+        s.add_group(note, [batched, looped])
+    del model
+    s.free()
+
+
 def decode_loop(model, ids, steps: int):
     """Greedy decoding by hand: a forward per token with the KV cache, as scripts write it."""
     out = model(input_ids=ids, use_cache=True)
@@ -730,6 +823,7 @@ def parse(argv=None):
     parser.add_argument("--new-tokens", type=int, default=128, help="new tokens of the load and beam requests")
     parser.add_argument("--prompt-tokens", type=int, default=512)
     parser.add_argument("--loop-steps", type=int, default=128)
+    parser.add_argument("--repeat-counts", default="4,8", help="N of the repeats section")
     parser.add_argument("--load-repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
@@ -745,8 +839,9 @@ def parse(argv=None):
     args.batch_sizes = [int(v) for v in args.batch_sizes.split(",")]
     args.offload_batch_sizes = [int(v) for v in args.offload_batch_sizes.split(",")]
     args.offload_shares = [int(v) for v in args.offload_shares.split(",")]
+    args.repeat_counts = [int(v) for v in args.repeat_counts.split(",")]
     args.sections = [v.strip() for v in args.sections.split(",") if v.strip()]
-    unknown = set(args.sections) - {"load", "beam", "autograd", "offload", "fp32"}
+    unknown = set(args.sections) - {"load", "beam", "autograd", "offload", "fp32", "repeats"}
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     return args
@@ -784,6 +879,13 @@ def main(argv=None) -> int:
                     model = None
                     s.free()
                 section_fp32(s, arch)
+            elif section == "repeats":
+                if model is not None:
+                    del model
+                    model = None
+                    s.free()
+                section_repeats(s, arch, folder)
+                saved = True
             elif section == "offload":
                 if model is not None:
                     del model

@@ -102,3 +102,22 @@ def test_the_fp32_section_writes_a_row_per_dtype_and_pass(tmp_path, monkeypatch)
     for row in rows:
         assert float(row["energy_j_per_1k"]) > 0 and row["input_tokens"] == "16" and row["batch_size"] == "2"
         assert (row["delta_vs_fp16_pct"] == "") == row["precision"].startswith("fp16_")
+
+
+def test_the_repeats_section_writes_the_rows_of_the_three_wastes(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "measure"))
+    practices = load(ROOT / "docs" / "measurements" / "practices.py", "practices")
+    monkeypatch.setitem(sys.modules, "pynvml", sys.modules.get("pynvml"))  # restored after the fake
+    code = practices.main(["--sections", "repeats", "--arch", "qwen2-1.5b", "--device", "cpu", "--fake-nvml",
+                           "--tiny", "--out", str(tmp_path / "repeats"), "--model-dir", str(tmp_path / "models"),
+                           "--repeat-counts", "2", "--new-tokens", "4", "--runs", "1", "--warmup", "0",
+                           "--min-run-s", "0", "--pause", "0", "--idle-seconds", "0", "--row-prefix", "r"])
+    with open(tmp_path / "repeats.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert code == 0
+    assert [r["precision"] for r in rows] == ["bf16_one_copy", "bf16_two_copies", "bf16_generate_once",
+                                              "bf16_generate_twice", "bf16_num_return_sequences_2", "bf16_loop_2_calls"]
+    assert all(float(row["energy_j_per_1k"]) > 0 for row in rows)
+    log = json.loads((tmp_path / "repeats.json").read_text())
+    [second_load] = [event for event in log["events"] if event["what"] == "second_load"]
+    assert second_load["energy_j"] > 0
