@@ -58,6 +58,19 @@ def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
     return calls
 
 
+TIMERS = frozenset({"perf_counter", "perf_counter_ns", "time", "monotonic", "process_time", "timeit"})
+
+
+def _timed(loop: Loop) -> bool:
+    return any(last_name(site.node.func) in TIMERS for site in loop.calls)
+
+
+def _uses_target(loop: Loop) -> bool:
+    """The loop variable is read in the loop (not ``_``, not an unused counter)."""
+    body = loop.node.body if isinstance(loop.node, cst.For) else getattr(loop.node, "elt", None)
+    return bool(body is not None and names_in(body) & set(loop.targets))
+
+
 @check("LLM206")
 def regenerated_per_sample(ctx: CheckContext) -> Iterator[Finding]:
     for generation in ctx.facts.generations:
@@ -72,8 +85,10 @@ def regenerated_per_sample(ctx: CheckContext) -> Iterator[Finding]:
             continue  # each pass has its own input
         if any(names_in(expression) & carried_from_result(loop.node, generation.site.node) for expression in inputs):
             continue  # each pass continues from the last one
-        if not _collected(loop, generation):
-            continue  # a timing or warm-up loop: the results are not kept
+        if not _collected(loop, generation) or _timed(loop):
+            continue  # a timing or warm-up loop: the results are not kept, or the loop measures time
+        if _uses_target(loop):
+            continue  # ``for j in range(len(turns))``: an index, the passes differ in a way not followed here
         keyword = "n" if generation.kind == "vllm" else "num_return_sequences"
         yield Finding("LLM206", generation.site.node,
                       {"callee": f"{code_of(generation.site.node.func)}()", "count": count, "keyword": keyword},
