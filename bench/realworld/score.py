@@ -32,7 +32,7 @@ from manifest import Entry, load_manifest  # noqa: E402
 DEFAULT_CODES = ("LLM101", "LLM102", "LLM103", "LLM104", "LLM105", "LLM106", "LLM107", "LLM108", "LLM201", "LLM202",
                  "LLM203", "LLM204", "LLM301", "LLM302", "LLM303")
 # Rules labelled only in the entries that name them under ``checked`` (scored there and nowhere else).
-CHECKED_CODES = ("LLM304", "LLM305", "LLM306", "LLM205", "LLM206", "LLM207")
+CHECKED_CODES = ("LLM304", "LLM305", "LLM306", "LLM205", "LLM206", "LLM207", "LLM307")
 
 
 def statement_spans(source: str) -> list[tuple[int, int]]:
