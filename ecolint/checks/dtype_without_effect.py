@@ -1,5 +1,5 @@
 """LLM307 dtype-without-effect: a dtype given where nothing reads it (a tokenizer, a pipeline wrapping a model
-already loaded), while the model itself loads in float32 (a tokenizer's dtype is reported only then)."""
+already loaded), while the model itself loads in float32 (a tokenizer's dtype is reported only next to such a load)."""
 
 from __future__ import annotations
 
@@ -33,25 +33,26 @@ def _wrapped_load(ctx: CheckContext, pipeline_call: cst.Call) -> ModelLoad | Non
     return None
 
 
-def _float32_load(ctx: CheckContext) -> ModelLoad | None:
-    """A model of the module loaded without a dtype and without quantization (float32 under transformers 4.x)."""
-    return next((load for load in inference_loads(ctx.facts) if load.dtype is None and load.quant is None
-                 and not load.entries.unknown_splat and not load.via_pipeline and load.engine == "transformers"), None)
+def _float32_loads(ctx: CheckContext) -> list[ModelLoad]:
+    """The module's models loaded without a dtype and without quantization (float32 under transformers 4.x)."""
+    return [load for load in inference_loads(ctx.facts) if load.dtype is None and load.quant is None
+            and not load.entries.unknown_splat and not load.via_pipeline and load.engine == "transformers"]
 
 
 @check("LLM307")
 def dtype_without_effect(ctx: CheckContext) -> Iterator[Finding]:
-    float32 = _float32_load(ctx)
-    for site in ctx.facts.collector.calls if ctx.facts.collector is not None and float32 is not None else []:
+    float32 = _float32_loads(ctx)
+    for site in ctx.facts.collector.calls if ctx.facts.collector is not None and float32 else []:
         call = site.node
         if last_name(call.func) != "from_pretrained" or not isinstance(call.func, cst.Attribute):
             continue
         owner = last_name(call.func.value) or ""
         argument = _dtype_argument(call)
-        if argument is not None and owner.endswith(TOKENIZERS):
+        beside = next((load for load in float32 if load.site.scope is site.scope), None)  # the model it was meant for
+        if argument is not None and beside is not None and owner.endswith(TOKENIZERS):
             yield Finding("LLM307", argument.keyword, {
                 "keyword": argument.keyword.value, "where": f"{owner}.from_pretrained()",
-                "effect": f"a tokenizer holds no weights, while {model_text(float32) or 'the model'} is loaded "
+                "effect": f"a tokenizer holds no weights, while {model_text(beside) or 'the model'} is loaded "
                           "without a dtype (float32 under transformers 4.x)"}, site)
     for load in inference_loads(ctx.facts):
         if not load.via_pipeline:
