@@ -264,14 +264,16 @@ class _Builder:
             return
         self._generation(site, "callable")
 
-    def _is_engine_creation(self, site: CallSite) -> bool:
-        """The callee was made by a remote client or an async engine (``gen = AsyncInferenceClient(...)``)."""
-        created = self._creation_of(site, site.node.func)
+    def _is_engine_creation(self, site: CallSite, owner: cst.BaseExpression | None = None) -> bool:
+        """``owner`` (the callee by default) was made by a remote client or an async engine
+        (``gen = AsyncInferenceClient(...)``)."""
+        created = self._creation_of(site, site.node.func if owner is None else owner)
         if created is None:
             return False
         creation, where = created
         qualified = self._qualified(where, creation.func) or ""
-        return qualified.startswith(REMOTE_CLIENT_PACKAGES) or any(part in ASYNC_ENGINES for part in qualified.split("."))
+        parts = qualified.split(".")
+        return qualified.startswith(REMOTE_CLIENT_PACKAGES) or any(part in ASYNC_ENGINES for part in parts)
 
     def _entries(self, site: CallSite) -> Entries:
         return self.resolver.call_entries(site.node, site.scope, site.order)
@@ -406,13 +408,7 @@ class _Builder:
         text = (_text(owner) or "").lower()
         if any(word in text for word in ENGINE_CLIENT_WORDS):
             return True
-        created = self._creation_of(site, owner)
-        if created is None:
-            return False
-        creation, where = created
-        qualified = self._qualified(where, creation.func) or ""
-        parts = qualified.split(".")
-        return qualified.startswith(REMOTE_CLIENT_PACKAGES) or any(part in ASYNC_ENGINES for part in parts)
+        return self._is_engine_creation(site, owner)
 
     def _is_vllm(self, site: CallSite, owner: cst.BaseExpression) -> bool:
         created = self._creation_of(site, owner)
