@@ -509,9 +509,9 @@ def section_repeats(s: Session, arch: dict, folder: Path) -> None:
     load = s.meter.end(start, idle)
     s.compare([(two_copies, generator_of(s, model, ids, new), new)], runs=s.args.runs, min_run_s=0, label="two copies")
     two_copies.peak_memory_gb = s.allocated_gb()
-    two_copies.notes.append(f"second load: {load.duration_s:.2f} s, {load.energy_j:.1f} J (net {load.net_j or 0:.1f} J); "
-                            f"allocated {one_copy.peak_memory_gb or 0:.2f} GB with one copy, "
-                            f"{two_copies.peak_memory_gb or 0:.2f} GB with two")
+    two_copies.notes.append(f"second load: {load.duration_s:.2f} s, {load.energy_j:.1f} J "
+                            f"(net {load.net_j or 0:.1f} J); allocated {one_copy.peak_memory_gb or 0:.2f} GB "
+                            f"with one copy, {two_copies.peak_memory_gb or 0:.2f} GB with two")
     s.event(what="second_load", seconds=round(load.duration_s, 3), energy_j=round(load.energy_j, 2),
             net_j=None if load.net_j is None else round(load.net_j, 2), one_copy_gb=one_copy.peak_memory_gb,
             two_copies_gb=two_copies.peak_memory_gb)
