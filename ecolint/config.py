@@ -118,6 +118,12 @@ def _batch_size(value: Any, where: str | None, key: str, folder: Path) -> int:
     return parse_batch_size(value, label(where, key))
 
 
+def _target_version(value: Any, where: str | None, key: str, folder: Path) -> str:
+    from ecolint.project_versions import parse_target_version
+
+    return parse_target_version(value, label(where, key))
+
+
 def _rule_options(value: Any, where: str | None, key: str, folder: Path) -> dict[str, dict[str, Any]]:
     return parse_rule_options(value, where or f"--{key}")
 
@@ -152,6 +158,9 @@ SETTINGS = (
     Setting("fix-batch-size", int, _batch_size,
             "The batch size the batching fixes (LLM201, LLM202) write (default 8, the measured rows).",
             lambda: DEFAULT_FIX_BATCH_SIZE, command_line="value", metavar="N"),
+    Setting("transformers-version", str, _target_version,
+            "The transformers version to lint for, e.g. 5.2 (default: the project's pin, else the version installed "
+            "where ecolint runs).", lambda: None, command_line="value", flake8=True, metavar="VERSION"),
 )
 SETTING = {setting.key: setting for setting in SETTINGS}
 KNOWN_KEYS = frozenset(SETTING)

@@ -44,6 +44,7 @@ class LintOptions:
     versions: Any = None
     fix_batch_size: int = DEFAULT_FIX_BATCH_SIZE  # the batch size batching fixes write (fix-batch-size)
     fixes: bool = True  # whether diagnostics carry their fixes (the flake8 plugin shows none)
+    transformers_version: str | None = None  # the transformers-version setting (else the pin, else installed)
 
     def rules(self) -> dict[str, Rule]:
         from ecolint.rules import rules_for
@@ -56,9 +57,10 @@ class LintOptions:
 
     def versions_for(self, path: Path | None):
         """The pins that apply to the file at ``path`` (those given in the options, else the project's)."""
-        from ecolint.project_versions import versions_for_file
+        from ecolint.project_versions import versions_for_file, with_transformers_target
 
-        return self.versions if self.versions is not None else versions_for_file(path)
+        versions = self.versions if self.versions is not None else versions_for_file(path)
+        return with_transformers_target(versions, self.transformers_version)
 
     def options_for(self) -> dict[str, dict[str, Any]]:
         return {code: dict(values) for code, values in self.rule_options}

@@ -15,6 +15,9 @@ Options (command line or the ``[flake8]`` section of setup.cfg, tox.ini or .flak
 
 ``--eco-gpu NAME`` / ``eco-gpu = NAME``
     The deployment GPU, for the rules that compare a model with the GPU's memory.
+``--eco-transformers-version VERSION`` / ``eco-transformers-version = VERSION``
+    The transformers version to lint for (like ``--transformers-version``); default: the
+    ``transformers-version`` of the config, else the project's pin, else the installed version.
 ``--eco-config PATH`` / ``eco-config = PATH``
     A pyproject.toml whose ``[tool.ecolint]`` table gives the rule options and the GPU. Without
     it, the nearest pyproject.toml with such a table above each file is used. Selection keys of
@@ -48,12 +51,14 @@ FLAKE8_SETTINGS = [setting for setting in SETTINGS if setting.flake8]  # offered
 
 
 @lru_cache(maxsize=64)
-def _config_values(config_file: str | None) -> tuple[tuple, GpuSpec | None, str | None]:
-    """Rule options, GPU and calibration file of one ``[tool.ecolint]`` table (none: the defaults)."""
+def _config_values(config_file: str | None) -> tuple[tuple, GpuSpec | None, str | None, str | None]:
+    """Rule options, GPU, calibration file and transformers-version of one ``[tool.ecolint]`` table (none:
+    the defaults)."""
     if config_file is None:
-        return (), None, None
+        return (), None, None, None
     settings = load_settings(Path(config_file), Path(config_file).parent)
-    return settings.frozen_rule_options(), settings.gpu, str(settings.calibration) if settings.calibration else None
+    calibration = str(settings.calibration) if settings.calibration else None
+    return settings.frozen_rule_options(), settings.gpu, calibration, settings.transformers_version
 
 
 def _may_select_a_rule(select: list[str] | None, extend_select: list[str] | None) -> bool:
@@ -82,6 +87,7 @@ class EcolintChecker:
 
     gpu: GpuSpec | None = None
     config_file: str | None = None
+    transformers_version: str | None = None  # --eco-transformers-version (from its declaration in SETTINGS)
     selected: bool = True  # False when flake8's --select / --extend-select can report no LLM code
 
     def __init__(self, tree: Any, lines: list[str], filename: str) -> None:
@@ -125,9 +131,10 @@ class EcolintChecker:
         config = self.config_file
         if config is None and self.filename not in ("stdin", "-"):
             config = _nearest_config(str(Path(self.filename).absolute().parent))
-        rule_options, config_gpu, calibration = _config_values(config)
+        rule_options, config_gpu, calibration, config_target = _config_values(config)
         # flake8 shows no fixes: they are not computed
-        return LintOptions(frozenset(rule_data()), rule_options, self.gpu or config_gpu, calibration, fixes=False)
+        return LintOptions(frozenset(rule_data()), rule_options, self.gpu or config_gpu, calibration, fixes=False,
+                           transformers_version=self.transformers_version or config_target)
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         source = "".join(self.lines)

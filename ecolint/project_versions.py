@@ -297,6 +297,53 @@ def project_versions(folder: Path | None) -> ProjectVersions:
     return result
 
 
+SETTING_SOURCE = "the transformers-version setting"
+INSTALLED_SOURCE = "installed where ecolint runs"
+
+
+def installed_version(package: str) -> str | None:
+    """The version of ``package`` installed in the environment ecolint runs in, from its metadata (the
+    package is not imported); flake8 and pre-commit hooks run inside the project's environment. None
+    when ``ECOLINT_IGNORE_INSTALLED`` is set (output that does not depend on the environment)."""
+    import os
+    from importlib import metadata
+
+    if os.environ.get("ECOLINT_IGNORE_INSTALLED"):
+        return None
+
+    try:
+        return metadata.version(package)
+    except Exception:  # not installed, or broken metadata
+        return None
+
+
+def parse_target_version(value, where: str) -> str:
+    """``"5.2"`` (a version of transformers to lint for); a clear error for anything else."""
+    text = str(value).strip() if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
+    if not text or parse_release(text) is None or not re.fullmatch(r"v?\d+(\.\d+)*", text):
+        from ecolint.config import ConfigError
+
+        raise ConfigError(f"{where} must be a version number such as 5.2 or 4.57")
+    return text.lstrip("v")
+
+
+def with_transformers_target(versions: ProjectVersions, target: str | None) -> ProjectVersions:
+    """The transformers version that decides version-dependent advice: the target given in the settings
+    (like Ruff's target-version), else the project's pin, else the version installed where ecolint runs."""
+    if target:
+        pin = Pin("transformers", parse_release(target), f"=={target}", SETTING_SOURCE)
+    elif versions.pin("transformers") is not None:
+        return versions
+    else:
+        installed = installed_version("transformers")
+        release = parse_release(installed) if installed else None
+        if release is None:
+            return versions
+        pin = Pin("transformers", release, f"=={'.'.join(map(str, release))}", INSTALLED_SOURCE)
+    others = tuple(found for found in versions.pins if found.package != "transformers")
+    return ProjectVersions((*others, pin), versions.files)
+
+
 def versions_for_file(path: Path | None) -> ProjectVersions:
     return project_versions(path.parent if path is not None else None)
 

@@ -127,3 +127,52 @@ def test_a_changed_pin_file_invalidates_the_cached_fix(tmp_path, monkeypatch):
     clear_cache()  # a new run: a new process reads the pins anew
     second = CliRunner().invoke(main, args, catch_exceptions=False).output
     assert "dtype=torch.float16" in second and "torch_dtype" not in second
+
+
+LOAD = ('from transformers import AutoModelForCausalLM\n'
+        'm = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2-1.5B", device_map="auto")\n')
+
+
+def llm306(tmp_path, monkeypatch, *args):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "serve.py").write_text(LOAD, encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--select", "LLM306", *args, "serve.py"])
+    return result.exit_code, result.output
+
+
+def test_the_target_version_decides_over_the_pin_and_says_so(tmp_path, monkeypatch):
+    write(tmp_path, "requirements.txt", "transformers==4.44.2\n")
+    code, output = llm306(tmp_path, monkeypatch)
+    assert code == 1 and "with transformers==4.44.2 (requirements.txt)" in output
+    assert llm306(tmp_path, monkeypatch, "--transformers-version", "5.2")[0] == 0  # v5 loads in the checkpoint dtype
+    write(tmp_path, "pyproject.toml", '[tool.ecolint]\ntransformers-version = "4.57"\n')
+    code, output = llm306(tmp_path, monkeypatch)
+    assert "with transformers==4.57 (the transformers-version setting)" in output
+    assert llm306(tmp_path, monkeypatch, "--transformers-version", "5.0")[0] == 0  # the command line wins
+
+
+def test_without_pin_or_setting_the_installed_version_decides(tmp_path, monkeypatch):
+    monkeypatch.delenv("ECOLINT_IGNORE_INSTALLED")
+    monkeypatch.setattr("importlib.metadata.version", lambda package: {"transformers": "4.57.6"}[package])
+    code, output = llm306(tmp_path, monkeypatch)
+    assert "with transformers==4.57.6 (installed where ecolint runs)" in output
+    monkeypatch.setattr("importlib.metadata.version", lambda package: "5.3.0")
+    assert llm306(tmp_path, monkeypatch)[0] == 0
+    write(tmp_path, "requirements.txt", "transformers>=4.40\n")  # a pin that allows v4 beats the installed v5
+    clear_cache()
+    code, output = llm306(tmp_path, monkeypatch)
+    assert code == 1 and "the pin transformers>=4.40 (requirements.txt) allows it" in output
+
+
+def test_nothing_known_keeps_the_conditional_message(tmp_path, monkeypatch):
+    code, output = llm306(tmp_path, monkeypatch)
+    assert code == 1 and "when transformers < 5," in output
+
+
+@pytest.mark.parametrize("value", ["x", "", "five"])
+def test_a_bad_target_version_is_one_line_and_exit_2(tmp_path, monkeypatch, value):
+    code, output = llm306(tmp_path, monkeypatch, "--transformers-version", value)
+    assert code == 2 and "--transformers-version must be a version number" in output
+    write(tmp_path, "pyproject.toml", "[tool.ecolint]\ntransformers-version = true\n")
+    code, output = llm306(tmp_path, monkeypatch)
+    assert code == 2 and "transformers-version must be a version number" in output and "Traceback" not in output

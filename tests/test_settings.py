@@ -58,8 +58,8 @@ def test_flake8_offers_the_declared_flake8_settings_as_eco_options():
 
     EcolintChecker.add_options(Options())
     declared = [f"--eco-{setting.key}" for setting in SETTINGS if setting.flake8]
-    assert declared == ["--eco-gpu"] and set(declared) <= set(added)
-    EcolintChecker.parse_options(parser.parse_args(["--eco-gpu", "a800"]))
-    assert EcolintChecker.gpu.key == "a800"
+    assert declared == ["--eco-gpu", "--eco-transformers-version"] and set(declared) <= set(added)
+    EcolintChecker.parse_options(parser.parse_args(["--eco-gpu", "a800", "--eco-transformers-version", "4.57"]))
+    assert EcolintChecker.gpu.key == "a800" and EcolintChecker.transformers_version == "4.57"
     EcolintChecker.parse_options(parser.parse_args([]))
-    assert EcolintChecker.gpu is None
+    assert EcolintChecker.gpu is None and EcolintChecker.transformers_version is None

@@ -77,7 +77,7 @@ def lint_options(settings: Settings, practices: bool = False):
             raise ConfigError(str(error)) from None
     return LintOptions(settings.enabled_codes(), settings.frozen_rule_options(), settings.gpu, calibration, digest,
                        practices, project_root=str(settings.root.absolute()),
-                       fix_batch_size=settings.fix_batch_size)
+                       fix_batch_size=settings.fix_batch_size, transformers_version=settings.transformers_version)
 
 
 def display_path(path: Path) -> str:
@@ -138,9 +138,12 @@ class Workspace:
         self._finder = None
 
     def _fingerprint(self) -> list:
+        from ecolint.project_versions import installed_version
+
         options = self.options
         return [sorted(options.codes), repr(options.rule_options), options.gpu.key if options.gpu else None,
-                options.calibration_digest, options.practices, options.fix_batch_size]
+                options.calibration_digest, options.practices, options.fix_batch_size,
+                options.transformers_version, installed_version("transformers")]
 
     # ---- discovery and per-file settings ------------------------------------------------
 

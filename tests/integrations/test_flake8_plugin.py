@@ -186,3 +186,14 @@ def test_selection_that_can_report_an_llm_code(select, extend_select, may):
     from ecolint.flake8_plugin import _may_select_a_rule
 
     assert _may_select_a_rule(select, extend_select) is may
+
+
+def test_eco_transformers_version_option_matches_check(tmp_path, monkeypatch):
+    (tmp_path / "serve.py").write_text(
+        'from transformers import AutoModelForCausalLM\n'
+        'm = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2-1.5B", device_map="auto")\n', encoding="utf-8")
+    v4 = flake8("--isolated", "--select", "LLM", "--eco-transformers-version", "4.57", "serve.py", cwd=tmp_path)
+    assert v4 == ecolint("--no-config", "--transformers-version", "4.57", "serve.py", cwd=tmp_path,
+                         monkeypatch=monkeypatch)
+    assert "(the transformers-version setting)" in v4[0][-1]
+    assert flake8("--isolated", "--select", "LLM", "--eco-transformers-version", "5.2", "serve.py", cwd=tmp_path) == []
