@@ -15,7 +15,9 @@ import csv
 import io
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 DATA = Path(__file__).resolve().parents[1] / "ecolint" / "energy" / "data"
 PRECISIONS = {f"{p}_{kind}" for p in ("fp32", "fp32_tf32", "fp16", "bf16") for kind in ("prefill", "score")}
@@ -23,6 +25,24 @@ REASON = ("fp32 experiment on {gpu} (docs/measurements/practices.py --sections f
           "{tokens}-token texts at batch {batch} in {precision}, energy per processed token; a configuration the "
           "estimator's decode fit does not model, kept for rule penalties (LLM303, LLM306) and the FP32 prefill "
           "factor")
+
+
+def _fp32_reason(row: dict) -> str:
+    precision, kind = row["precision"].rsplit("_", 1)
+    return REASON.format(gpu=row["gpu"], kind="scoring" if kind == "score" else kind, tokens=row["input_tokens"],
+                         batch=row["batch_size"], precision=precision)
+
+
+class Section(NamedTuple):
+    """The rows of one section of the practice measurements: their table, ids, precisions and curation line."""
+
+    table: str
+    row_id: str  # a regular expression
+    precisions: frozenset[str]
+    reason: Callable[[dict], str]
+
+
+FP32 = Section("hopper_fp32.csv", r"f\d{3}", frozenset(PRECISIONS), _fp32_reason)
 
 
 def _read(path: Path) -> tuple[list[str], list[dict]]:
@@ -41,11 +61,11 @@ def _write(path: Path, header: list[str], rows: list[dict]) -> None:
     temporary.replace(path)
 
 
-def main(paths: list[str], data: Path = DATA) -> int:
-    header, shipped = _read(data / "hopper_fp32.csv")
+def main(paths: list[str], data: Path = DATA, section: Section = FP32) -> int:
+    header, shipped = _read(data / section.table)
     expected, _ = _read(data / "measurements.csv")
     if header != expected:
-        print("hopper_fp32.csv does not have the columns of measurements.csv", file=sys.stderr)
+        print(f"{section.table} does not have the columns of measurements.csv", file=sys.stderr)
         return 2
     new: dict[str, dict] = {}
     for path in paths:
@@ -55,12 +75,13 @@ def main(paths: list[str], data: Path = DATA) -> int:
             print(f"{path}: missing columns {', '.join(missing)}", file=sys.stderr)
             return 2
         for row in rows:
-            if not re.fullmatch(r"f\d{3}", row["row_id"]) or row["precision"] not in PRECISIONS:
-                print(f"{path}: row {row['row_id']} ({row['precision']}) is not an fp32-section row", file=sys.stderr)
+            if not re.fullmatch(section.row_id, row["row_id"]) or row["precision"] not in section.precisions:
+                print(f"{path}: row {row['row_id']} ({row['precision']}) is not a row of {section.table}",
+                      file=sys.stderr)
                 return 2
             new[row["row_id"]] = {c: row[c] for c in expected}
     kept = [row for row in shipped if row["row_id"] not in new]
-    _write(data / "hopper_fp32.csv", expected, sorted(kept + list(new.values()), key=lambda r: r["row_id"]))
+    _write(data / section.table, expected, sorted(kept + list(new.values()), key=lambda r: r["row_id"]))
     _, curation = _read(data / "curation.csv")
     listed = {row["row_id"] for row in curation}
     lines = io.StringIO()
@@ -68,14 +89,10 @@ def main(paths: list[str], data: Path = DATA) -> int:
     for row in sorted(new.values(), key=lambda r: r["row_id"]):
         if row["row_id"] in listed:
             continue
-        precision, kind = row["precision"].rsplit("_", 1)
-        writer.writerow([row["row_id"], "excluded", "gross",
-                         REASON.format(gpu=row["gpu"], kind="scoring" if kind == "score" else kind,
-                                       tokens=row["input_tokens"],
-                                       batch=row["batch_size"], precision=precision)])
+        writer.writerow([row["row_id"], "excluded", "gross", section.reason(row)])
     with (data / "curation.csv").open("a", encoding="utf-8") as handle:  # appended: existing lines unchanged
         handle.write(lines.getvalue())
-    print(f"added {len(new)} rows to hopper_fp32.csv and curation.csv")
+    print(f"added {len(new)} rows to {section.table} and curation.csv")
     return 0
 
 

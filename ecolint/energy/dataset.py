@@ -56,8 +56,10 @@ class Measurement:
 # The tables of measurement rows: the published data set (m001...), the rows measured with
 # ``ecolint calibrate`` on Hopper GPUs (h001...) and the inference practices measured on an H200
 # for rule penalties (p001..., docs/measurements/practices.py), and float32 against float16/bfloat16 for
-# compute-bound work, prefill and scoring (f001..., practices.py --sections fp32); see docs/measurements/.
-MEASUREMENT_TABLES = ("measurements.csv", "hopper_h200.csv", "hopper_h200_practices.csv", "hopper_fp32.csv")
+# compute-bound work, prefill and scoring (f001..., practices.py --sections fp32), a model loaded twice and a
+# generation run twice (r001..., practices.py --sections repeats); see docs/measurements/.
+MEASUREMENT_TABLES = ("measurements.csv", "hopper_h200.csv", "hopper_h200_practices.csv", "hopper_fp32.csv",
+                      "hopper_repeats.csv")
 
 
 @lru_cache(maxsize=None)

@@ -346,9 +346,10 @@ def test_add_fp32_rows_reproduces_the_shipped_table_and_curation(tmp_path):
     shipped_curation = (data / "curation.csv").read_text()
     shutil.copy(data / "measurements.csv", tmp_path / "measurements.csv")
     (tmp_path / "hopper_fp32.csv").write_text(shipped_table.splitlines(keepends=True)[0])
-    (tmp_path / "curation.csv").write_text(
-        "".join(line for line in shipped_curation.splitlines(keepends=True) if not line.startswith("f0"))
-    )
+    lines = shipped_curation.splitlines(keepends=True)
+    others = "".join(line for line in lines if not line.startswith("f0"))
+    (tmp_path / "curation.csv").write_text(others)
+    shipped_curation = others + "".join(line for line in lines if line.startswith("f0"))  # appended last
     spec = importlib.util.spec_from_file_location("add_fp32_rows", root / "scripts" / "add_fp32_rows.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
@@ -361,4 +362,31 @@ def test_add_fp32_rows_reproduces_the_shipped_table_and_curation(tmp_path):
     assert (tmp_path / "curation.csv").read_text() == shipped_curation
     bad = tmp_path / "bad.csv"
     bad.write_text(shipped_table.replace("\nf001,", "\np901,", 1))
+    assert script.main([str(bad)], tmp_path) == 2
+
+
+def test_add_repeat_rows_reproduces_the_shipped_table_and_curation(tmp_path):
+    import importlib.util
+    import shutil
+
+    root = Path(__file__).resolve().parents[2]
+    data = root / "ecolint" / "energy" / "data"
+    shipped_table = (data / "hopper_repeats.csv").read_text()
+    shipped_curation = (data / "curation.csv").read_text()
+    shutil.copy(data / "measurements.csv", tmp_path / "measurements.csv")
+    (tmp_path / "hopper_repeats.csv").write_text(shipped_table.splitlines(keepends=True)[0])
+    lines = shipped_curation.splitlines(keepends=True)
+    others = "".join(line for line in lines if not line.startswith("r0"))
+    (tmp_path / "curation.csv").write_text(others)
+    shipped_curation = others + "".join(line for line in lines if line.startswith("r0"))  # appended last
+    spec = importlib.util.spec_from_file_location("add_repeat_rows", root / "scripts" / "add_repeat_rows.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    rows = tmp_path / "rows.csv"
+    rows.write_text(shipped_table)
+    assert script.main([str(rows)], tmp_path) == 0
+    assert (tmp_path / "hopper_repeats.csv").read_text() == shipped_table
+    assert (tmp_path / "curation.csv").read_text() == shipped_curation
+    bad = tmp_path / "bad.csv"
+    bad.write_text(shipped_table.replace("\nr001,", "\nf901,", 1))
     assert script.main([str(bad)], tmp_path) == 2
