@@ -117,19 +117,32 @@ def too_deeply_nested(filename: str) -> Diagnostic:
 def _analyze(source: str, filename: str, options: LintOptions, path: Path | None,
              module: cst.Module | None) -> Analysis:
     wanted = could_match(source, frozenset(options.codes))  # codes that are not rules' are left out there
+    imported = _ImportedText(source, path, options)
     by_imports = False
-    if not wanted and options.project_root is not None and path is not None and "import" in source:
-        wanted = by_imports = _imports_may_matter(source, path, options)
+    if not wanted and imported.may_be_read():
+        wanted = by_imports = _imports_may_matter(source, imported)
     practices = options.practices and _practice_hints().search(source) is not None
     checks: list[str] = []
+    summary = None
     if wanted:
         from ecolint.checks import CHECKS
 
         checks = [code for code in sorted(options.codes) if code in CHECKS]
         if not by_imports:  # only the checks whose triggers the text (or what it imports) has
-            checks = _triggered(checks, source, path, options)
+            checks = _triggered(checks, source, imported)
+        if checks and module is None:  # CPython's tree tells which of them can fire before libcst parses
+            from ecolint.candidates import possible
+
+            tree, _ = _parse_python(source, filename)
+            if tree is not None:
+                summary = _summarize(tree)
+                if summary is not None:
+                    checks = possible(checks, summary, imported.text() if imported.may_be_read() else "",
+                                      options.gpu is not None)
         wanted = bool(checks)
     if not wanted and not practices:
+        if summary is not None:  # it parsed: no syntax error (the nesting limit is for the analysis only)
+            return Analysis([])
         errors = syntax_errors(source, filename) if SYNTAX_ERROR in options.codes and module is None else []
         return Analysis(errors)
     import libcst as cst
@@ -139,7 +152,10 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
 
     masked_first = None
     if module is None:
-        errors = syntax_errors(source, filename, MAX_NESTING)  # libcst accepts code CPython rejects
+        if summary is not None:  # parsed by CPython above
+            errors = [too_deeply_nested(filename)] if summary.depth > MAX_NESTING else []
+        else:
+            errors = syntax_errors(source, filename, MAX_NESTING)  # libcst accepts code CPython rejects
         if errors and filename.endswith(".py"):
             source, masked_first = _without_ipython_lines(source, filename, errors)
             errors = [] if masked_first is not None else errors
@@ -177,28 +193,47 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
     return analysis
 
 
-def _triggered(checks: list[str], source: str, path: Path | None, options: LintOptions) -> list[str]:
+class _ImportedText:
+    """The text of what a file imports from its own project (``project_index.imported_text``), read once."""
+
+    def __init__(self, source: str, path: Path | None, options: LintOptions) -> None:
+        self.source, self.path, self.options = source, path, options
+        self._found = None
+
+    def may_be_read(self) -> bool:
+        return self.options.project_root is not None and self.path is not None and "import" in self.source
+
+    def found(self):
+        if self._found is None:
+            from ecolint.analysis.project_index import imported_text, index_for
+
+            self._found = imported_text(index_for(self.options.project_root), self.path.absolute(), self.source)
+        return self._found
+
+    def text(self) -> str:
+        return self.found().assignments + "\n" + self.found().functions
+
+
+def _triggered(checks: list[str], source: str, imported: _ImportedText) -> list[str]:
     """The checks whose own triggers match: a check that cannot fire on this text is not run. A check that
     does not match the file alone may still match with the definitions it imports from the project."""
     found = [code for code in checks if could_match(source, frozenset((code,)))]
     rest = [code for code in checks if code not in found]
-    if rest and options.project_root is not None and path is not None and "import" in source:
-        from ecolint.analysis.project_index import imported_text, index_for, may_matter
+    if rest and imported.may_be_read():
+        from ecolint.analysis.project_index import may_matter
 
-        imported = imported_text(index_for(options.project_root), path.absolute(), source)
-        found += [code for code in rest
-                  if may_matter(imported, source, lambda text, code=code: could_match(text, frozenset((code,))))]
+        found += [code for code in rest if may_matter(imported.found(), source,
+                                                      lambda text, code=code: could_match(text, frozenset((code,))))]
     return sorted(found)
 
 
-def _imports_may_matter(source: str, path: Path, options: LintOptions) -> bool:
+def _imports_may_matter(source: str, imported: _ImportedText) -> bool:
     """Whether what the file imports from its own project (a config, a generating helper) may make a rule
     fire: the prefilter on the file's text together with the imported definitions' text."""
-    from ecolint.analysis.project_index import imported_text, index_for, may_matter
+    from ecolint.analysis.project_index import may_matter
 
-    imported = imported_text(index_for(options.project_root), path.absolute(), source)
-    codes = frozenset(options.codes)
-    return may_matter(imported, source, lambda text: could_match(text, codes))
+    codes = frozenset(imported.options.codes)
+    return may_matter(imported.found(), source, lambda text: could_match(text, codes))
 
 
 def _without_ipython_lines(source: str, filename: str, errors: list[Diagnostic]) -> tuple[str, Diagnostic | None]:
@@ -227,19 +262,40 @@ def syntax_errors(source: str, filename: str, max_nesting: int | None = None) ->
     """E999 from CPython's own parser: for a file no rule needs to parse (it is much cheaper than libcst),
     and before libcst parses one, as libcst accepts code CPython cannot compile (over 200 nested brackets)
     and takes quadratic time on very deep trees (``max_nesting``: the deepest tree analyzed)."""
+    tree, errors = _parse_python(source, filename)
+    if tree is None:
+        return errors
+    try:
+        if max_nesting is not None and nesting_depth(tree) > max_nesting:
+            return [too_deeply_nested(filename)]
+    except RecursionError:
+        return [too_deeply_nested(filename)]
+    return []
+
+
+def _parse_python(source: str, filename: str) -> tuple[ast.AST | None, list[Diagnostic]]:
+    """CPython's syntax tree of the source, or None and its E999."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code are not ecolint's to print
-            tree = ast.parse(source, filename)
-        if max_nesting is not None and nesting_depth(tree) > max_nesting:
-            return [too_deeply_nested(filename)]
+            return ast.parse(source, filename), []
     except SyntaxError as error:
-        return [file_error(filename, f"SyntaxError: {error.msg}", error.lineno or 1, error.offset or 1, SYNTAX_ERROR)]
+        return None, [file_error(filename, f"SyntaxError: {error.msg}", error.lineno or 1, error.offset or 1,
+                                 SYNTAX_ERROR)]
     except RecursionError:
-        return [too_deeply_nested(filename)]
+        return None, [too_deeply_nested(filename)]
     except (ValueError, MemoryError) as error:
-        return [file_error(filename, f"SyntaxError: {error}", 1, 1, SYNTAX_ERROR)]
-    return []
+        return None, [file_error(filename, f"SyntaxError: {error}", 1, 1, SYNTAX_ERROR)]
+
+
+def _summarize(tree: ast.AST):
+    """The pre-pass's summary of a tree, or None when walking it runs out of stack."""
+    from ecolint.candidates import summarize
+
+    try:
+        return summarize(tree)
+    except RecursionError:
+        return None
 
 
 def nesting_depth(tree: ast.AST) -> int:

@@ -1,0 +1,107 @@
+"""The CPython-``ast`` pre-pass: which triggered rules can fire on a file, before libcst parses it.
+
+The text prefilter (``ecolint.prefilter``) lets a file through when a rule's trigger words occur in it;
+many such files (a library's own source, say) mention ``from_pretrained`` or ``generate`` without
+calling them. Every check works on facts the analysis draws from calls (model loads, generation
+calls, quantization and generation configs, data loaders) or, for LLM301, from an assignment to a
+``use_cache`` attribute. A rule listed in :data:`NEEDS` is kept only when the file's syntax tree has
+a call of one of its names (directly, through an import alias or a plain name assignment such as
+``load = AutoModel.from_pretrained``), or when the definitions the file imports from its project
+mention one; a rule not listed is always kept. Rules in :data:`NEEDS_GPU` report nothing without a
+GPU in the settings. CPython's parser builds the tree about ten times faster than libcst, which is
+kept for the files that remain and for every fix.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+ASSIGNS_USE_CACHE = "=use_cache"  # the tree assigns to an attribute named use_cache (LLM301's cache settings)
+PIPELINE_CLASS = "Pipeline"  # ``TextGenerationPipeline(...)``: a pipeline object, as ``pipeline(...)`` makes
+
+LOADS = frozenset({"from_pretrained", "pipeline", "LLM"})
+GENERATIONS = frozenset({"generate", "chat", "pipeline", PIPELINE_CLASS})
+QUANTIZATION = LOADS | {"BitsAndBytesConfig"}
+# The names a rule's facts come from: without a call of one, the rule cannot fire.
+NEEDS: dict[str, frozenset[str]] = {
+    "LLM101": QUANTIZATION,
+    "LLM102": LOADS,
+    "LLM103": LOADS,
+    "LLM104": QUANTIZATION,
+    "LLM105": QUANTIZATION,
+    "LLM106": QUANTIZATION,
+    "LLM107": LOADS,
+    "LLM108": QUANTIZATION,
+    "LLM201": GENERATIONS | {"DataLoader"},
+    "LLM202": GENERATIONS | {"DataLoader"},
+    "LLM203": LOADS,
+    "LLM301": GENERATIONS | {"GenerationConfig", ASSIGNS_USE_CACHE},
+    "LLM302": GENERATIONS,
+    "LLM303": LOADS,
+    "LLM304": LOADS,
+    "LLM305": GENERATIONS,
+    "LLM306": LOADS,
+}
+NEEDS_GPU = frozenset({"LLM103", "LLM107"})  # their checks compare a model with the configured GPU
+NEEDED_NAMES = frozenset().union(*NEEDS.values()) - {ASSIGNS_USE_CACHE}
+
+
+@dataclass
+class TreeSummary:
+    """What the pre-pass reads from a syntax tree in one walk."""
+
+    depth: int = 0  # how deep the tree goes
+    called: set[str] = field(default_factory=set)  # the names a call goes through (see :func:`summarize`)
+
+
+def summarize(tree: ast.AST) -> TreeSummary:
+    """The tree's depth and the needed names it calls: the called name or attribute, and what an alias
+    (``import ... as``, ``name = other`` or ``name = obj.attr``) stands for."""
+    summary = TreeSummary()
+    calls: set[str] = set()
+    aliases: dict[str, set[str]] = {}
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > summary.depth:
+            summary.depth = depth
+        if isinstance(node, ast.Call):
+            name = _last_name(node.func)
+            if name is not None:
+                calls.add(name)
+        elif isinstance(node, ast.alias):
+            if node.asname:
+                aliases.setdefault(node.asname, set()).add(node.name.rsplit(".", 1)[-1])
+        elif isinstance(node, ast.Assign):
+            value = _last_name(node.value)
+            if value is not None:
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        aliases.setdefault(target.id, set()).add(value)
+        elif isinstance(node, ast.Attribute) and node.attr == "use_cache" and isinstance(node.ctx, ast.Store):
+            calls.add(ASSIGNS_USE_CACHE)
+        stack.extend([(child, depth + 1) for child in ast.iter_child_nodes(node)])
+    for _ in range(3):  # aliases of aliases
+        grown = {meant for name in calls for meant in aliases.get(name, ())} - calls
+        if not grown:
+            break
+        calls |= grown
+    summary.called = {PIPELINE_CLASS if name.endswith(PIPELINE_CLASS) else name for name in calls}
+    return summary
+
+
+def _last_name(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def possible(codes: list[str], summary: TreeSummary, imported: str = "", has_gpu: bool = True) -> list[str]:
+    """The codes of ``codes`` that can fire on the file summarized; ``imported`` is the text of what it
+    imports from its project (the names there count as called)."""
+    called = summary.called | {name for name in NEEDED_NAMES if name in imported}
+    return [code for code in codes
+            if (has_gpu or code not in NEEDS_GPU) and (code not in NEEDS or called & NEEDS[code])]
