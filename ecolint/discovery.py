@@ -6,9 +6,12 @@ import errno
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:  # loaded when patterns are matched (about 20 ms): not for a file named on the command line
+    import pathspec
 
 DEFAULT_EXCLUDE = (
     ".bzr",
@@ -50,6 +53,8 @@ class Found:
 
 
 def _spec(patterns: list[str] | tuple[str, ...]) -> pathspec.PathSpec:
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
@@ -64,11 +69,16 @@ class FileFinder:
         force_exclude: bool = False,
     ) -> None:
         self.root = root.resolve()
-        self.exclude = _spec([*(DEFAULT_EXCLUDE if exclude is None else exclude), *extend_exclude])
+        self.exclude_patterns = [*(DEFAULT_EXCLUDE if exclude is None else exclude), *extend_exclude]
         self.respect_gitignore = respect_gitignore
         self.suffixes = suffixes
         self.force_exclude = force_exclude
         self._gitignores: dict[Path, pathspec.PathSpec | None] = {}
+
+    @cached_property
+    def exclude(self) -> pathspec.PathSpec:
+        """The exclude patterns, compiled when first matched (a file named on the command line never is)."""
+        return _spec(self.exclude_patterns)
 
     def excluded(self, path: Path, is_dir: bool) -> bool:
         """Matched by exclude patterns (relative to the settings root, or by name)."""

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from ecolint.codes import PREFIX as RULE_PREFIX
 from ecolint.config import Settings, selector_matches
 from ecolint.diagnostics import Diagnostic
 
+if TYPE_CHECKING:  # loaded when a setting has a pattern (about 30 ms)
+    import pathspec
+
 
 @lru_cache(maxsize=256)
 def _pattern_spec(pattern: str) -> pathspec.GitIgnoreSpec:
     """One per-file-ignores pattern, compiled once per run rather than once per file."""
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines([pattern])
 
 

@@ -8,11 +8,9 @@ file, whether the run it works for is still there.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 PARALLEL_THRESHOLD = 8  # below this many files, starting workers costs more than it saves
@@ -31,6 +29,9 @@ def run_all(function: Callable[[Job], Result], jobs: Sequence[Job], workers: int
     _fewer_collections()
     if workers < 2 or len(jobs) < PARALLEL_THRESHOLD:
         return [_counted(function(job), on_result) for job in jobs]
+    import multiprocessing  # only a run with enough files pays for loading the pool (about 25 ms)
+    from concurrent.futures import ProcessPoolExecutor
+
     method = "fork" if sys.platform.startswith("linux") else None
     context = multiprocessing.get_context(method)
     chunk = max(1, min(max_chunk, len(jobs) // (workers * 8)))
