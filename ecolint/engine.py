@@ -141,8 +141,8 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
                                       options.gpu is not None)
         wanted = bool(checks)
     if not wanted and not practices:
-        if summary is not None:  # it parsed: no syntax error (the nesting limit is for the analysis only)
-            return Analysis([])
+        if summary is not None:  # it parsed; a tree too deep to analyze is reported as when libcst was used
+            return Analysis([too_deeply_nested(filename)] if summary.depth > MAX_NESTING else [])
         errors = syntax_errors(source, filename) if SYNTAX_ERROR in options.codes and module is None else []
         return Analysis(errors)
     import libcst as cst

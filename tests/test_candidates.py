@@ -96,3 +96,9 @@ def test_gpu_rules_report_nothing_without_a_gpu(code):
         source = fixture.read_text(encoding="utf-8")
         facts = collect_facts(libcst.parse_module(source))
         assert run_checks(facts, source, fixture, LintOptions(ALL), [code]) == []
+
+
+def test_a_tree_too_deep_to_analyze_is_reported_without_libcst(no_libcst):
+    source = 'HELP = "pass use_cache=False"\nx = ' + " + ".join(["a"] * 1000) + "\n"  # LLM301's trigger, no call
+    found = lint_text(source, "deep.py", LintOptions(ALL | {"E999"}))
+    assert [(d.code, d.message) for d in found] == [("E999", "SyntaxError: too deeply nested to analyze")]
