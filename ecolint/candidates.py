@@ -20,8 +20,16 @@ from dataclasses import dataclass, field
 ASSIGNS_USE_CACHE = "=use_cache"  # the tree assigns to an attribute named use_cache (LLM301's cache settings)
 PIPELINE_CLASS = "Pipeline"  # ``TextGenerationPipeline(...)``: a pipeline object, as ``pipeline(...)`` makes
 
+# Keywords that only text generation takes (transformers' generate and pipelines), and the key of a
+# generation pipeline's result: a call with one of them generates, whatever its callee's origin.
+GENERATION_ONLY_KEYWORDS = frozenset({
+    "max_new_tokens", "min_new_tokens", "num_return_sequences", "return_full_text", "num_beams", "do_sample",
+})
+RESULT_KEYS = frozenset({"generated_text"})
+GENERATION_SHAPE = "=generation-shape"  # the tree has such a call or reads such a result
+
 LOADS = frozenset({"from_pretrained", "pipeline", "LLM"})
-GENERATIONS = frozenset({"generate", "chat", "pipeline", PIPELINE_CLASS})
+GENERATIONS = frozenset({"generate", "chat", "pipeline", PIPELINE_CLASS, GENERATION_SHAPE})
 QUANTIZATION = LOADS | {"BitsAndBytesConfig"}
 # The names a rule's facts come from: without a call of one, the rule cannot fire.
 NEEDS: dict[str, frozenset[str]] = {
@@ -36,15 +44,19 @@ NEEDS: dict[str, frozenset[str]] = {
     "LLM201": GENERATIONS | {"DataLoader"},
     "LLM202": GENERATIONS | {"DataLoader"},
     "LLM203": LOADS,
+    "LLM205": GENERATIONS,
+    "LLM206": GENERATIONS,
+    "LLM207": LOADS,
     "LLM301": GENERATIONS | {"GenerationConfig", ASSIGNS_USE_CACHE},
     "LLM302": GENERATIONS,
     "LLM303": LOADS,
     "LLM304": LOADS,
     "LLM305": GENERATIONS,
     "LLM306": LOADS,
+    "LLM307": LOADS,
 }
 NEEDS_GPU = frozenset({"LLM103", "LLM107"})  # their checks compare a model with the configured GPU
-NEEDED_NAMES = frozenset().union(*NEEDS.values()) - {ASSIGNS_USE_CACHE}
+NEEDED_NAMES = frozenset().union(*NEEDS.values()) - {ASSIGNS_USE_CACHE, GENERATION_SHAPE}
 
 
 @dataclass
@@ -70,6 +82,10 @@ def summarize(tree: ast.AST) -> TreeSummary:
             name = _last_name(node.func)
             if name is not None:
                 calls.add(name)
+            if any(keyword.arg in GENERATION_ONLY_KEYWORDS for keyword in node.keywords):
+                calls.add(GENERATION_SHAPE)
+        elif isinstance(node, ast.Constant) and node.value in RESULT_KEYS:
+            calls.add(GENERATION_SHAPE)
         elif isinstance(node, ast.alias):
             if node.asname:
                 aliases.setdefault(node.asname, set()).add(node.name.rsplit(".", 1)[-1])

@@ -102,3 +102,17 @@ def test_a_tree_too_deep_to_analyze_is_reported_without_libcst(no_libcst):
     source = 'HELP = "pass use_cache=False"\nx = ' + " + ".join(["a"] * 1000) + "\n"  # LLM301's trigger, no call
     found = lint_text(source, "deep.py", LintOptions(ALL | {"E999"}))
     assert [(d.code, d.message) for d in found] == [("E999", "SyntaxError: too deeply nested to analyze")]
+
+
+def test_a_generator_of_unknown_origin_keeps_the_generation_rules():
+    """``generator(prompt, max_new_tokens=...)`` on a parameter: the call's keywords say it generates."""
+    source = ("def run(generator, samples):\n"
+              "    outs = []\n"
+              "    for sample in samples:\n"
+              "        outs.append(generator(sample, max_new_tokens=150)[0]['generated_text'])\n"
+              "    return outs\n")
+    assert possible(["LLM201"], summarize(ast.parse(source))) == ["LLM201"]
+    read_only = "def show(out):\n    return out[0]['generated_text']\n"
+    assert possible(["LLM201"], summarize(ast.parse(read_only))) == ["LLM201"]
+    plain = "def run(f, samples):\n    return [f(s, timeout=3) for s in samples]\n"
+    assert possible(["LLM201"], summarize(ast.parse(plain))) == []

@@ -16,18 +16,14 @@ import re
 import libcst as cst
 
 from ecolint.analysis.scopes import dotted_name
+from ecolint.candidates import GENERATION_ONLY_KEYWORDS, RESULT_KEYS
 
-# Keywords that only text generation takes (transformers' generate and pipelines).
-GENERATION_ONLY_KEYWORDS = frozenset({
-    "max_new_tokens", "min_new_tokens", "num_return_sequences", "return_full_text", "num_beams", "do_sample",
-})
 # Words in a callee's text that name a remote client or an API wrapper, not a model in this process.
 CLIENT_WORDS = ("client", "api", "endpoint", "remote", "server", "session", "request", "http", "openai",
                 "anthropic", "completion", "async", "aio", "url")
 # Methods of remote clients that take generation keywords.
 CLIENT_METHODS = frozenset({"text_generation", "create", "post", "invoke", "ainvoke", "acreate", "agenerate",
                             "stream", "submit", "send"})
-RESULT_KEYS = frozenset({"generated_text"})
 
 
 def generated_text_calls(module: cst.Module) -> set[int]:
