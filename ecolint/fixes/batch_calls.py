@@ -36,6 +36,7 @@ from ecolint.analysis.scopes import Scope
 from ecolint.analysis.values import last_name
 from ecolint.fixes.context import FixContext, NoFix
 from ecolint.fixes.edits import Edit, apply_edits
+from ecolint.fixes.imports import variable_names
 
 # Calls a statement before the per-item call may make: they compute its input and change nothing.
 PURE_CALLS = frozenset({
@@ -459,31 +460,11 @@ def _result_name(ctx: FixContext, per_item: PerItemCall, body: list[cst.CSTNode]
 
 def fresh_name(ctx: FixContext, hint: str) -> str:
     """``hint``, or ``hint_2``, ... : a name the file does not use."""
-    used = _all_names(ctx)
+    used = variable_names(ctx)
     name, number = hint, 2
     while name in used:
         name, number = f"{hint}_{number}", number + 1
     return name
-
-
-def _all_names(ctx: FixContext) -> set[str]:
-    """Every variable name the code uses (an attribute or a keyword of the same spelling does not count)."""
-    names: set[str] = set()
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            names.add(node.value)
-
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)
-            return False
-
-        def visit_Arg(self, node: cst.Arg) -> bool:
-            node.value.visit(self)
-            return False
-
-    ctx.module.visit(Names())
-    return names
 
 
 def _replace_call(ctx: FixContext, per_item: PerItemCall, result: str, drop: cst.CSTNode | None) -> list[Edit]:

@@ -40,6 +40,7 @@ from ecolint.diagnostics import Finding
 from ecolint.fixes.batch_size import fix_batch_size
 from ecolint.fixes.context import FixContext, NoFix, Proposal
 from ecolint.fixes.edits import Edit, apply_edits
+from ecolint.fixes.imports import variable_names
 
 # Calls that measure time or memory: around generation they would measure a chunk, not a prompt.
 MEASURING = frozenset({
@@ -592,26 +593,6 @@ def _is_ids(node: cst.BaseExpression, inputs: str) -> bool:
         return False
 
 
-def _variable_names(module: cst.Module) -> set[str]:
-    """Every name the module binds or reads (not attribute names or keywords): new names must differ."""
-    found: set[str] = set()
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.add(name.value)
-
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)
-            return False
-
-        def visit_Arg(self, node: cst.Arg) -> bool:
-            node.value.visit(self)
-            return False
-
-    module.visit(Names())
-    return found
-
-
 def _read_names(node: cst.CSTNode) -> set[str]:
     return {name.value for name in _names(node)}
 
@@ -827,7 +808,7 @@ def _load_call(facts, node: cst.BaseExpression, scope, order: int, depth: int = 
 
 # -- edits -------------------------------------------------------------------------------------
 def _edits(ctx: FixContext, loop: Loop, size: int) -> list[Edit]:
-    taken = _variable_names(ctx.module)
+    taken = set(variable_names(ctx))
 
     def fresh(base: str) -> str:
         name, number = base, 1

@@ -76,6 +76,31 @@ def _names_in_code(module: cst.Module) -> set[str]:
     return found
 
 
+def variable_names(ctx: FixContext) -> frozenset[str]:
+    """Every name the module binds or reads, keyword names and attribute names apart: a name a fix
+    introduces must differ from all of them. Computed once per module."""
+    return ctx.once("variable names", lambda: frozenset(_variable_names(ctx.module)))
+
+
+def _variable_names(module: cst.Module) -> set[str]:
+    found: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            found.add(node.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)
+            return False
+
+    module.visit(Names())
+    return found
+
+
 def root_name(node: cst.BaseExpression) -> str | None:
     while isinstance(node, cst.Attribute):
         node = node.value
