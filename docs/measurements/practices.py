@@ -485,20 +485,33 @@ def sampler_of(s: Session, model, ids, new_tokens: int, calls: int, sequences: i
 def section_repeats(s: Session, arch: dict, folder: Path) -> None:
     """The wastes of three rules, the cheapest first: the same model loaded twice in one process (memory, load
     energy); the same generate call run twice (the first result thrown away) against once; one prompt generated
-    N times in a loop against one call with ``num_return_sequences=N``."""
-    new = s.args.new_tokens
+    N times in a loop against one call with ``num_return_sequences=N``; ``--repeat-parts`` picks which."""
+    parts = s.args.repeat_parts
     files = save_random(s, arch, folder)
     size_gb = sum(os.path.getsize(p) for p in files) / 1e9
+    placement = {"device_map": s.device} if s.device.startswith("cuda") else {}  # on a CPU: no accelerate needed
+    model = pretrained(s, folder, **placement)  # unmeasured: the first load of the process
+    ids = prompt(s, model, 1, 64, 3)
+    if "copies" in parts:
+        repeats_copies(s, arch, folder, model, ids, size_gb, placement)
+    if "duplicate" in parts and not s.out_of_time("duplicate generate"):
+        repeats_duplicate(s, arch, model, ids)
+    if "samples" in parts:
+        repeats_samples(s, arch, model, ids)
+    del model
+    s.free()
+
+
+def repeats_copies(s: Session, arch: dict, folder: Path, model, ids, size_gb: float, placement: dict) -> None:
+    """The same checkpoint loaded a second time: allocated memory, the second load's energy, one request."""
+    new = s.args.new_tokens
     note = ("protocol: from_pretrained(local safetensors in the page cache, dtype=bfloat16, device_map='cuda') once, "
             f"then a second copy of the same checkpoint in the same process; one request (batch 1, 64 prompt, {new} "
             "new tokens greedy) on the first copy with one copy and with two; peak_memory_gb = allocated GPU memory "
             "with one copy and with two; the second load's energy in the notes; energy = NVML counter (gross)")
     idle = s.idle()
-    placement = {"device_map": s.device} if s.device.startswith("cuda") else {}  # on a CPU: no accelerate needed
-    model = pretrained(s, folder, **placement)  # unmeasured: the first load of the process
     one_copy = result_for(arch, "bf16_one_copy", 1, 64, new, f"safetensors {size_gb:.2f} GB")
     two_copies = result_for(arch, "bf16_two_copies", 1, 64, new, "the same checkpoint loaded a second time")
-    ids = prompt(s, model, 1, 64, 3)
     s.compare([(one_copy, generator_of(s, model, ids, new), new)], runs=s.args.runs, min_run_s=0, label="one copy")
     one_copy.peak_memory_gb = s.allocated_gb()
     time.sleep(s.args.pause)
@@ -518,8 +531,11 @@ def section_repeats(s: Session, arch: dict, folder: Path) -> None:
     s.add_group(note, [one_copy, two_copies])
     del second
     s.free()
-    if s.out_of_time("duplicate generate"):
-        return
+
+
+def repeats_duplicate(s: Session, arch: dict, model, ids) -> None:
+    """The same generate call run twice, the first result discarded, against once."""
+    new = s.args.new_tokens
     note = (f"protocol: one 64-token random prompt, batch 1, {new} new tokens greedy (fixed length); the same "
             "generate call run twice with the first result discarded against once; energy_j_per_1k per 1000 "
             f"tokens used (one call's), warm-up {s.args.warmup}, {s.args.runs} runs interleaved; energy = NVML "
@@ -536,6 +552,11 @@ def section_repeats(s: Session, arch: dict, folder: Path) -> None:
               warmup_fn=single)
     vs_baseline([twice], once)
     s.add_group(note, [once, twice])
+
+
+def repeats_samples(s: Session, arch: dict, model, ids) -> None:
+    """One prompt generated N times in a loop against one call with ``num_return_sequences=N``."""
+    new = s.args.new_tokens
     note = (f"protocol: one 64-token random prompt, batch 1, {new} new tokens sampled (do_sample=True, fixed length); "
             "N generate calls of one sequence each against one call with num_return_sequences=N; energy_j_per_1k "
             "per 1000 returned tokens (N x new tokens per request), energy_per_request_j per N sequences; "
@@ -552,8 +573,6 @@ def section_repeats(s: Session, arch: dict, folder: Path) -> None:
                   runs=s.args.runs, min_run_s=0, label=f"repeats n={n}", warmup_fn=sampler_of(s, model, ids, new, 1, 2))
         vs_baseline([looped], batched)
         s.add_group(note, [batched, looped])
-    del model
-    s.free()
 
 
 def decode_loop(model, ids, steps: int):
@@ -824,6 +843,9 @@ def parse(argv=None):
     parser.add_argument("--prompt-tokens", type=int, default=512)
     parser.add_argument("--loop-steps", type=int, default=128)
     parser.add_argument("--repeat-counts", default="4,8", help="N of the repeats section")
+    parser.add_argument("--repeat-parts", default="copies,duplicate,samples",
+                        help="parts of the repeats section: copies (a model loaded twice), duplicate (a generate "
+                             "call run twice), samples (N calls against num_return_sequences=N)")
     parser.add_argument("--load-repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
@@ -840,6 +862,9 @@ def parse(argv=None):
     args.offload_batch_sizes = [int(v) for v in args.offload_batch_sizes.split(",")]
     args.offload_shares = [int(v) for v in args.offload_shares.split(",")]
     args.repeat_counts = [int(v) for v in args.repeat_counts.split(",")]
+    args.repeat_parts = [v.strip() for v in args.repeat_parts.split(",") if v.strip()]
+    if set(args.repeat_parts) - {"copies", "duplicate", "samples"}:
+        parser.error(f"unknown repeat parts: {args.repeat_parts}")
     args.sections = [v.strip() for v in args.sections.split(",") if v.strip()]
     unknown = set(args.sections) - {"load", "beam", "autograd", "offload", "fp32", "repeats"}
     if unknown:

@@ -121,3 +121,19 @@ def test_the_repeats_section_writes_the_rows_of_the_three_wastes(tmp_path, monke
     log = json.loads((tmp_path / "repeats.json").read_text())
     [second_load] = [event for event in log["events"] if event["what"] == "second_load"]
     assert second_load["energy_j"] > 0
+
+
+def test_the_repeats_section_measures_only_the_parts_asked_for(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "measure"))
+    practices = load(ROOT / "docs" / "measurements" / "practices.py", "practices")
+    monkeypatch.setitem(sys.modules, "pynvml", sys.modules.get("pynvml"))  # restored after the fake
+    code = practices.main(["--sections", "repeats", "--repeat-parts", "samples", "--arch", "qwen2-1.5b",
+                           "--device", "cpu", "--fake-nvml", "--tiny", "--out", str(tmp_path / "samples"),
+                           "--model-dir", str(tmp_path / "models"), "--repeat-counts", "2", "--new-tokens", "4",
+                           "--runs", "1", "--warmup", "0", "--min-run-s", "0", "--pause", "0", "--idle-seconds", "0",
+                           "--row-prefix", "r", "--first-row", "5"])
+    with open(tmp_path / "samples.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert code == 0
+    assert [(r["row_id"], r["precision"]) for r in rows] == [("r005", "bf16_num_return_sequences_2"),
+                                                             ("r006", "bf16_loop_2_calls")]
