@@ -59,3 +59,14 @@ def test_the_walker_calls_field_hooks_around_if_branches():
 
     walk(cst.parse_module("if a:\n    b\nelif c:\n    d\n"), Recorder())
     assert events == ["a", "body", "b", "/body", "else", "c", "body", "d", "/body", "/else"]
+
+
+def test_a_conversation_method_carries_what_it_is_given():
+    module = body("for q in qs:\n    conv.append_message(conv.roles[0], q)\n    conv.update_last_message(out)\n")
+    assert "conv" in derived_names(module, {"q"})
+    assert "conv" in derived_names(module, {"out"})
+
+
+def test_a_method_that_only_reads_its_argument_carries_nothing():
+    module = body("for q in qs:\n    logger.info(q)\n    pbar.set_description(q)\n")
+    assert derived_names(module, {"q"}) == {"q"}

@@ -271,6 +271,62 @@ def _sequential(loop: Loop, site: CallSite, inputs: list[cst.BaseExpression]) ->
     return any(names_in(expression) & previous for expression in inputs)
 
 
+def _independent_outer_loop(facts: ModuleFacts, candidate: _Candidate, candidates: list[_Candidate]) -> Loop | None:
+    """MT-bench's questions x turns: the innermost loop is a conversation (each turn reads the previous
+    answer), but the nearest enclosing loop that feeds the call starts a fresh conversation for each of
+    its items, which are then independent; None when that loop carries an answer of the conversation
+    (of this call or of another call of the innermost loop) on to its next item (a history kept across
+    questions), or trains the model between items."""
+    site, inputs = candidate.site, candidate.inputs
+    turns = [other.site.node for other in candidates if other.site.loops and other.site.loops[-1] is site.loops[-1]]
+    if facts.is_training(site.unit):
+        return None
+    loops = site.loops
+    for depth in range(len(loops) - 2, -1, -1):
+        outer = loops[depth]
+        if not _feeds(outer, inputs):
+            continue  # a repeat of the same item (sampled choices), or a sweep over settings
+        fresh = _fresh_each_iteration(loops[depth:], turns)
+        carried = set().union(*(carried_from_result(outer.node, turn, outer.targets | fresh) for turn in turns))
+        if any(names_in(expression) & carried for expression in inputs):
+            return None
+        return outer
+    return None
+
+
+def _fresh_each_iteration(loops: tuple[Loop, ...], turns: list[cst.Call]) -> frozenset[str]:
+    """Names that every iteration of ``loops[0]`` (or of a loop between it and the innermost one) binds anew,
+    before the loop inside runs, from values that the generations' results do not reach:
+    ``conv = new_conversation()``, ``history = []``."""
+    produced = set().union(*(carried_from_result(loops[0].node, turn, loops[0].targets) for turn in turns))
+    fresh: set[str] = set()
+    for loop, inner in zip(loops, loops[1:]):
+        block = getattr(loop.node, "body", None)
+        for statement in block.body if isinstance(block, cst.IndentedBlock) else ():
+            if _encloses(statement, inner.node):
+                break
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue  # a binding under a condition may not happen in every iteration
+            for small in statement.body:
+                if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+                    targets = {target.target.value for target in small.targets if isinstance(target.target, cst.Name)
+                               } if isinstance(small, cst.Assign) else (
+                        {small.target.value} if isinstance(small.target, cst.Name) else set())
+                    if not names_in(small.value) & (produced | targets):
+                        fresh |= targets
+    return frozenset(fresh)
+
+
+def _encloses(root: cst.CSTNode, wanted: cst.CSTNode) -> bool:
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if node is wanted:
+            return True
+        pending.extend(node.children)
+    return False
+
+
 def _reads_a_sequential_result(loop: Loop, candidate: _Candidate, candidates: list[_Candidate]) -> bool:
     """The call is given what a sequential call of the same loop (a conversation turn) returned."""
     for other in candidates:
@@ -346,6 +402,9 @@ class PerItemGeneration:
     generation: GenerationCall | None = None
     loop: Loop | None = None
     facts: ModuleFacts | None = None
+    # the inner loop whose iterations depend on each other (the turns of a conversation) when ``loop`` is an
+    # enclosing loop whose items do not
+    carried_by: Loop | None = None
 
 
 @dataclass(eq=False)
@@ -398,13 +457,18 @@ def batching(facts: ModuleFacts) -> Batching:
             continue
         if candidate.kind in ("pipeline", "callable") and _pipeline_given_list(site):
             continue
-        if not any(_feeds(loop, candidate.inputs) for loop in loops) or _sequential(innermost, site, candidate.inputs):
+        if not any(_feeds(loop, candidate.inputs) for loop in loops):
             continue
-        if _reads_a_sequential_result(innermost, candidate, candidates):
+        reported, carried_by = innermost, None
+        if _sequential(innermost, site, candidate.inputs):
+            reported, carried_by = _independent_outer_loop(facts, candidate, candidates), innermost
+            if reported is None or id(reported) in reported_loops:
+                continue
+        elif _reads_a_sequential_result(innermost, candidate, candidates):
             continue  # judges or post-processes each turn of a multi-turn loop: it waits for that turn
-        reported_loops.add(id(innermost))
-        per_item.append(PerItemGeneration(site, candidate.callee, LOOP_WORDS[innermost.kind], candidate.kind,
-                                          candidate.generation, innermost, facts))
+        reported_loops.update({id(innermost), id(reported)})
+        per_item.append(PerItemGeneration(site, candidate.callee, LOOP_WORDS[reported.kind], candidate.kind,
+                                          candidate.generation, reported, facts, carried_by))
     return Batching(per_item, _unique(batch_one))
 
 

@@ -80,9 +80,10 @@ class _Assignments:
         return True
 
     def visit_Call(self, node: cst.Call) -> bool:
-        # ``batch.append(item)`` / ``inputs.update(x)``: the receiver now holds what it was given
-        if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name) and node.func.attr.value in (
-                "append", "extend", "update", "insert", "add", "setdefault"):
+        # ``batch.append(item)`` / ``inputs.update(x)`` / ``conv.append_message(role, text)``: the receiver
+        # now holds what it was given
+        if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name) and _fills_receiver(
+                node.func.attr.value):
             read = set().union(*(names_in(arg.value) for arg in node.args)) if node.args else set()
             self.pairs.append(({node.func.value.value}, read))
         return True
@@ -92,6 +93,15 @@ class _Assignments:
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return False
+
+
+# Methods that store their arguments in the receiver: ``list.append``, ``dict.update``, and a
+# conversation's ``append_message`` / ``add_user_message`` / ``update_last_message``.
+FILLING_METHODS = ("append", "extend", "update", "insert", "add", "setdefault")
+
+
+def _fills_receiver(method: str) -> bool:
+    return method in FILLING_METHODS or method.startswith(tuple(f"{verb}_" for verb in FILLING_METHODS))
 
 
 def _targets(target: cst.BaseExpression) -> set[str]:

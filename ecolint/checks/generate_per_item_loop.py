@@ -8,7 +8,7 @@ reason when the code is not its shape.
 
 from __future__ import annotations
 
-from ecolint.analysis.batching import batching
+from ecolint.analysis.batching import LOOP_WORDS, batching
 from ecolint.analysis.sampling import seeded_sampling
 from ecolint.checks import CheckContext, check
 from ecolint.diagnostics import Finding
@@ -21,12 +21,20 @@ SEEDED_NOTE = ("; the file fixes a random seed and this call may sample: batched
                "random numbers, so it is not fixed automatically")
 
 
+# Said when the reported loop encloses a loop whose iterations depend on each other (the turns of a conversation).
+TURNS_NOTE = ("; the inner {inner} carries a conversation (each turn reads an earlier answer), but the items of the "
+              "outer {outer} start afresh: batch across those items, one turn at a time (not fixed automatically)")
+
+
 @check("LLM201")
 def generate_per_item_loop(ctx: CheckContext) -> list[Finding]:
     findings = []
     for loop in ctx.shared("batching", batching).per_item:
         seeded = loop.generation is not None and seeded_sampling(ctx.facts.module, loop.generation)
-        context = {"callee": loop.callee, "loop_kind": loop.loop_kind, "note": SEEDED_NOTE if seeded else ""}
+        note = SEEDED_NOTE if seeded else ""
+        if loop.carried_by is not None:
+            note = TURNS_NOTE.format(inner=LOOP_WORDS[loop.carried_by.kind], outer=loop.loop_kind) + note
+        context = {"callee": loop.callee, "loop_kind": loop.loop_kind, "note": note}
         findings.append(Finding("LLM201", loop.site.node, context, loop))
     return findings
 
@@ -38,6 +46,9 @@ def batch_per_item_generation(ctx: FixContext, finding: Finding) -> Proposal:
     subject = finding.subject
     if subject is None or subject.generation is None:
         raise NoFix("the generation runs in a helper: the helper's callers decide the batch")
+    if subject.carried_by is not None:
+        raise NoFix("the turns of the inner loop depend on each other: batching across the outer loop's items "
+                    "regroups the work turn by turn")
     if subject.kind == "pipeline":
         return pipeline_per_item(ctx, subject)
     if subject.kind == "vllm":

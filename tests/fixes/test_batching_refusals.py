@@ -35,6 +35,10 @@ REASONS = {
         "sample_stories": "fixed seed", "model_default": "fixed seed", "sample_vllm": "fixed seed",
         "per_item_seed": "fixed seed",
     },
+    "LLM201/nofix_turns_of_a_conversation": {
+        "with_generate": "turns of the inner loop depend on each other",
+        "with_pipeline": "turns of the inner loop depend on each other",
+    },
     "LLM202/nofix_batch_size_kept": {"run": "not written at the call"},
 }
 
