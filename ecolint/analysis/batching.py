@@ -132,7 +132,8 @@ def _loader_for(facts: ModuleFacts, loop: Loop) -> DataLoaderSite | None:
 
 
 STREAMERS = frozenset({"TextStreamer", "TextIteratorStreamer", "readline"})
-# Helpers that read what a person types: get_user_input(), read_input(), get_multi_line_input(), ...
+# Helpers that read what a person types: get_user_input(), read_input(), get_multi_line_input(), ...; not
+# get_inputs(), get_input_embeddings(), get_input_ids(), which build or read model inputs
 USER_INPUT = re.compile(r"(?:get|read|ask|prompt|wait|raw)_?\w*input", re.IGNORECASE)
 
 
@@ -142,7 +143,7 @@ def _interactive(facts: ModuleFacts, loop: Loop) -> bool:
         return True
     for site in loop.calls:
         name = last_name(site.node.func) or ""
-        if name in STREAMERS or USER_INPUT.match(name):
+        if name in STREAMERS or USER_INPUT.fullmatch(name):
             return True
         if any(arg.keyword is not None and arg.keyword.value == "streamer" for arg in site.node.args):
             return True
@@ -483,9 +484,10 @@ def _unique(found: list[BatchOfOne]) -> list[BatchOfOne]:
 
 
 def _implements_generation(site: CallSite) -> bool:
-    """A ``generate`` method that calls another model's ``generate`` step by step (decoding itself)."""
+    """A ``generate`` method that calls another model's ``generate`` step by step (decoding itself); a
+    module-level ``def generate(model, dataset, ...)`` that walks a data set is a caller, not an implementation."""
     function = site.function
-    if function is not None and function.node.name.value in GENERATION_IMPLEMENTATIONS:
+    if function is not None and function.owner is not None and function.name in GENERATION_IMPLEMENTATIONS:
         return True
     owner = site.node.func
     return (
