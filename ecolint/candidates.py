@@ -29,7 +29,8 @@ RESULT_KEYS = frozenset({"generated_text"})
 GENERATION_SHAPE = "=generation-shape"  # the tree has such a call or reads such a result
 
 LOADS = frozenset({"from_pretrained", "pipeline", "LLM"})
-GENERATIONS = frozenset({"generate", "chat", "pipeline", PIPELINE_CLASS, GENERATION_SHAPE})
+# mistral_inference's generate / generate_mamba are plain functions: ``generate([tokens], model, ...)``
+GENERATIONS = frozenset({"generate", "generate_mamba", "chat", "pipeline", PIPELINE_CLASS, GENERATION_SHAPE})
 QUANTIZATION = LOADS | {"BitsAndBytesConfig"}
 # The names a rule's facts come from: without a call of one, the rule cannot fire.
 NEEDS: dict[str, frozenset[str]] = {

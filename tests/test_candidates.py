@@ -116,3 +116,14 @@ def test_a_generator_of_unknown_origin_keeps_the_generation_rules():
     assert possible(["LLM201"], summarize(ast.parse(read_only))) == ["LLM201"]
     plain = "def run(f, samples):\n    return [f(s, timeout=3) for s in samples]\n"
     assert possible(["LLM201"], summarize(ast.parse(plain))) == []
+
+
+def test_mistral_inference_generation_keeps_the_generation_rules():
+    """``generate([tokens], model, ...)`` and ``generate_mamba(...)``: plain functions, imported or aliased."""
+    for source in ("from mistral_inference.generate import generate\n"
+                   "for t in tokens:\n    generate([t], model, max_tokens=8, temperature=0.0)\n",
+                   "from mistral_inference.generate import generate_mamba as run\n"
+                   "for t in tokens:\n    run([t], model, max_tokens=8, temperature=0.0)\n"):
+        assert possible(["LLM201"], summarize(ast.parse(source))) == ["LLM201"]
+        found = lint_text(source, "gen.py", LintOptions(frozenset({"LLM201"})))
+        assert [d.code for d in found] == ["LLM201"]

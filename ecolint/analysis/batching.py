@@ -215,8 +215,8 @@ def _candidates(facts: ModuleFacts) -> Iterator[_Candidate]:
     for generation in facts.generations:
         if any(generation.entries.get(name) for name in ASSISTED):
             continue  # assisted / speculative decoding runs at batch size 1 only
-        if generation.kind == "vllm" and not _one_prompt(generation):
-            continue  # vLLM batches the prompts of one call
+        if generation.kind in ("vllm", "mistral") and not _one_prompt(generation):
+            continue  # vLLM and mistral_inference batch the prompts of one call
         yield _Candidate(generation.site, generation.inputs(), _callee(generation), generation.kind, generation)
     for helper in facts.helper_calls:
         callee = f"{helper.chain[0]} (via {' -> '.join(helper.chain)})"

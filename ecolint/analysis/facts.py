@@ -92,8 +92,9 @@ class GenerationCall:
     """A synchronous generation call: ``.generate(...)``, a pipeline object, remote-code ``.chat``, vLLM."""
 
     site: CallSite
-    # "generate", "pipeline", "chat" (remote-code model.chat), "vllm" (offline LLM.generate), "callable" (a callee
-    # of unknown origin that the call's keywords or result shape show to generate, see generation_shape)
+    # "generate", "pipeline", "chat" (remote-code model.chat), "vllm" (offline LLM.generate), "mistral"
+    # (mistral_inference's generate(encoded_prompts, model, ...)), "callable" (a callee of unknown origin that the
+    # call's keywords or result shape show to generate, see generation_shape)
     kind: str
     entries: Entries
     created_by: cst.Call | None = None  # for a pipeline object: the ``pipeline(...)`` call that made it
@@ -104,6 +105,10 @@ class GenerationCall:
         found = [arg.value for arg in call.args if arg.keyword is None or arg.keyword.value in INPUT_KEYWORDS]
         if self.kind == "chat":
             found = found[1:]  # model.chat(tokenizer, query, ...): the tokenizer is no input
+        if self.kind == "mistral":  # generate(encoded_prompts, model, images, *, max_tokens, ...): not the model
+            positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+            found = positional[:1] + positional[2:3] + [
+                arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value in MISTRAL_INPUTS]
         return found
 
 
@@ -327,6 +332,9 @@ class _Builder:
         elif _looks_like_llm_generation(site.node):
             self._generation(site, "generate")
 
+    def _mistral_generation(self, site: CallSite) -> None:
+        self._generation(site, "mistral")
+
     def _chat(self, site: CallSite) -> None:
         if _is_remote_code_chat(site.node):
             self._generation(site, "chat")
@@ -500,6 +508,8 @@ LIBRARY_CALLS: dict[str, tuple[str, str]] = {
     "DataLoader": ("torch", "_dataloader"),
     "input": ("builtins", "_input_call"),
     "LLM": ("vllm", "_vllm_engine"),
+    "generate": ("mistral_inference", "_mistral_generation"),  # a method call model.generate is not this one
+    "generate_mamba": ("mistral_inference", "_mistral_generation"),
 }
 # Calls recognised by a method name; the builder method checks what the object is.
 METHOD_CALLS: dict[str, str] = {
@@ -507,6 +517,8 @@ METHOD_CALLS: dict[str, str] = {
     "generate": "_generate",
     "chat": "_chat",
 }
+# Keywords of mistral_inference's generate() that carry the input (the model and the settings do not).
+MISTRAL_INPUTS = frozenset({"encoded_prompts", "images"})
 # Keywords of generate() that carry the input itself (the rest are settings).
 INPUT_KEYWORDS = frozenset({"input_ids", "inputs", "attention_mask", "prompts", "prompt", "prompt_token_ids",
                             "query", "messages", "text_inputs", "pixel_values", "images", "inputs_embeds"})

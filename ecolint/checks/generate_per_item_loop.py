@@ -26,12 +26,19 @@ TURNS_NOTE = ("; the inner {inner} carries a conversation (each turn reads an ea
               "outer {outer} start afresh: batch across those items, one turn at a time (not fixed automatically)")
 
 
+# Said for mistral_inference's generate(encoded_prompts, model, ...), which decodes a list of prompts together.
+MISTRAL_NOTE = ("; mistral_inference's generate takes a list of encoded prompts: pass several in one call, to a "
+                "model loaded with a max_batch_size at least that large (Transformer.from_folder's default is 1)")
+
+
 @check("LLM201")
 def generate_per_item_loop(ctx: CheckContext) -> list[Finding]:
     findings = []
     for loop in ctx.shared("batching", batching).per_item:
         seeded = loop.generation is not None and seeded_sampling(ctx.facts.module, loop.generation)
         note = SEEDED_NOTE if seeded else ""
+        if loop.kind == "mistral":
+            note = MISTRAL_NOTE + note
         if loop.carried_by is not None:
             note = TURNS_NOTE.format(inner=LOOP_WORDS[loop.carried_by.kind], outer=loop.loop_kind) + note
         context = {"callee": loop.callee, "loop_kind": loop.loop_kind, "note": note}
@@ -53,6 +60,9 @@ def batch_per_item_generation(ctx: FixContext, finding: Finding) -> Proposal:
         return pipeline_per_item(ctx, subject)
     if subject.kind == "vllm":
         return vllm_per_item(ctx, subject)
+    if subject.kind == "mistral":
+        raise NoFix("mistral_inference's generate decodes at most the model's max_batch_size prompts together "
+                    "(1 unless the model is loaded with more), which is set where the model is loaded")
     if subject.kind == "generate":
         try:
             from ecolint.fixes.batch_generate_loop import batch_generate_loop

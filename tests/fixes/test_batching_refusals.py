@@ -39,6 +39,7 @@ REASONS = {
         "with_generate": "turns of the inner loop depend on each other",
         "with_pipeline": "turns of the inner loop depend on each other",
     },
+    "LLM201/nofix_mistral_inference": {"complete_each": "max_batch_size"},
     "LLM202/nofix_batch_size_kept": {"run": "not written at the call"},
 }
 
