@@ -191,3 +191,45 @@ def test_top_level_definitions_are_read_in_one_pass():
     assert found["f"].startswith("def f(a):") and "return a" in found["f"]
     assert found["C"].startswith("class C:")
     assert "x" not in found
+
+
+DISPATCH = """\
+def generate_reply(*args, **kwargs):
+    for result in _generate_reply(*args, **kwargs):
+        yield result
+
+
+def _generate_reply(question, state):
+    generate_func = find_extension("custom_generate_reply")
+    if generate_func is None:
+        generate_func = generate_reply_hf
+    for reply in generate_func(question, state):
+        yield reply
+
+
+def generate_reply_hf(question, state):
+    inputs = tokenizer(question, return_tensors="pt").to("cuda")
+    yield tokenizer.decode(model.generate(**inputs, **state)[0])
+"""
+COMPLETIONS = """\
+from app.text_generation import generate_reply
+
+
+def complete(prompts, state):
+    answers = []
+    for prompt in prompts:
+        answer = ""
+        for answer in generate_reply(prompt, state):
+            pass
+        answers.append(answer)
+    return answers
+"""
+
+
+def test_a_generator_chosen_through_a_variable_and_forwarded_arguments_is_followed(tmp_path, monkeypatch):
+    """The serving file names no trigger word; the imported helper reaches generation only through
+    ``*args`` and a function held in a variable, which the text gate before parsing follows too."""
+    project(tmp_path, serve=COMPLETIONS)
+    (tmp_path / "app/text_generation.py").write_text(DISPATCH, encoding="utf-8")
+    found = check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM201", "app/serving/run.py")
+    assert found == [["app/serving/run.py:8:23:", "LLM201"]]

@@ -109,7 +109,7 @@ def per_item_helper_calls(collector: Collector, facts: "ModuleFacts") -> list["H
 def _chain_of(collector: Collector, site: CallSite, summaries: dict[int, tuple[str, ...]]) -> tuple[str, ...] | None:
     """The chain of a call of a per-item generator: one of this module's, one the project exports, or one
     handed in as a parameter (directly or in a settings dict) by the callers of the enclosing function."""
-    target = called_function(collector, site)
+    target = called_function(collector, site) or _function_in_variable(collector, site)
     if target is not None:
         return summaries.get(id(target.node))
     bound = _bound_generator(collector, site, summaries)
@@ -119,6 +119,18 @@ def _chain_of(collector: Collector, site: CallSite, summaries: dict[int, tuple[s
     if method is not None:
         return method
     return _project_chain(collector, site.node.func, site.scope, site.order)
+
+
+def _function_in_variable(collector: Collector, site: CallSite) -> FunctionInfo | None:
+    """``generate_func = generate_reply_HF`` (the binding the call sees), then ``generate_func(question, ...)``:
+    the module's function the variable holds."""
+    func = site.node.func
+    if not isinstance(func, cst.Name):
+        return None
+    binding = site.scope.lookup(func.value, site.order)
+    if binding is None or binding.kind != "assign" or not isinstance(binding.value, cst.Name):
+        return None
+    return collector.resolver.local_function(binding.value, binding.scope, binding.order)
 
 
 def _project_method_chain(collector: Collector, site: CallSite) -> tuple[str, ...] | None:

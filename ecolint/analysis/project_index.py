@@ -180,7 +180,8 @@ class ProjectIndex:
 
     def _generating(self, module: _Module) -> frozenset[str]:
         """The module's top-level functions and classes whose text runs generation, directly or through another
-        one of them (text only: a cheap gate before any parsing)."""
+        one of them, called or named (``generate_func = generate_reply_HF``; text only: a cheap gate before any
+        parsing)."""
         if module.generating is None:
             if module.definitions is None:
                 module.definitions = top_level_definitions(module.text)
@@ -189,7 +190,7 @@ class ProjectIndex:
             found = {name for name, body in bodies.items() if GENERATION_CALL.search(body)}
             for _ in range(3):
                 grown = {name for name, body in bodies.items() if name not in found
-                         and any(re.search(rf"\b{re.escape(other)}\s*\(", body) for other in found)}
+                         and any(re.search(rf"\b{re.escape(other)}\b", body) for other in found)}
                 if not grown:
                     break
                 found |= grown
