@@ -341,6 +341,22 @@ def _reads_a_sequential_result(loop: Loop, candidate: _Candidate, candidates: li
     return False
 
 
+MODEL_NAME = re.compile(r"(?:^|_)(?:model|llm)$")  # model, edited_model, llm; not model_inputs or model_name
+
+
+def _model_per_item(loop: Loop, candidate: _Candidate) -> bool:
+    """Each item runs its own model (``edited = apply_edit(model, [request])``, ``model = load(item.path)``):
+    the receiver of the generation, or a helper's argument named like a model, is built from the item, so
+    the items cannot share a batch."""
+    carried = derived_names(loop.node, set(loop.targets))
+    call = candidate.site.node
+    if candidate.generation is not None:
+        owners = [call.func.value] if isinstance(call.func, cst.Attribute) else []
+    else:
+        owners = [arg.value for arg in call.args if MODEL_NAME.search((dotted_name(arg.value) or "").lower())]
+    return any(isinstance(owner, cst.Name) and owner.value in carried for owner in owners)
+
+
 def _in_async_function(site: CallSite) -> bool:
     """Awaited or collected generation: an async engine batches concurrent requests itself."""
     return site.function is not None and site.function.is_async
@@ -467,6 +483,8 @@ def batching(facts: ModuleFacts) -> Batching:
                 continue
         elif _reads_a_sequential_result(innermost, candidate, candidates):
             continue  # judges or post-processes each turn of a multi-turn loop: it waits for that turn
+        if _model_per_item(reported, candidate):
+            continue
         reported_loops.update({id(innermost), id(reported)})
         per_item.append(PerItemGeneration(site, candidate.callee, LOOP_WORDS[reported.kind], candidate.kind,
                                           candidate.generation, reported, facts, carried_by))
