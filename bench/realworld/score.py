@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -80,7 +81,10 @@ def run_ecolint(paths: list[Path], extra: list[str], source: Path | None = None,
             config = ["--config", str(config_file)]
         command = [sys.executable, *launcher, "check", *config, "--no-cache", "--exit-zero",
                    "--output-format", "json", *extra, *map(str, paths)]
-        result = subprocess.run(command, capture_output=True, text=True)
+        # The labels judge each file by its own repository's pins, not by the transformers installed beside
+        # the scorer: the installed-version fallback is switched off so scores do not depend on the environment.
+        environment = {**os.environ, "ECOLINT_IGNORE_INSTALLED": "1"}
+        result = subprocess.run(command, capture_output=True, text=True, env=environment)
     if result.returncode != 0:
         raise SystemExit(f"ecolint failed: {result.stderr.strip()}")
     found: dict[str, list[dict]] = defaultdict(list)
