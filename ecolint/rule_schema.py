@@ -7,17 +7,16 @@ measurement data.
 
 from __future__ import annotations
 
-import hashlib
+import marshal
 import os
-import pickle
 import re
 import string
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ecolint.advice import expand_all
+from ecolint.package_files import package_files
 
 SEVERITIES = ("error", "warning", "info")
 APPLICABILITIES = ("safe", "unsafe", "display", "none")
@@ -35,24 +34,25 @@ class RuleError(ValueError):
 def rule_data() -> dict[str, dict]:
     """Every shipped rule file's data by code, in code order; read once per process.
 
-    The parsed files are kept in a pickle beside them (``__pycache__``, as Python keeps bytecode),
-    named by the files' names, sizes and modification times: a run that finds it skips loading
+    The parsed files are kept beside them (``__pycache__/rules.marshal``, as Python keeps bytecode),
+    with the files' names, sizes and modification times: a run that finds them current skips loading
     PyYAML (about 15 ms of start-up). Where it cannot be written, the YAML is read every time."""
-    folder = resources.files("ecolint.rule_files")
-    entries = sorted((entry for entry in folder.iterdir() if entry.name.endswith(".yaml")), key=lambda e: e.name)
-    return {code: expand_all(data) for code, data in _parsed(entries).items()}
+    return {code: expand_all(data) for code, data in _parsed(package_files("ecolint.rule_files", (".yaml",))).items()}
 
 
 def _parsed(entries) -> dict[str, dict]:
-    """The rule files as written (before advice topics are expanded): from the pickle, else from the YAML."""
-    stored = _stored_path(entries)
+    """The rule files as written (before advice topics are expanded): from the stored copy when it was made
+    from the same files, else from the YAML."""
+    stamps = _stamps(entries)
+    stored = Path(os.fspath(entries[0])).parent / "__pycache__" / STORED_NAME if stamps else None
     if stored is not None:
         try:
-            with open(stored, "rb") as stream:
-                return pickle.load(stream)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+            kept_stamps, found = marshal.loads(stored.read_bytes())
+            if kept_stamps == stamps:
+                return found
+        except (OSError, EOFError, ValueError, TypeError):  # missing, or not written by this code
             pass
-    found: dict[str, dict] = {}
+    found = {}
     for entry in entries:
         yaml = _yaml()
         data = yaml.load(entry.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -61,7 +61,7 @@ def _parsed(entries) -> dict[str, dict]:
             raise RuleError(f"{entry.name}: file name does not match code {code}")
         found[code] = data
     if stored is not None:
-        _store(stored, found)
+        _store(stored, (stamps, found))
     return found
 
 
@@ -71,36 +71,36 @@ def _yaml():
     return yaml
 
 
-def _stored_path(entries) -> Path | None:
-    """Where the parsed rule files are kept, named by the files' stamps; None when they are not plain files."""
-    digest = hashlib.sha256()
-    folder = None
+STORED_NAME = "rules.marshal"
+
+
+def _stamps(entries) -> list[list] | None:
+    """Each rule file's name, size and modification time; None when they are not plain files (a zip)."""
+    stamps = []
     for entry in entries:
         try:
-            path = Path(os.fspath(entry))
-            status = path.stat()
+            status = os.stat(os.fspath(entry))
         except (TypeError, OSError):
             return None
-        folder = path.parent
-        digest.update(f"{entry.name}:{status.st_size}:{status.st_mtime_ns};".encode())
-    if folder is None:
-        return None
-    return folder / "__pycache__" / f"rules.{digest.hexdigest()[:16]}.pickle"
+        stamps.append([entry.name, status.st_size, status.st_mtime_ns])
+    return stamps or None
 
 
-def _store(stored: Path, found: dict[str, dict]) -> None:
-    """Write the pickle atomically (other processes may read it at the same time); skip it where not allowed."""
+def _store(stored: Path, content: tuple) -> None:
+    """Write the parsed files atomically (other processes may read them at the same time); skip it where not
+    allowed, or when the YAML holds a value ``marshal`` cannot write."""
     try:
+        data = marshal.dumps(content)
         stored.parent.mkdir(exist_ok=True)
-        for old in stored.parent.glob("rules.*.pickle"):
+        for old in stored.parent.glob("rules.*.pickle"):  # what earlier versions kept
             old.unlink(missing_ok=True)
         temporary = stored.with_name(f"{stored.name}.{os.getpid()}.tmp")
         try:
-            temporary.write_bytes(pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL))
+            temporary.write_bytes(data)
             os.replace(temporary, stored)
         finally:
             temporary.unlink(missing_ok=True)
-    except OSError:
+    except (OSError, ValueError):
         pass
 
 

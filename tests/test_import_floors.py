@@ -21,7 +21,8 @@ FLOORS = [
               "ecolint.rule_calibration", "ecolint.rule_docs", "ecolint.rules", "ecolint.prefilter",
               "ecolint.candidates",
               "ecolint.config", "ecolint.discovery", "ecolint.noqa", "ecolint.ipython_lines", "ecolint.progress",
-              "ecolint.project_versions", "ecolint.hashing", "ecolint.advice", "ecolint.energy.*"]),
+              "ecolint.project_versions", "ecolint.hashing", "ecolint.advice", "ecolint.package_files",
+              "ecolint.energy.*"]),
     ("analysis", ["ecolint.analysis"]),
     # the modules of ecolint/fixes/ are fix machinery, but for the fix engine and the fix loop named below
     ("fix machinery", ["ecolint.fixes.*"]),

@@ -14,12 +14,12 @@ import json
 import os
 import sys
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ecolint import __version__
 from ecolint.hashing import content_hash
+from ecolint.package_files import package_files
 from ecolint.workspace.sources import SourceError, read_bytes
 
 CACHE_DIR_NAME = ".ecolint_cache"
@@ -33,11 +33,9 @@ def inputs_digest() -> str:
     """A hash of the shipped rule files and data: a change in either invalidates the cache."""
     digest = hashlib.sha256(__version__.encode())
     for package in ("ecolint.rule_files", "ecolint.energy.data"):
-        folder = resources.files(package)
-        for entry in sorted(folder.iterdir(), key=lambda item: item.name):
-            if entry.name.endswith((".yaml", ".csv")):
-                digest.update(entry.name.encode())
-                digest.update(entry.read_bytes())
+        for entry in package_files(package, (".yaml", ".csv")):
+            digest.update(entry.name.encode())
+            digest.update(entry.read_bytes())
     return digest.hexdigest()
 
 
