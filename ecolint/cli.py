@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import json
 import sys
@@ -91,7 +90,9 @@ def _mistyped_command(word: str, commands: list[str]) -> str | None:
     """The command ``word`` was probably meant to be, when it is no path and looks like a command name."""
     if word.startswith("-") or not word.replace("-", "").replace("_", "").isalnum() or Path(word).exists():
         return None  # an option, a path with a dot or a slash, or a file that is there: not a command
-    close = difflib.get_close_matches(word.lower(), commands, n=1, cutoff=0.6)
+    from difflib import get_close_matches
+
+    close = get_close_matches(word.lower(), commands, n=1, cutoff=0.6)
     return close[0] if close else None
 
 

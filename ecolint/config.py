@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, make_dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +17,6 @@ from ecolint.diagnostics import IO_ERROR, SYNTAX_ERROR
 # run needs them: ``ecolint --version`` and the advisor commands never read them.
 if TYPE_CHECKING:
     from ecolint.energy.dataset import GpuSpec
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 # Test code (gitignore-style patterns): the inference-energy rules do not apply there, and fixes leave it alone.
 DEFAULT_TEST_PATHS = ("tests/", "test/", "testing/", "test_*.py", "*_test.py", "conftest.py")
@@ -205,7 +200,9 @@ def check_selectors(selectors: list[str], where: str) -> list[str]:
             warn_legacy(selector, where)
             selector = modernize(selector)
         if selector != "ALL" and not any(code.startswith(selector) for code in codes):
-            close = difflib.get_close_matches(selector, codes, n=1)
+            from difflib import get_close_matches  # for the error only
+
+            close = get_close_matches(selector, codes, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise ConfigError(f"unknown rule selector {raw!r} in {where}{hint}")
         checked.append(selector)
@@ -250,6 +247,22 @@ def _most_specific(code: str, enabling: list[str], disabling: list[str]) -> bool
     return decision
 
 
+def _tomllib():
+    """The TOML reader, loaded when a pyproject.toml is found (about 3 ms)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib
+
+
+@lru_cache(maxsize=16)
+def toml_data(text: str) -> dict[str, Any]:
+    """A TOML text parsed, once per process: the settings and the library pins read the same pyproject.toml.
+    Raises the reader's ``TOMLDecodeError``; the callers only read the data."""
+    return _tomllib().loads(text)
+
+
 def find_config(start: Path) -> Path | None:
     """The nearest pyproject.toml with a [tool.ecolint] table, from ``start`` upwards."""
     start = start.resolve()
@@ -258,10 +271,10 @@ def find_config(start: Path) -> Path | None:
         if candidate.is_file():
             try:
                 text = candidate.read_text(encoding="utf-8")
-                data = tomllib.loads(text)
+                data = toml_data(text)
             except (OSError, UnicodeDecodeError):
                 continue
-            except tomllib.TOMLDecodeError:
+            except _tomllib().TOMLDecodeError:
                 if "tool.ecolint" in text:
                     return candidate  # loading it reports the syntax error
                 continue
@@ -272,10 +285,10 @@ def find_config(start: Path) -> Path | None:
 
 def load_table(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = toml_data(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError(f"cannot read {path}: {error.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    except (_tomllib().TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
     table = data.get("tool", {}).get("ecolint", {})
     if not isinstance(table, dict):
@@ -286,7 +299,9 @@ def load_table(path: Path) -> dict[str, Any]:
 def settings_from_table(table: dict[str, Any], root: Path, where: str) -> Settings:
     unknown = sorted(set(table) - KNOWN_KEYS)
     if unknown:
-        hints = [difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1) for key in unknown]
+        from difflib import get_close_matches  # for the error only
+
+        hints = [get_close_matches(key, sorted(KNOWN_KEYS), n=1) for key in unknown]
         named = ", ".join(
             f"{key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "") for key, hint in zip(unknown, hints)
         )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-
 
 def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=12).hexdigest()
+    from hashlib import blake2b  # loaded on first use (OpenSSL): a run without the cache may never hash
+
+    return blake2b(data, digest_size=12).hexdigest()

@@ -137,12 +137,10 @@ def _read(path: Path) -> str | None:
 
 
 def _toml(text: str) -> dict:
+    from ecolint.config import toml_data  # parsed once: the settings have read the same pyproject.toml
+
     try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    try:
-        loaded = tomllib.loads(text)
+        loaded = toml_data(text)
     except (ValueError, TypeError):
         return {}
     return loaded if isinstance(loaded, dict) else {}

@@ -176,3 +176,26 @@ def test_a_bad_target_version_is_one_line_and_exit_2(tmp_path, monkeypatch, valu
     write(tmp_path, "pyproject.toml", "[tool.ecolint]\ntransformers-version = true\n")
     code, output = llm306(tmp_path, monkeypatch)
     assert code == 2 and "transformers-version must be a version number" in output and "Traceback" not in output
+
+
+def test_a_pyproject_is_parsed_once_for_the_settings_and_the_pins(tmp_path, monkeypatch):
+    from ecolint import config
+
+    tomllib = config._tomllib()
+
+    write(tmp_path, "pyproject.toml", """\
+        [project]
+        dependencies = ["transformers>=4.40,<5"]
+
+        [tool.ecolint]
+        ignore = ["LLM101"]
+    """)
+    parsed = []
+    loads = tomllib.loads
+    monkeypatch.setattr(tomllib, "loads", lambda text: parsed.append(text) or loads(text))
+    config.toml_data.cache_clear()
+    settings = config.load_settings(None, tmp_path)
+    versions = project_versions(tmp_path)
+    assert settings.ignore == ["LLM101"]
+    assert versions.minimum("transformers") == (4, 40)
+    assert len(parsed) == 1

@@ -20,15 +20,15 @@ HEAVY = ("libcst", "yaml", "pynvml", "ecolint.advisor", "ecolint.measure", "ecol
          "ecolint.fixes", "ecolint.checks", "ecolint.analysis.facts", "ecolint.analysis.collector")
 
 
-def loaded_after(code: str, cwd) -> dict:
-    """Which of the HEAVY modules are in sys.modules once ``code`` has run (and its exit status)."""
+def loaded_after(code: str, cwd, watched: tuple[str, ...] = HEAVY) -> dict:
+    """Which of the ``watched`` modules are in sys.modules once ``code`` has run (and its exit status)."""
     program = (
         "import json, sys\n"
         "status = 0\n"
         "try:\n" + "".join(f"    {line}\n" for line in code.splitlines()) +
         "except SystemExit as exit:\n"
         "    status = exit.code\n"
-        f"print(json.dumps({{'status': status, 'loaded': [m for m in {HEAVY!r} if m in sys.modules]}}))\n"
+        f"print(json.dumps({{'status': status, 'loaded': [m for m in {watched!r} if m in sys.modules]}}))\n"
     )
     done = subprocess.run([sys.executable, "-c", program], cwd=cwd, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -56,6 +56,37 @@ def test_a_file_no_rule_can_match_is_linted_without_libcst(files, cache):
     outcome = loaded_after(run_cli("check", *cache, "clean.py"), files)
     assert outcome["status"] == 0
     assert set(outcome["loaded"]) <= {"yaml"}  # the rule files' triggers are read; nothing else is loaded
+
+
+# What a run on a clean file has no use for, in a folder without a pyproject.toml: pattern matching (no
+# diagnostic to drop), the rules with their penalties and data (no calibration), pickle, TOML, difflib
+# (error hints only).
+NOT_FOR_A_CLEAN_FILE = ("pathspec", "ecolint.rules", "ecolint.penalties", "ecolint.energy.dataset", "pickle",
+                        "tomllib", "difflib")
+# Without the cache, nothing is hashed (OpenSSL), and nothing loads importlib.resources (the rule files are
+# listed from their folder); the cache's key has the installed transformers version, from importlib.metadata,
+# which loads them.
+NOT_WITHOUT_THE_CACHE = ("_hashlib", "importlib.resources", "zipfile", "tempfile")
+
+
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]])
+def test_a_clean_file_loads_only_what_its_run_needs(files, cache):
+    watched = (*NOT_FOR_A_CLEAN_FILE, *(NOT_WITHOUT_THE_CACHE if cache else ()))
+    outcome = loaded_after(run_cli("check", *cache, "clean.py"), files, watched)
+    assert outcome == {"status": 0, "loaded": []}
+
+
+def test_a_clean_file_under_a_pyproject_reads_it_with_tomllib(files):
+    (files / "pyproject.toml").write_text("[tool.ecolint]\nignore = ['LLM101']\n", encoding="utf-8")
+    outcome = loaded_after(run_cli("check", "--no-cache", "clean.py"), files, ("tomllib", "pathspec"))
+    assert outcome == {"status": 0, "loaded": ["tomllib"]}
+
+
+def test_a_finding_in_test_code_is_dropped_by_its_pattern(files):
+    (files / "tests").mkdir()
+    (files / "tests" / "finding.py").write_text(FINDING, encoding="utf-8")
+    outcome = loaded_after(run_cli("check", "--no-cache", "tests/finding.py"), files, ("pathspec",))
+    assert outcome == {"status": 0, "loaded": ["pathspec"]}
 
 
 def test_a_file_with_a_finding_loads_the_engine(files):

@@ -57,6 +57,8 @@ def ignored_codes(settings: Settings, path: Path | None) -> list[str]:
 
 
 def apply_ignores(settings: Settings, path: Path | None, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    if not diagnostics:  # nothing to drop: the patterns are not matched (a clean run never loads pathspec)
+        return diagnostics
     ignored = ignored_codes(settings, path)
     if not ignored:
         return diagnostics

@@ -7,7 +7,6 @@ between a notebook and a Python file, per-file settings, the cache and the worke
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from typing import Any
 from ecolint.config import ConfigError, Settings
 from ecolint.diagnostics import Diagnostic
 from ecolint.workspace import file_settings
-from ecolint.workspace.cache import CACHE_DIR_NAME, Cache
 from ecolint.workspace.pool import run_all
 from ecolint.workspace.sources import (NOTEBOOK_SUFFIX, SourceError, SourceFile, decode_source, read_limited,
                                        read_text, size_problem)
@@ -58,15 +56,18 @@ class RunResult:
 
 def lint_options(settings: Settings, practices: bool = False):
     """The engine's options for these settings (the calibration file read and checked once, here)."""
-    from ecolint.energy.calibration import CalibrationError
     from ecolint.engine import LintOptions
-    from ecolint.rules import rules_for
 
     calibration, digest = None, ""
-    if settings.calibration is not None:
+    if settings.calibration is not None:  # the rules and the measurement data are loaded for it, not before
+        from hashlib import sha256
+
+        from ecolint.energy.calibration import CalibrationError
+        from ecolint.rules import rules_for
+
         calibration = str(settings.calibration)
         try:
-            digest = hashlib.sha256(settings.calibration.read_bytes()).hexdigest()
+            digest = sha256(settings.calibration.read_bytes()).hexdigest()
         except OSError as error:
             raise ConfigError(
                 f"cannot read calibration file {settings.calibration}: {error.strerror or error}"
@@ -89,6 +90,8 @@ def display_path(path: Path) -> str:
 
 
 def cache_folder(settings: Settings) -> Path:
+    from ecolint.workspace.cache import CACHE_DIR_NAME
+
     return settings.cache_dir or settings.root / CACHE_DIR_NAME
 
 
@@ -134,7 +137,11 @@ class Workspace:
         self.settings = settings
         self.options = lint_options(settings, practices)
         self.jobs = jobs
-        self.cache = Cache(cache_folder(settings), self._fingerprint()) if use_cache else None
+        self.cache = None
+        if use_cache:  # the cache module (hashlib, OpenSSL) is loaded only for it
+            from ecolint.workspace.cache import Cache
+
+            self.cache = Cache(cache_folder(settings), self._fingerprint())
         self._finder = None
 
     def _fingerprint(self) -> list:
