@@ -48,7 +48,7 @@ def expand(text: str) -> str:
 def expand_all(value):
     """``expand`` applied to every string inside a rule file's data (dicts and lists walked)."""
     if isinstance(value, str):
-        return expand(value)
+        return expand(value) if "{advice:" in value else value
     if isinstance(value, dict):
         return {key: expand_all(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from ecolint.rule_schema import CODE_ONLY, rule_data
 
@@ -62,7 +62,12 @@ _TRIPLE_QUOTE = re.compile(r'"""|\'\'\'')
 class _Pattern:
     def __init__(self, text: str) -> None:
         self.code_only = text.startswith(CODE_ONLY)
-        self.regex = re.compile(text.removeprefix(CODE_ONLY), re.MULTILINE)
+        self.text = text.removeprefix(CODE_ONLY)
+
+    @cached_property
+    def regex(self) -> re.Pattern:
+        """Compiled when first searched: a text without a group's words never compiles its patterns."""
+        return re.compile(self.text, re.MULTILINE)
 
     def found_in(self, source: str) -> bool:
         if not self.code_only:

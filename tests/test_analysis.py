@@ -125,6 +125,19 @@ def test_prefilter_skips_files_without_trigger_text_and_ignores_doctest_lines():
     assert could_match("for x in xs:\n    model.generate(x)\n", frozenset({"LLM201"}))
 
 
+def test_prefilter_compiles_a_groups_patterns_only_for_a_text_with_its_words():
+    from ecolint.prefilter import _groups
+
+    codes = frozenset(code for code, rule in all_rules().items() if rule.default_enabled)
+    patterns = [pattern for _, group in _groups(codes) for pattern in group]
+    for pattern in patterns:
+        pattern.__dict__.pop("regex", None)  # as a fresh process has them
+    assert not could_match("import os\nprint(os.getcwd())\n", codes)
+    assert not any("regex" in pattern.__dict__ for pattern in patterns)
+    assert could_match("for x in xs:\n    model.generate(x)\n", codes)
+    assert any("regex" in pattern.__dict__ for pattern in patterns)
+
+
 def facts_of(source: str):
     return collect_facts(cst.parse_module(textwrap.dedent(source)))
 
