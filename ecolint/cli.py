@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from pathlib import Path
 
@@ -264,6 +263,8 @@ def emit(diagnostics: list[Diagnostic], summary: Summary, output_format: str, sh
         from ecolint.reporters.concise import render_statistics, statistics
 
         if output_format == "json":
+            import json
+
             click.echo(json.dumps(statistics(diagnostics), indent=2))
         elif diagnostics:
             click.echo(render_statistics(diagnostics))
@@ -285,7 +286,12 @@ def rule_command(code, as_json):
     rule = rules.get(wanted.upper()) or next((r for r in rules.values() if r.name == wanted.lower()), None)
     if rule is None:
         raise ConfigError(f"unknown rule {code!r}; run 'ecolint rules' for the list")
-    click.echo(json.dumps(rule.to_dict(), indent=2) if as_json else rule.documentation().rstrip())
+    if as_json:
+        import json
+
+        click.echo(json.dumps(rule.to_dict(), indent=2))
+    else:
+        click.echo(rule.documentation().rstrip())
 
 
 @main.command("rules")
@@ -296,6 +302,8 @@ def rules_command(as_json):
 
     rules = list(all_rules().values())
     if as_json:
+        import json
+
         click.echo(json.dumps([rule.to_dict() for rule in rules], indent=2))
         return
     click.echo(f"{'code':<8}{'name':<36}{'default':<9}{'fix':<8}summary")

@@ -5,7 +5,7 @@ Each check runs in a fresh interpreter, so that modules imported by other tests 
 
 from __future__ import annotations
 
-import json
+import ast
 import subprocess
 import sys
 
@@ -22,17 +22,17 @@ HEAVY = ("libcst", "yaml", "pynvml", "ecolint.advisor", "ecolint.measure", "ecol
 
 def loaded_after(code: str, cwd, watched: tuple[str, ...] = HEAVY) -> dict:
     """Which of the ``watched`` modules are in sys.modules once ``code`` has run (and its exit status)."""
-    program = (
-        "import json, sys\n"
+    program = (  # printed with repr: the program itself imports nothing that could be watched (json)
+        "import sys\n"
         "status = 0\n"
         "try:\n" + "".join(f"    {line}\n" for line in code.splitlines()) +
         "except SystemExit as exit:\n"
         "    status = exit.code\n"
-        f"print(json.dumps({{'status': status, 'loaded': [m for m in {watched!r} if m in sys.modules]}}))\n"
+        f"print(repr({{'status': status, 'loaded': [m for m in {watched!r} if m in sys.modules]}}))\n"
     )
     done = subprocess.run([sys.executable, "-c", program], cwd=cwd, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return ast.literal_eval(done.stdout.strip().splitlines()[-1])
 
 
 def run_cli(*args: str) -> str:
@@ -63,10 +63,10 @@ def test_a_file_no_rule_can_match_is_linted_without_libcst(files, cache):
 # (error hints only).
 NOT_FOR_A_CLEAN_FILE = ("pathspec", "ecolint.rules", "ecolint.penalties", "ecolint.energy.dataset", "pickle",
                         "tomllib", "difflib")
-# Without the cache, nothing is hashed (OpenSSL), and nothing loads importlib.resources (the rule files are
-# listed from their folder); the cache's key has the installed transformers version, from importlib.metadata,
-# which loads them.
-NOT_WITHOUT_THE_CACHE = ("_hashlib", "importlib.resources", "zipfile", "tempfile")
+# Without the cache, nothing is hashed (OpenSSL), nothing is read or written as JSON, and nothing loads
+# importlib.resources (the rule files are listed from their folder); the cache's key has the installed
+# transformers version, from importlib.metadata, which loads them.
+NOT_WITHOUT_THE_CACHE = ("_hashlib", "json", "importlib.resources", "zipfile", "tempfile")
 
 
 @pytest.mark.parametrize("cache", [[], ["--no-cache"]])
