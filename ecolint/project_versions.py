@@ -304,14 +304,15 @@ def installed_version(package: str) -> str | None:
     package is not imported); flake8 and pre-commit hooks run inside the project's environment. None
     when ``ECOLINT_IGNORE_INSTALLED`` is set (output that does not depend on the environment)."""
     import os
-    from importlib import metadata
+
+    from ecolint.installed import installed_version as lookup
 
     if os.environ.get("ECOLINT_IGNORE_INSTALLED"):
         return None
 
     try:
-        return metadata.version(package)
-    except Exception:  # not installed, or broken metadata
+        return lookup(package)
+    except Exception:  # broken metadata
         return None
 
 

@@ -22,6 +22,7 @@ FLOORS = [
               "ecolint.candidates",
               "ecolint.config", "ecolint.discovery", "ecolint.noqa", "ecolint.ipython_lines", "ecolint.progress",
               "ecolint.project_versions", "ecolint.hashing", "ecolint.advice", "ecolint.package_files",
+              "ecolint.installed",
               "ecolint.energy.*"]),
     ("analysis", ["ecolint.analysis"]),
     # the modules of ecolint/fixes/ are fix machinery, but for the fix engine and the fix loop named below

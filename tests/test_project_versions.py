@@ -151,12 +151,18 @@ def test_the_target_version_decides_over_the_pin_and_says_so(tmp_path, monkeypat
     assert llm306(tmp_path, monkeypatch, "--transformers-version", "5.0")[0] == 0  # the command line wins
 
 
+def installed(folder, monkeypatch, version):
+    """``folder`` first on sys.path, with transformers ``version`` installed in it (its metadata)."""
+    write(folder, f"transformers-{version}.dist-info/METADATA", f"Name: transformers\nVersion: {version}\n")
+    monkeypatch.syspath_prepend(str(folder))
+
+
 def test_without_pin_or_setting_the_installed_version_decides(tmp_path, monkeypatch):
     monkeypatch.delenv("ECOLINT_IGNORE_INSTALLED")
-    monkeypatch.setattr("importlib.metadata.version", lambda package: {"transformers": "4.57.6"}[package])
+    installed(tmp_path / "site-a", monkeypatch, "4.57.6")
     code, output = llm306(tmp_path, monkeypatch)
     assert "with transformers==4.57.6 (installed where ecolint runs)" in output
-    monkeypatch.setattr("importlib.metadata.version", lambda package: "5.3.0")
+    installed(tmp_path / "site-b", monkeypatch, "5.3.0")
     assert llm306(tmp_path, monkeypatch)[0] == 0
     write(tmp_path, "requirements.txt", "transformers>=4.40\n")  # a pin that allows v4 beats the installed v5
     clear_cache()
