@@ -16,6 +16,7 @@ The commands:
     ecolint --version
     ecolint check --no-cache clean.py            a small file no rule's triggers match
     ecolint check --no-cache finding.py          a small file with a finding (libcst parses it)
+    ecolint check clean.py                       the file without triggers, its result in the cache
     flake8 --select E clean.py, without / with   flake8 with the ecolint plugin hidden from it,
     flake8 clean.py, without / with              then installed (its ``flake8.extension`` entry)
 
@@ -56,7 +57,7 @@ def join(folder, name):
 FINDING_FILE = '''\
 from transformers import AutoModelForCausalLM
 
-model = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", torch_dtype="float32")
+model = AutoModelForCausalLM.from_pretrained("mistralai/Mistral-7B-v0.1", load_in_8bit=True)
 '''
 
 ECOLINT = "import sys; from ecolint.cli import main; sys.argv[0] = 'ecolint'; main()"
@@ -74,6 +75,7 @@ COMMANDS: list[tuple[str, str, list[str]]] = [
     ("ecolint --version", ECOLINT, ["--version"]),
     ("ecolint check, no triggers", ECOLINT, ["check", "--no-cache", "{clean}"]),
     ("ecolint check, a finding", ECOLINT, ["check", "--no-cache", "{finding}"]),
+    ("ecolint check, cached", ECOLINT, ["check", "{clean}"]),
     ("flake8 --select E, no plugin", FLAKE8_WITHOUT_PLUGIN, ["--select", "E", "{clean}"]),
     ("flake8 --select E, plugin", FLAKE8, ["--select", "E", "{clean}"]),
     ("flake8, no plugin", FLAKE8_WITHOUT_PLUGIN, ["{clean}"]),
@@ -147,6 +149,60 @@ def import_profile(argv: list[str], cwd: Path, env: dict[str, str], top: int) ->
     return [(module, ms) for module, ms, _ in rows[:top]], {name: name in loaded for name in HEAVY}
 
 
+# The groups of ``--budget``: where each module's own import time goes (see ``budget_group``).
+BUDGET_GROUPS = ("interpreter start-up (site, encodings)", "click and the standard library it imports",
+                 "ecolint's own modules", "the standard library ecolint imports")
+BUDGET_COMMAND = "ecolint check, no triggers"
+
+
+def budget_group(module: str, ancestors: list[str]) -> int:
+    """The group of a module imported under ``ancestors`` (outermost first): click's when click or a module of
+    click imports it, ecolint's when it is ecolint's, the standard library ecolint pulls in when an ecolint
+    module imports it, else the interpreter's own start-up."""
+    chain = [*ancestors, module]
+    if any(name == "click" or name.startswith("click.") for name in chain):
+        return 1
+    if module == "ecolint" or module.startswith("ecolint."):
+        return 2
+    if any(name.startswith("ecolint") for name in ancestors):
+        return 3
+    return 0
+
+
+def import_budget(argv: list[str], cwd: Path, env: dict[str, str]) -> list[float]:
+    """Milliseconds of ``-X importtime`` self time per ``BUDGET_GROUPS`` entry, in one run."""
+    done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], cwd=cwd, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines = [line.removeprefix("import time:").split("|") for line in done.stderr.splitlines()
+             if line.startswith("import time:") and "cumulative" not in line]
+    totals = [0.0] * len(BUDGET_GROUPS)
+    ancestors: dict[int, str] = {}
+    for own, _, name in reversed(lines):  # a module is listed after what it imports: reversed, parents come first
+        depth = (len(name) - len(name.lstrip()) - 1) // 2
+        ancestors[depth] = name.strip()
+        totals[budget_group(name.strip(), [ancestors[level] for level in range(depth)])] += int(own) / 1000
+    return totals
+
+
+def budget_table(timing: Timing, flake8: Timing | None, python: Timing | None, cwd: Path, env: dict[str, str],
+                 runs: int) -> list[str]:
+    """The lines of the import budget table of ``timing`` (its runs are done), with flake8's for comparison."""
+    budgets = [import_budget(timing.argv, cwd, env) for _ in range(runs)]
+    medians = [statistics.median(run[group] for run in budgets) for group in range(len(BUDGET_GROUPS))]
+    lines = [f"Import budget of '{timing.label}' (-X importtime self time, wall clock, median of {runs} runs):",
+             "", "| part | ms | share |", "|---|---:|---:|"]
+    lines += [f"| {group} | {ms:.1f} | {ms / sum(medians):.0%} |" for group, ms in zip(BUDGET_GROUPS, medians)]
+    lines.append(f"| all imports | {sum(medians):.1f} | |")
+    lines.append(f"| the whole process, CPU (median of the timed runs) | {timing.cpu_median * 1000:.1f} | |")
+    if python:
+        lines.append(f"| `python -c pass`, CPU | {python.cpu_median * 1000:.1f} | |")
+    if flake8:
+        flake8_imports = statistics.median(sum(import_budget(flake8.argv, cwd, env)) for _ in range(runs))
+        lines.append(f"| {flake8.label}: all imports | {flake8_imports:.1f} | |")
+        lines.append(f"| {flake8.label}: the whole process, CPU | {flake8.cpu_median * 1000:.1f} | |")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="runs per command (default 15)")
@@ -156,6 +212,8 @@ def main() -> int:
     parser.add_argument("--keep-bytecode-setting", action="store_true",
                         help="leave PYTHONDONTWRITEBYTECODE and PYTHONPYCACHEPREFIX as they are")
     parser.add_argument("--json", type=Path, help="write every run's figures to this file")
+    parser.add_argument("--budget", type=int, metavar="N", default=0,
+                        help=f"also print where the import time of '{BUDGET_COMMAND}' goes (median of N runs)")
     args = parser.parse_args()
 
     env = environment(args.pythonpath, args.keep_bytecode_setting)
@@ -178,6 +236,11 @@ def main() -> int:
                 timing.exit_codes.add(code)
         for timing in timings:
             timing.imports, timing.heavy = import_profile(timing.argv, cwd, env, args.top)
+        by_label = {t.label: t for t in timings}
+        budget = []
+        if args.budget and BUDGET_COMMAND in by_label:
+            budget = budget_table(by_label[BUDGET_COMMAND], by_label.get(SMALL_FILE[1]),
+                                  by_label.get("python -c pass"), cwd, env, args.budget)
 
     print(f"Python {platform.python_version()} on {platform.system()}, {os.cpu_count()} CPUs; "
           f"median of {args.runs} runs" + (f"; PYTHONPATH={args.pythonpath}" if args.pythonpath else ""))
@@ -207,6 +270,8 @@ def main() -> int:
             continue
         listed = ", ".join(f"{module} {ms:.0f}" for module, ms in t.imports)
         print(f"  {t.label}: {listed}")
+    if budget:
+        print("\n" + "\n".join(budget))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         data = [dict(asdict(t), exit_codes=sorted(t.exit_codes), wall_median=t.wall_median,
