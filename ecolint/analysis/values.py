@@ -94,6 +94,8 @@ class Entries:
 
     items: dict[str, Entry] = field(default_factory=dict)
     unknown_splat: bool = False
+    # every unknown ``**`` dict is one the caller passes (a parameter of the function around the call)
+    from_caller: bool = False
 
     def get(self, name: str) -> Entry | None:
         return self.items.get(name)
@@ -179,6 +181,8 @@ class Resolver:
             return Value(ValueKind.CONST, evaluated, node) if evaluated is not None else UNKNOWN
         if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
             return Value(ValueKind.CONST, {"True": True, "False": False, "None": None}[node.value], node)
+        if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+            return self._resolve_fallback(node, scope, order, depth)
         if isinstance(node, cst.IfExp):
             options = [
                 self.resolve(node.body, scope, order, depth + 1),
@@ -203,6 +207,18 @@ class Resolver:
                 return Value(ValueKind.SYMBOL, qualified, node)
             return Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
         return Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
+
+    def _resolve_fallback(self, node: cst.BooleanOperation, scope: Scope, order: int, depth: int) -> Value:
+        """``kwargs or {}``: a dict whose keys are unknown (what the left side holds), or the fallback dict's."""
+        fallback = self.resolve(node.right, scope, order, depth + 1)
+        if fallback.kind != ValueKind.MAPPING or fallback.call_name != "dict" or fallback.entries is None:
+            return Value(ValueKind.UNKNOWN, node=node, reason="dynamic")
+        left = self.resolve(node.left, scope, order, depth + 1)
+        if left.provably_false():
+            return fallback
+        entries = Entries({name: _maybe_absent(entry) for name, entry in fallback.entries.items.items()})
+        _add_unknown_splat(entries, left.kind == ValueKind.UNKNOWN and left.reason == "parameter")
+        return Value(ValueKind.MAPPING, node=node, entries=entries, call_name="dict")
 
     def _resolve_lookup(self, node: cst.Subscript, scope: Scope, order: int, depth: int) -> Value:
         """``table[key]`` in a dict of the module: the entry for a known key, or for a command-line option's
@@ -259,7 +275,8 @@ class Resolver:
                         self._merge_splat(update, call_arg.value, change.scope, change.order, depth)
                 for name, entry in update.items.items():
                     entries.items[name] = _maybe(entry, change)
-                entries.unknown_splat = entries.unknown_splat or update.unknown_splat
+                if update.unknown_splat:
+                    _add_unknown_splat(entries, update.from_caller)
                 continue
             target = entries
             for key in change.path[:-1]:
@@ -315,7 +332,8 @@ class Resolver:
                     self._merge_splat(entries, arg.value, scope, order, depth)
             keywords = self.call_entries(node, scope, order, depth)
             entries.items.update(keywords.items)
-            entries.unknown_splat = entries.unknown_splat or keywords.unknown_splat
+            if keywords.unknown_splat:
+                _add_unknown_splat(entries, keywords.from_caller)
             return Value(ValueKind.MAPPING, node=node, entries=entries, call_name="dict")
         if is_library_name(qualified, "transformers", "BitsAndBytesConfig"):
             return Value(
@@ -395,20 +413,27 @@ class Resolver:
                     key.value, self.resolve(element.value, scope, order, depth + 1), element.key, node
                 )
             else:
-                entries.unknown_splat = True
+                _add_unknown_splat(entries, False)
         return entries
 
     def _merge_splat(self, entries: Entries, node: cst.BaseExpression, scope: Scope, order: int, depth: int) -> None:
         value = self.resolve(node, scope, order, depth + 1)
         if value.kind == ValueKind.MAPPING and value.call_name == "dict" and value.entries is not None:
             entries.items.update(value.entries.items)
-            entries.unknown_splat = entries.unknown_splat or value.entries.unknown_splat
+            if value.entries.unknown_splat:
+                _add_unknown_splat(entries, value.entries.from_caller)
         else:
-            entries.unknown_splat = True
+            _add_unknown_splat(entries, value.kind == ValueKind.UNKNOWN and value.reason == "parameter")
+
+
+def _add_unknown_splat(entries: Entries, from_caller: bool) -> None:
+    """Record a ``**`` dict whose keys are unknown; ``from_caller`` when it is a parameter's value."""
+    entries.from_caller = from_caller and (entries.from_caller or not entries.unknown_splat)
+    entries.unknown_splat = True
 
 
 def _copy_entries(entries: Entries) -> Entries:
-    return Entries(dict(entries.items), entries.unknown_splat)
+    return Entries(dict(entries.items), entries.unknown_splat, entries.from_caller)
 
 
 def reanchored(value: Value, node: cst.CSTNode) -> Value:
@@ -418,7 +443,7 @@ def reanchored(value: Value, node: cst.CSTNode) -> Value:
     if value.entries is not None:
         items = {name: Entry(name, reanchored(entry.value, node), node, node)
                  for name, entry in value.entries.items.items()}
-        entries = Entries(items, value.entries.unknown_splat)
+        entries = Entries(items, value.entries.unknown_splat, value.entries.from_caller)
     inner = reanchored(value.value, node) if isinstance(value.value, Value) else value.value
     options = [reanchored(option, node) for option in value.options]
     return Value(value.kind, inner, node, entries, value.call_name, options, value.reason, value.flag, value.group,
@@ -431,6 +456,13 @@ def _maybe(entry: Entry, change: Mutation) -> Entry:
         return entry
     value = Value(ValueKind.CHOICE, node=entry.value.node,
                   options=[entry.value, Value(ValueKind.CONST, None, entry.value.node)], branches=change.branches)
+    return Entry(entry.name, value, entry.key_node, entry.owner)
+
+
+def _maybe_absent(entry: Entry) -> Entry:
+    """An entry that may not be there: its value, or nothing."""
+    nothing = Value(ValueKind.CONST, None, entry.value.node)
+    value = Value(ValueKind.CHOICE, node=entry.value.node, options=[entry.value, nothing])
     return Entry(entry.name, value, entry.key_node, entry.owner)
 
 

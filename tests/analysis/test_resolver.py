@@ -53,3 +53,24 @@ def test_origin_call_finds_what_built_a_loop_s_iterable():
     [loop] = facts.loops
     origin = facts.resolver.origin_call(loop.iter, loop.scope, loop.order)
     assert text(origin.func) == "DataLoader"
+
+
+def test_a_dict_or_an_empty_one_keeps_the_keys_set_afterwards():
+    facts = facts_of("def run(name, model_kwargs=None):\n    model_kwargs = model_kwargs or {}\n"
+                     "    model_kwargs['load_in_8bit'] = False\n    load(name, **model_kwargs)\n")
+    site = call(facts, "load")
+    entries = facts.resolver.call_entries(site.node, site.scope, site.order)
+    assert entries.get("load_in_8bit").value.provably_false()
+    assert entries.unknown_splat and entries.from_caller
+
+
+def test_unknown_splats_are_the_caller_s_only_when_each_is_a_parameter():
+    source = ("import json\ndef run(name, **kwargs):\n    extra = json.load(open('f'))\n"
+              "    build(name, **kwargs)\n    build(name, **extra)\n    build(name, **{**kwargs, **extra})\n")
+    facts = facts_of(source)
+    found = []
+    for nth in range(3):
+        site = call(facts, "build", nth)
+        entries = facts.resolver.call_entries(site.node, site.scope, site.order)
+        found.append((entries.unknown_splat, entries.from_caller))
+    assert found == [(True, True), (True, False), (True, False)]
