@@ -39,7 +39,10 @@ def _describe(facts: ModuleFacts, generation: GenerationCall, node: cst.BaseExpr
         name = last_name(node.func)
         if name in ("KeyDataset", "KeyPairDataset", "load_dataset"):
             return "a dataset"
-        return "a list" if name in DATASET_CALLS else None
+        if name in DATASET_CALLS:
+            return "a list"
+        function = facts.resolver.local_function(node.func, generation.site.scope, generation.site.order)
+        return "a generator" if function is not None and _yields(function.node) else None
     if isinstance(node, cst.Subscript):
         index = node.slice[0].slice if len(node.slice) == 1 else None
         if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
@@ -55,6 +58,26 @@ def _describe(facts: ModuleFacts, generation: GenerationCall, node: cst.BaseExpr
         if binding.kind == "assign" and binding.value is not None:
             return _describe(facts, generation, binding.value, depth + 1)
     return None
+
+
+def _yields(function: cst.FunctionDef) -> bool:
+    """A generator function: its own body (not a nested function's) yields."""
+    found = False
+
+    class Yields(cst.CSTVisitor):
+        def visit_Yield(self, node: cst.Yield) -> bool:
+            nonlocal found
+            found = True
+            return False
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    function.visit(Yields())
+    return found
 
 
 def _dataset_like(node: cst.BaseExpression) -> bool:
