@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from ecolint.analysis.facts import ModelLoad, QuantConfig
 from ecolint.analysis.models import inference_loads, model_text
 from ecolint.checks import CheckContext, check
-from ecolint.checks._common import model_size
+from ecolint.analysis.values import ValueKind
+from ecolint.checks._common import condition, model_size
 from ecolint.diagnostics import Finding
 from ecolint.fixes import imports
 from ecolint.fixes.bitsandbytes import is_bnb_keyword
@@ -37,7 +38,15 @@ def nf4_small_model(ctx: CheckContext) -> Iterator[Finding]:
         # NF4's small-model penalty is compute per token, so a mixture of experts counts its active parameters
         if size is None or size.compute_params_b > limit:
             continue
-        yield Finding("LLM102", load.site.node, {"model": model_text(load), "size": _size_text(size)}, load)
+        yield Finding("LLM102", load.site.node, {"model": _model_text(load), "size": _size_text(size),
+                                                 "condition": condition(load.quant.entry("load_in_4bit").value)}, load)
+
+
+def _model_text(load: ModelLoad) -> str:
+    """The model id, and the command-line option it is the default of."""
+    if load.model_id is not None and load.model_id.kind == ValueKind.OPTION:
+        return f"{model_text(load)} (the default of {load.model_id.flag})"
+    return model_text(load)
 
 
 def _size_text(size) -> str:
