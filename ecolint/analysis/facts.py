@@ -12,7 +12,7 @@ import libcst as cst
 
 from ecolint.analysis.walk import walk
 from ecolint.analysis.collector import AttributeAssignment, CallSite, Collector, Loop, Unit, receiver
-from ecolint.analysis.scopes import is_library_name, qualify
+from ecolint.analysis.scopes import code_of, is_library_name, qualify
 from ecolint.analysis.generation_shape import generated_text_calls, generation_signals, named_like_a_client
 from ecolint.analysis.helpers import called_function, per_item_helper_calls
 from ecolint.analysis.project import ProjectLink
@@ -451,26 +451,27 @@ class _Builder:
         if site.node.func and last_name(call.func) == "pipeline":
             kwargs = entries.get("model_kwargs")
             load_entries = kwargs.value.entries if kwargs and kwargs.value.entries is not None else Entries()
-        quant = None
+        quant = keywords = None
         config_entry = load_entries.get("quantization_config")
         if config_entry is not None:
             quant = self._quant_from_value(config_entry.value, site)
         direct = [load_entries.get(keyword) for keyword in LOAD_KEYWORDS if load_entries.get(keyword)]
-        if direct and quant is None:
-            quant = QuantConfig(call, load_entries, "direct", site.unit)
-            self.facts.quant_configs.append(quant)
+        if direct and (quant is None or _keywords_may_decide(config_entry.value, direct)):
+            # the keywords decide when no quantization_config is passed (transformers reads them only then)
+            keywords = QuantConfig(call, load_entries, "direct", site.unit)
+            self.facts.quant_configs.append(keywords)
+            quant = quant or keywords
         dtype = (
             entries.get("dtype")
             or entries.get("torch_dtype")
             or load_entries.get("torch_dtype")
             or load_entries.get("dtype")
         )
+        requests = {id(config) for config in (quant, keywords) if config is not None}
         if is_test_model(model_id):  # a tiny fixture model of a test suite: not inference worth reporting
-            if quant is not None:
-                self._test_model_configs.add(id(quant))
+            self._test_model_configs.update(requests)
             return
-        if quant is not None:
-            self._real_model_configs.add(id(quant))
+        self._real_model_configs.update(requests)
         self.facts.model_loads.append(
             ModelLoad(site, model_id, entries, quant, direct, dtype, via_pipeline=positional == 1)
         )
@@ -492,6 +493,18 @@ class _Builder:
         self._configs[id(value.node)] = config
         self.facts.quant_configs.append(config)
         return config
+
+
+def _keywords_may_decide(value: Value, keywords: list[Entry]) -> bool:
+    """A ``quantization_config=`` value that may be None while a ``load_in_*`` keyword is on: unknown, or None
+    in one branch, but not ``config if (args.load_in_8bit or ...) else None`` (passed whenever one is on)."""
+    if isinstance(value.node, cst.IfExp):
+        test = code_of(value.node.test)
+        if all(entry.value.node is not None and code_of(entry.value.node) in test for entry in keywords):
+            return False
+    if value.kind == ValueKind.CHOICE:
+        return any(_keywords_may_decide(option, keywords) for option in value.options)
+    return value.kind != ValueKind.MAPPING
 
 
 DEVICE_MOVES = frozenset({"cuda", "to", "half", "bfloat16"})

@@ -18,6 +18,12 @@ def condition(value: Value) -> str:
         return f" (when {value.flag} is on)"
     if value.kind == ValueKind.UNKNOWN and value.reason == "parameter":
         return " (when the parameter is true)"
+    if value.kind == ValueKind.CHOICE and value.branches:  # set inside an ``if``: that value, or nothing
+        set_values = [option for option in value.options
+                      if not (option.kind == ValueKind.CONST and option.value is None)]
+        if len(set_values) == 1 and set_values[0].kind == ValueKind.OPTION:
+            return condition(set_values[0])
+        return " (when the branch that sets it runs)"
     if value.kind in (ValueKind.UNKNOWN, ValueKind.CHOICE):
         return " (when that value is true)"
     return ""

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from ecolint.analysis.facts import QuantConfig
-from ecolint.analysis.parameters import number
+from ecolint.analysis.parameters import number, parameter_binding, values_at_calls
 from ecolint.analysis.values import Entry, Value
 from ecolint.checks import CheckContext, check
 from ecolint.checks._common import condition
@@ -25,6 +25,32 @@ def _inference_configs(ctx: CheckContext) -> Iterator[QuantConfig]:
             yield config
 
 
+def _load_options_from_caller(config: QuantConfig) -> bool:
+    """Keywords given straight to ``from_pretrained`` whose only unknown ``**`` dicts are the caller's (a
+    parameter of the function around the load): loading options in general, not a quantization config's."""
+    return config.kind == "direct" and config.entries.from_caller
+
+
+def _flag_condition(ctx: CheckContext, config: QuantConfig, flag: Value) -> str | None:
+    """When the 8-bit flag is on: always (``""``), a run-time condition, or None when it is a parameter that
+    every call of its function in this module leaves off."""
+    site = next((call for call in ctx.facts.collector.calls if call.node is config.anchor), None) if (
+        ctx.facts.collector is not None) else None
+    rows = values_at_calls(ctx.facts, site, [flag]) if site is not None else None
+    if rows is None:
+        return condition(flag)
+    if rows and all(row[0].provably_false() for row in rows):
+        return None
+    if any(row[0].provably_true() for row in rows):
+        return " (when the parameter is true, as a call of the function passes it)"
+    binding = parameter_binding(flag, site)
+    default = binding.node.default if binding is not None else None
+    if not rows and default is not None and ctx.facts.resolver.resolve(
+            default, binding.scope.parent or binding.scope, binding.order).provably_true():
+        return " (when the parameter is true, as it is by default)"
+    return condition(flag)
+
+
 @check("LLM101")
 def int8_outlier_threshold(ctx: CheckContext) -> Iterator[Finding]:
     for config in _inference_configs(ctx):
@@ -33,15 +59,20 @@ def int8_outlier_threshold(ctx: CheckContext) -> Iterator[Finding]:
             continue
         threshold = config.entry("llm_int8_threshold")
         if threshold is None:
-            if config.entries.unknown_splat:
+            if config.entries.unknown_splat and not _load_options_from_caller(config):
                 continue  # the threshold may come through **kwargs
             described = " unset (bitsandbytes default)"
+            if config.entries.unknown_splat:
+                described = " unset (bitsandbytes default; the caller's **kwargs may set it)"
         else:
             value = number(threshold.value)
             if value is None or value == 0:
                 continue
             described = f"={value:g}"
-        yield Finding("LLM101", flag.key_node, {"threshold": described, "condition": condition(flag.value)}, config)
+        when = _flag_condition(ctx, config, flag.value)
+        if when is None:
+            continue  # a parameter that every call of its function in this module leaves off
+        yield Finding("LLM101", flag.key_node, {"threshold": described, "condition": when}, config)
 
 
 THRESHOLD = "llm_int8_threshold"
