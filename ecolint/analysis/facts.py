@@ -23,6 +23,7 @@ TRAINING_CALLS = frozenset(
     {"backward", "gradient_checkpointing_enable", "zero_grad", "prepare_model_for_kbit_training", "get_peft_model",
      "LoraConfig"}
 )
+ADAPTER_SETUP = frozenset({"get_peft_model", "LoraConfig", "prepare_model_for_kbit_training"})
 LOAD_KEYWORDS = ("load_in_8bit", "load_in_4bit")
 LOADING_LIBRARIES = ("transformers.", "peft.")
 # Libraries with a from_pretrained of their own whose load_in_4bit/8bit are not transformers' keywords.
@@ -156,13 +157,20 @@ class ModuleFacts:
     module: cst.Module | None = None  # the parsed module itself, for analyses that walk it again
 
     def training_anywhere(self) -> bool:
-        return any(unit.training_markers for unit in self.units)
+        return any(self._trains(unit) for unit in self.units)
 
     def is_training(self, unit: Unit) -> bool:
         """Training code: the unit has training markers, or it is module-level code of a training script."""
-        if unit.training_markers:
+        if self._trains(unit):
             return True
         return unit is self.units[0] and self.training_anywhere()
+
+    def _trains(self, unit: Unit) -> bool:
+        """Training markers, but not an adapter's set-up alone in a module that generates: a fresh adapter that
+        nothing trains is there to be run (an inference benchmark of adapter methods)."""
+        if not unit.training_markers:
+            return False
+        return not self.generations or any(marker not in ADAPTER_SETUP for marker in unit.training_markers)
 
 
 def collect_facts(module: cst.Module, project: ProjectLink | None = None) -> ModuleFacts:
