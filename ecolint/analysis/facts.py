@@ -255,7 +255,8 @@ class _Builder:
                 return
         creation = self._pipeline_creation_of(site, call.func)
         if creation is not None:
-            self._generation(site, "pipeline", creation)
+            if not self._runs_a_test_model(site, call.func):
+                self._generation(site, "pipeline", creation)
         else:
             self._unknown_generator(site)
 
@@ -413,6 +414,17 @@ class _Builder:
         ):
             return call
         return None
+
+    def _runs_a_test_model(self, site: CallSite, func: cst.BaseExpression) -> bool:
+        """A pipeline object made for a test fixture model (``pipeline(model="hf-internal-testing/...")``)."""
+        call, where = self._creation_of(site, func)
+        entries = self.resolver.call_entries(call, where.scope, where.order)
+        positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+        model = entries.get("model")
+        if model is not None:
+            return is_test_model(model.value)
+        return len(positional) > 1 and is_test_model(self.resolver.resolve(positional[1].value, where.scope,
+                                                                           where.order))
 
     def _is_engine_request(self, site: CallSite) -> bool:
         """``engine.generate(prompt, params, request_id)`` of an async engine (vLLM, TGI), or a client of a
