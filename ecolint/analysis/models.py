@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from weakref import WeakKeyDictionary
 
 import libcst as cst
 
+from ecolint.analysis.branches import branch_paths, may_both_run
 from ecolint.analysis.facts import ModelLoad, ModuleFacts
 from ecolint.analysis.practices import HALF
 from ecolint.analysis.scopes import dotted_name
@@ -108,14 +110,15 @@ def _is_cpu(value, site) -> bool:
 
 def stays_on_cpu(facts: ModuleFacts, load: ModelLoad) -> bool:
     """``device_map="cpu"`` (or a map of CPU devices), or no placement on a GPU anywhere in the module: no
-    ``.cuda()``, no ``.to(...)`` other than ``.to(model.device)`` / ``.to("cpu")`` / a dtype, and no pipeline
-    that wraps the loaded model with a GPU ``device``."""
+    ``.cuda()``, no ``.to(...)`` other than ``.to(model.device)`` / ``.to("cpu")`` / a dtype (one chained onto
+    another load places that model only), and no pipeline that wraps the loaded model with a GPU ``device``."""
     entry = load.entries.get("device_map") or load.entries.get("device")
     if entry is not None:
         return _is_cpu(entry.value, load.site)
     if load.engine == "vllm":
         return False  # vLLM places the model on the GPU itself
-    if any(_places_on_gpu(site.node) for site in facts.device_moves):
+    if any((_places_on_gpu(site.node) or _to_own_device(facts, site)) and _may_hold(site.node, facts, load)
+           for site in facts.device_moves):
         return False
     return not any(_is_gpu(device) for device in _wrapping_pipeline_devices(facts, load))
 
@@ -138,6 +141,22 @@ def _places_on_gpu(call: cst.Call) -> bool:
     if isinstance(first, cst.SimpleString) and str(first.evaluated_value).lower().startswith("cpu"):
         return False
     return not (dotted_name(first) or "").startswith("torch.") or dotted_name(first) == "torch.device"
+
+
+def _to_own_device(facts: ModuleFacts, site) -> bool:
+    """``.to(self.device)`` in a class that sets ``self.device`` itself (a wrapper's configured device, not the
+    device a model reports), to something other than the CPU."""
+    call = site.node
+    if call.func.attr.value != "to" or not call.args or call.args[0].keyword is not None:
+        return False
+    device = call.args[0].value
+    if not (isinstance(device, cst.Attribute) and device.attr.value == "device" and isinstance(device.value, cst.Name)
+            and device.value.value == "self" and site.function is not None and site.function.owner is not None):
+        return False
+    settings = facts.collector.instance_attributes.get((id(site.function.owner), "device"), []) if (
+        facts.collector is not None) else []
+    return any(not _is_cpu(facts.resolver.resolve(setting.value, setting.scope, setting.order), setting)
+               for setting in settings)
 
 
 def _wrapping_pipeline_devices(facts: ModuleFacts, load: ModelLoad) -> Iterator:
@@ -202,11 +221,42 @@ HALF_SYMBOLS = frozenset(symbol for symbol in HALF if symbol.startswith("torch."
 
 
 def converted_later(facts: ModuleFacts, load: ModelLoad) -> bool:
-    """The loaded model is turned into half precision afterwards: ``.half()``, ``.to(torch.float16)``."""
-    for site in facts.device_moves:
-        name = site.node.func.attr.value
-        if name in ("half", "bfloat16"):
+    """The loaded model is turned into half precision afterwards: ``.half()``, ``.to(torch.float16)``. A conversion
+    chained onto another load (``AutoModel.from_pretrained(...).half()``) is that model's, and one in the other
+    branch of an ``if`` than the load (``if multi_gpu: ... model.half()``) never follows it."""
+    conversions = [site for site in facts.device_moves if _to_half(site.node) and _may_hold(site.node, facts, load)]
+    if not conversions:
+        return False
+    paths = _branch_paths(facts)
+    at = paths.get(id(load.site.node), ())
+    return any(may_both_run(at, paths.get(id(site.node), ())) for site in conversions)
+
+
+def _to_half(call: cst.Call) -> bool:
+    name = call.func.attr.value
+    if name in ("half", "bfloat16"):
+        return True
+    return name == "to" and any(dotted_name(arg.value) in HALF_SYMBOLS for arg in call.args)
+
+
+def _may_hold(call: cst.Call, facts: ModuleFacts, load: ModelLoad) -> bool:
+    """A ``.cuda()``/``.half()``/``.to(...)`` that may act on ``load``'s model: not one chained onto another load
+    (``AutoModel.from_pretrained(...).half().cuda()`` moves that model only)."""
+    receiver = call.func.value
+    while isinstance(receiver, cst.Call):
+        if receiver is load.site.node:
             return True
-        if name == "to" and any(dotted_name(arg.value) in HALF_SYMBOLS for arg in site.node.args):
-            return True
-    return False
+        if any(other.site.node is receiver for other in facts.model_loads):
+            return False
+        receiver = receiver.func.value if isinstance(receiver.func, cst.Attribute) else None
+    return True
+
+
+_PATHS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _branch_paths(facts: ModuleFacts) -> dict:
+    """The ``if``/``try`` branch of every call, computed once per module."""
+    if facts not in _PATHS:
+        _PATHS[facts] = branch_paths(facts.module) if facts.module is not None else {}
+    return _PATHS[facts]
