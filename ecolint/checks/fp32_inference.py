@@ -31,7 +31,20 @@ def _is_float32(value) -> bool:
     return False
 
 
-WEIGHT_WORK = frozenset({"save_pretrained", "state_dict", "save_file", "merge_and_unload"})
+def float32_when(value) -> str | None:
+    """Whether a dtype value loads float32, and under which setting: "" when it always does, `` (when --precision
+    keeps its default)`` for a command-line option whose default is float32, also as one of the values a dict
+    entry set in the branches of an ``if`` may take; None otherwise."""
+    if value.kind == ValueKind.CHOICE:
+        flags = [option.flag for option in value.options if option.kind == ValueKind.OPTION and _is_float32(option)]
+        return f" (when {flags[0]} keeps its default)" if flags else None
+    if not _is_float32(value):
+        return None
+    return f" (when {value.flag} keeps its default)" if value.kind == ValueKind.OPTION else ""
+
+
+# Saving or reading out the weights; merge_and_unload alone folds LoRA adapters in for faster inference.
+WEIGHT_WORK = frozenset({"save_pretrained", "state_dict", "save_file"})
 
 
 def converts_weights(facts, load: ModelLoad) -> bool:
@@ -47,7 +60,8 @@ def converts_weights(facts, load: ModelLoad) -> bool:
 @check("LLM303")
 def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
     for load in inference_loads(ctx.facts):
-        if load.dtype is None or not _is_float32(load.dtype.value):
+        when = float32_when(load.dtype.value) if load.dtype is not None else None
+        if when is None:
             continue
         if not generative(load) or stays_on_cpu(ctx.facts, load) or converted_later(ctx.facts, load):
             continue
@@ -58,7 +72,7 @@ def fp32_inference(ctx: CheckContext) -> Iterator[Finding]:
             "LLM303",
             load.dtype.key_node,
             {"model": model_text(load) or "the model", "suggested": choice.written(), "why": choice.why,
-             "keyword": load.dtype.name},
+             "keyword": load.dtype.name, "when": when},
             load.dtype,
         )
 
@@ -70,6 +84,10 @@ def auto_or_bfloat16_dtype(ctx: FixContext, finding: Finding) -> Proposal:
     entry: Entry = finding.subject
     choice = float32_replacement(entry)
     value: Value = entry.value
+    if value.kind == "choice":
+        raise NoFix("the dtype depends on the branch taken")
+    if value.kind == "option" and isinstance(value.node, cst.Subscript):
+        raise NoFix("the float32 is an entry of a table the option's value picks; the option's default chooses it")
     if value.kind == "option" and isinstance(value.value, Value):
         value = value.value  # the command-line option's default
     node = value.node

@@ -203,6 +203,32 @@ def test_llm303_message_names_the_keyword_the_call_uses():
     assert ' dtype="auto"' not in diagnostic.message
 
 
+def test_llm303_leaves_a_precision_table_and_a_branch_dtype_alone():
+    """``{"fp32": torch.float32}[args.precision]``: rewriting the table would make ``fp32`` mean bfloat16."""
+    text = textwrap.dedent('''\
+        import argparse
+        import torch
+        from transformers import AutoModelForCausalLM
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--precision", default="fp32")
+        parser.add_argument("--eight_bit", action="store_true")
+        args = parser.parse_args()
+        table = {"fp32": torch.float32, "bf16": torch.bfloat16}
+        m = AutoModelForCausalLM.from_pretrained("gpt2", torch_dtype=table[args.precision], device_map="auto")
+        kwargs = {}
+        if args.eight_bit:
+            kwargs["load_in_8bit"] = True
+        else:
+            kwargs["torch_dtype"] = table[args.precision]
+        n = AutoModelForCausalLM.from_pretrained("gpt2", device_map="auto", **kwargs)
+    ''')
+    found = [d for d in lint_text(text, "case.py", ALL) if d.code == "LLM303"]
+    assert [d.location.row for d in found] == [9, 14]
+    assert all("(when --precision keeps its default)" in d.message for d in found)
+    assert [d.fix or d.hidden_fix for d in found] == [None, None]
+    assert 'table = {"fp32": torch.float32, "bf16": torch.bfloat16}' in fixed(text)
+
+
 def test_llm303_writes_auto_at_the_keyword_and_bfloat16_in_a_shared_constant():
     text = textwrap.dedent('''\
         import torch
