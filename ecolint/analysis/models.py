@@ -187,16 +187,41 @@ def generates_with_remote_code(facts: ModuleFacts, load: ModelLoad) -> bool:
     remote = load.entries.get("trust_remote_code")
     if remote is None or remote.value.provably_false():
         return False
+    return generates(facts, load)
+
+
+def generates(facts: ModuleFacts, load: ModelLoad) -> bool:
+    """The loaded model runs ``.generate`` or ``.chat`` in the module: through a name assigned the load
+    (``model = AutoModel.from_pretrained(...).cuda().eval()``), or an attribute of the class that holds it
+    (``self.model = ...`` in one method, ``self.model.generate(...)`` in another)."""
     for generation in facts.generations:
         func = generation.site.node.func
-        if generation.kind not in ("generate", "chat") or not isinstance(func.value, cst.Name):
+        if generation.kind not in ("generate", "chat") or not isinstance(func, cst.Attribute):
             continue
-        binding = generation.site.scope.lookup(func.value.value, generation.site.order)
-        value = binding.value if binding is not None and binding.kind == "assign" else None
-        while isinstance(value, cst.Call):  # AutoModel.from_pretrained(...).cuda().eval()
-            if value is load.site.node:
-                return True
-            value = value.func.value if isinstance(value.func, cst.Attribute) else None
+        if any(_holds(value, load) for value in _assigned(facts, generation.site, func.value)):
+            return True
+    return False
+
+
+def _assigned(facts: ModuleFacts, site, receiver: cst.BaseExpression) -> list:
+    """What the receiver of a call was assigned: a name's value, or every ``self.<attr> = ...`` of its class."""
+    if isinstance(receiver, cst.Name):
+        binding = site.scope.lookup(receiver.value, site.order)
+        return [binding.value] if binding is not None and binding.kind == "assign" else []
+    owner = site.function.owner if site.function is not None else None
+    if (isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name) and receiver.value.value == "self"
+            and owner is not None and facts.collector is not None):
+        return [setting.value for setting in facts.collector.instance_attributes.get((id(owner), receiver.attr.value),
+                                                                                      [])]
+    return []
+
+
+def _holds(value, load: ModelLoad) -> bool:
+    """The value is the load's call, or a chain of calls on it (``.cuda().eval()``)."""
+    while isinstance(value, cst.Call):
+        if value is load.site.node:
+            return True
+        value = value.func.value if isinstance(value.func, cst.Attribute) else None
     return False
 
 

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import libcst as cst
 
 from ecolint.analysis.collector import AttributeAssignment
+from ecolint.analysis.models import generates
 from ecolint.analysis.scopes import dotted_name
-from ecolint.analysis.values import Entry
+from ecolint.analysis.values import Entry, last_name
 from ecolint.checks import CheckContext, check
 from ecolint.diagnostics import Finding
 from ecolint.fixes.context import FixContext, NoFix, Proposal
@@ -24,7 +25,7 @@ def kv_cache_disabled(ctx: CheckContext) -> Iterator[Finding]:
     facts = ctx.facts
     for generation in facts.generations:
         entry = generation.entries.get("use_cache")
-        if entry is None or not entry.value.provably_false() or facts.is_training(generation.site.unit):
+        if entry is None or not entry.value.provably_false() or _training(facts, generation.site):
             continue
         if _one_new_token(generation.entries):
             continue  # a single forward pass (hidden states, scoring): there is no later step to reuse a cache
@@ -42,6 +43,32 @@ def kv_cache_disabled(ctx: CheckContext) -> Iterator[Finding]:
         if not value.provably_false() or facts.is_training(setting.unit) or _restored_later(facts, setting):
             continue
         yield Finding("LLM301", setting.target, {"where": f"set on {dotted_name(owner) or owner.attr.value}"}, setting)
+    if facts.training_anywhere() or any(_turns_on(facts, setting) for setting in facts.cache_settings):
+        return
+    for load in facts.model_loads:
+        entry = load.entries.get("use_cache")
+        if entry is None or not entry.value.provably_false() or not generates(facts, load):
+            continue
+        yield Finding("LLM301", entry.key_node, {"where": "given to from_pretrained for a model that generates"}, entry)
+
+
+def _turns_on(facts, setting) -> bool:
+    return not facts.resolver.resolve(setting.value, setting.scope, setting.order).provably_false()
+
+
+INFERENCE_SWITCHES = {"for_inference": False, "for_training": True}  # unsloth's FastLanguageModel/FastVisionModel
+
+
+def _training(facts, site) -> bool:
+    """Training code, unless the last mode switch before the call in the same code is ``for_inference(model)``
+    (a notebook's demo cells after ``FastLanguageModel.for_inference(model)``, before or after its training)."""
+    if not facts.is_training(site.unit):
+        return False
+    calls = facts.collector.calls if facts.collector is not None else []
+    switches = [(other.order, INFERENCE_SWITCHES[name]) for other in calls
+                if other.unit is site.unit and other.order < site.order
+                and (name := last_name(other.node.func)) in INFERENCE_SWITCHES]
+    return max(switches)[1] if switches else True
 
 
 def _one_new_token(entries) -> bool:
