@@ -129,14 +129,35 @@ OWN_PRECISION_IDS = re.compile(r"(?:^|/)Qwen-(?:\d|VL|Audio)|(?:^|/)chatglm", re
 OWN_PRECISION_KEYWORDS = ("bf16", "fp16", "fp32")
 
 
-def chooses_own_precision(load: ModelLoad) -> bool:
+def chooses_own_precision(load: ModelLoad, concrete: str = "") -> bool:
+    """Remote code or keywords that may pick the precision; ``concrete``: a model class of transformers' own (not
+    an Auto class) the load may go through, which runs no remote code."""
     if any(load.entries.get(keyword) for keyword in OWN_PRECISION_KEYWORDS):
         return True
     remote = load.entries.get("trust_remote_code")
     if remote is None or remote.value.provably_false():
         return False
     named = model_text(load) or ""
-    return not named or bool(OWN_PRECISION_IDS.search(named))  # remote code of an unknown model may pick its own
+    if not named:
+        return not concrete  # remote code of an unknown model may pick its own
+    return bool(OWN_PRECISION_IDS.search(named))
+
+
+def concrete_class(ctx: CheckContext, load: ModelLoad) -> tuple[str, str]:
+    """A transformers model class of its own (``LlamaForCausalLM``, not an Auto class) that the load's class
+    stands for on some path, and the condition for it: ``model_class = LlamaForCausalLM if "llama" in name else
+    AutoModelForCausalLM`` gives ("LlamaForCausalLM", " and model_class is LlamaForCausalLM")."""
+    func = load.site.node.func
+    if not isinstance(func, cst.Attribute):
+        return "", ""
+    value = ctx.facts.resolver.resolve(func.value, load.site.scope, load.site.order)
+    options = value.options if value.kind == ValueKind.CHOICE else [value]
+    for option in options:
+        name = str(option.value) if option.kind == ValueKind.SYMBOL else ""
+        last = name.rsplit(".", 1)[-1]
+        if name.startswith("transformers.") and last[:1].isupper() and not last.startswith("Auto"):
+            return last, (f" and {code_of(func.value)} is {last}" if value.kind == ValueKind.CHOICE else "")
+    return "", ""
 
 
 # Text encoder-decoders (BART, LED, Pegasus) are often stored in float32, which "auto" would keep.
@@ -167,7 +188,8 @@ def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
         if load.via_pipeline and not _model_named(load):
             continue
         seq2seq = text_seq2seq_generator(load)
-        if QUANTIZED_IDS.search(model_text(load) or "") or chooses_own_precision(load) or (
+        concrete, through = concrete_class(ctx, load) if load.entries.get("trust_remote_code") else ("", "")
+        if QUANTIZED_IDS.search(model_text(load) or "") or chooses_own_precision(load, concrete) or (
                 seq2seq_load(load) and not seq2seq):
             continue  # T5-style encoder-decoders overflow in float16: their float32 default is no oversight
         if not (generative(load) or generates_with_remote_code(ctx.facts, load)):
@@ -177,7 +199,7 @@ def implicit_float32(ctx: CheckContext) -> Iterator[Finding]:
         if any(_covers(site, load) for site in half_elsewhere):
             continue
         choice = SEQ2SEQ_CHOICE if seq2seq else AUTO  # an encoder-decoder checkpoint is often float32
-        context = {"model": model_text(load) or "the model", "when": when + unquantized,
+        context = {"model": model_text(load) or "the model", "when": when + unquantized + through,
                    "suggested": choice.written(), "why": choice.why, "keyword": dtype_spelling(ctx)}
         yield Finding("LLM306", load.site.node, context, load)
 
