@@ -211,8 +211,8 @@ def _assigned(facts: ModuleFacts, site, receiver: cst.BaseExpression) -> list:
     owner = site.function.owner if site.function is not None else None
     if (isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name) and receiver.value.value == "self"
             and owner is not None and facts.collector is not None):
-        return [setting.value for setting in facts.collector.instance_attributes.get((id(owner), receiver.attr.value),
-                                                                                      [])]
+        settings = facts.collector.instance_attributes.get((id(owner), receiver.attr.value), [])
+        return [setting.value for setting in settings]
     return []
 
 
