@@ -233,3 +233,39 @@ def test_a_generator_chosen_through_a_variable_and_forwarded_arguments_is_follow
     (tmp_path / "app/text_generation.py").write_text(DISPATCH, encoding="utf-8")
     found = check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM201", "app/serving/run.py")
     assert found == [["app/serving/run.py:8:23:", "LLM201"]]
+
+
+PROMPTED = '''\
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+
+def make_json(text, model, tokenizer):
+    prompt = f"""Text: {text}
+
+Answer in JSON:
+["""
+    inputs = tokenizer(prompt, return_tensors="pt").to("cuda")
+    return model.generate(**inputs, max_new_tokens=64)
+
+
+def describe(text):
+    return f"""about
+{text}: model.generate(**inputs)"""
+'''
+
+
+def test_a_prompt_template_in_column_0_does_not_end_the_helper(tmp_path, monkeypatch):
+    serve = ("from app.prompted import make_json, describe\n\n"
+             "for page in ['a', 'b']:\n    make_json(page, None, None)\n    describe(page)\n")
+    project(tmp_path, serve)
+    (tmp_path / "app/prompted.py").write_text(PROMPTED, encoding="utf-8")
+    assert check(tmp_path, monkeypatch, "--no-cache", "app/serving/run.py") == [["app/serving/run.py:4:5:", "LLM201"]]
+
+
+def test_top_level_definitions_skip_the_lines_of_a_multi_line_string():
+    found = top_level_definitions(PROMPTED)
+    assert found["make_json"].rstrip().endswith("max_new_tokens=64)")
+    assert found["describe"].rstrip().endswith('model.generate(**inputs)"""')
+    assert set(found) == {"make_json", "describe"}
+    quoted = "# a '''quote in a comment\ndef f():\n    s = '\"\"\"'\n    return 1\nX = 2\n"
+    assert top_level_definitions(quoted) == {"f": "def f():\n    s = '\"\"\"'\n    return 1", "X": "X = 2"}

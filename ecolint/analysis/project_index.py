@@ -326,15 +326,43 @@ def may_matter(imported: ImportedText, source: str, could_match) -> bool:
 TOP_LEVEL_NAME = re.compile(r"(?:async[ \t]+def|def|class)[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=)")
 
 
+STRING_OR_COMMENT = re.compile(  # unrolled loops: a run of plain characters, then one escape or lone quote
+    r'#[^\n]*|"""[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*"""'
+    r"|'''[^'\\]*(?:(?:\\[\s\S]|'(?!''))[^'\\]*)*'''"
+    r'|"[^"\\\n]*(?:\\[\s\S][^"\\\n]*)*"|\'[^\'\\\n]*(?:\\[\s\S][^\'\\\n]*)*\'')
+
+
+def string_continuation_lines(text: str) -> frozenset[int]:
+    """The (0-based) lines that start inside a multi-line string: a prompt template's line in column 0
+    does not end the block that holds it. Strings and comments are read left to right, as the tokenizer
+    reads them, so a quote in a comment or a ``#`` in a string changes nothing."""
+    if '"""' not in text and "'''" not in text:
+        return frozenset()
+    inside: set[int] = set()
+    line, counted = 0, 0
+    for match in STRING_OR_COMMENT.finditer(text):
+        literal = match.group()
+        if "\n" in literal and literal[0] != "#":  # a triple-quoted string, or one continued by a backslash
+            line += text.count("\n", counted, match.start())
+            counted = match.start()
+            inside.update(range(line + 1, line + 1 + literal.count("\n")))
+    return frozenset(inside)
+
+
 def top_level_definitions(text: str) -> dict[str, str]:
     """Each name a module defines at its top level (def, class, assignment) with the text of its block,
     found in one pass over the lines."""
-    lines = text.splitlines()
+    lines = text.split("\n")  # the line numbers string_continuation_lines counts (splitlines also splits at \f)
+    if lines[-1] == "":
+        lines.pop()
+    if "\r" in text:
+        lines = [line.rstrip("\r") for line in lines]
+    in_string = string_continuation_lines(text)
     found: dict[str, str] = {}
     start, name = None, None
     for number, line in enumerate([*lines, "<end>"]):
-        if line[:1] in ("", " ", "\t", ")", "]", "}", "#"):
-            continue  # inside the current block (or blank / a comment)
+        if line[:1] in ("", " ", "\t", ")", "]", "}", "#") or number in in_string:
+            continue  # inside the current block (or blank / a comment / a line of a multi-line string)
         if name is not None:
             found[name] = "\n".join(lines[start:number])
         match = TOP_LEVEL_NAME.match(line)
