@@ -144,6 +144,8 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
         if summary is not None:  # it parsed; a tree too deep to analyze is reported as when libcst was used
             return Analysis([too_deeply_nested(filename)] if summary.depth > MAX_NESTING else [])
         errors = syntax_errors(source, filename) if SYNTAX_ERROR in options.codes and module is None else []
+        if errors and newer_syntax_module(source, errors) is not None:
+            errors = []
         return Analysis(errors)
     import libcst as cst
     from libcst.metadata import MetadataWrapper, PositionProvider
@@ -156,13 +158,15 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
             errors = [too_deeply_nested(filename)] if summary.depth > MAX_NESTING else []
         else:
             errors = syntax_errors(source, filename, MAX_NESTING)  # libcst accepts code CPython rejects
+            module = newer_syntax_module(source, errors) if errors else None
+            errors = [] if module is not None else errors
         if errors and filename.endswith(".py"):
             source, masked_first = _without_ipython_lines(source, filename, errors)
             errors = [] if masked_first is not None else errors
         if errors:
             return Analysis(errors)
         try:
-            module = cst.parse_module(source)
+            module = module or cst.parse_module(source)
         except (cst.ParserSyntaxError, RecursionError):
             # CPython has just parsed this text: what libcst refuses is past libcst's own limits (about
             # 5,000 adjacent string literals, which it nests in pairs), not a mistake in the code
@@ -271,6 +275,24 @@ def syntax_errors(source: str, filename: str, max_nesting: int | None = None) ->
     except RecursionError:
         return [too_deeply_nested(filename)]
     return []
+
+
+def newer_syntax_module(source: str, errors: list[Diagnostic]):
+    """libcst's tree of a text the running interpreter's parser refuses, when libcst's grammar (Python 3.0
+    to 3.14: PEP 701 f-strings, type parameters, t-strings) reads it: code written for a newer Python is
+    checked, as Ruff checks it. None when libcst refuses it too (the E999 stays), and for a text refused
+    for its nesting, which libcst would accept and analyze in quadratic time."""
+    if not errors or any(NESTING_ERROR in error.message or TOO_DEEP in error.message for error in errors):
+        return None
+    import libcst as cst
+
+    try:
+        return cst.parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        return None
+
+
+NESTING_ERROR = "too many nested parentheses"  # CPython's tokenizer: over 200 open brackets
 
 
 def _parse_python(source: str, filename: str) -> tuple[ast.AST | None, list[Diagnostic]]:
