@@ -269,3 +269,27 @@ def test_top_level_definitions_skip_the_lines_of_a_multi_line_string():
     assert set(found) == {"make_json", "describe"}
     quoted = "# a '''quote in a comment\ndef f():\n    s = '\"\"\"'\n    return 1\nX = 2\n"
     assert top_level_definitions(quoted) == {"f": "def f():\n    s = '\"\"\"'\n    return 1", "X": "X = 2"}
+
+
+NOTES = """\
+from app.decoding import Decoder
+
+
+class Notes:
+    def __init__(self, decoder: Decoder = None):
+        self.decoder = decoder if decoder else Decoder(None, None)
+
+    def write(self, questions):
+        for question in questions:
+            print(self.decoder.answer(question))
+            print(self.decoder.name(question))
+        for batch in questions:
+            self.decoder.answer_all(batch)
+"""
+
+
+def test_a_method_reached_through_an_attribute_holding_a_project_class_instance_is_followed(tmp_path, monkeypatch):
+    project(tmp_path, serve=NOTES)
+    (tmp_path / "app/decoding.py").write_text(DECODER, encoding="utf-8")
+    found = check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM201", "app/serving/run.py")
+    assert found == [["app/serving/run.py:10:19:", "LLM201"]]  # self.decoder.answer(), not name() or answer_all()

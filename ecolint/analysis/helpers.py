@@ -15,7 +15,7 @@ import libcst as cst
 
 from ecolint.analysis.collector import CallSite, Collector
 from ecolint.analysis.dataflow import derived_names, names_in
-from ecolint.analysis.scopes import dotted_name, qualify
+from ecolint.analysis.scopes import Scope, dotted_name, qualify
 from ecolint.analysis.values import FunctionInfo
 
 if TYPE_CHECKING:
@@ -46,13 +46,43 @@ def called_function(collector: Collector, site: CallSite) -> FunctionInfo | None
     if isinstance(owner, cst.Name) and owner.value in ("self", "cls") and site.function is not None:
         enclosing = site.function.owner
         return collector.classes.get(enclosing.name.value, {}).get(method) if enclosing is not None else None
-    if isinstance(owner, cst.Name):  # obj = LocalClass(...); obj.method(...)
-        binding = site.scope.lookup(owner.value, site.order)
-        if binding is not None and binding.kind == "assign" and isinstance(binding.value, cst.Call):
-            created = binding.value.func
-            if isinstance(created, cst.Name) and created.value in collector.classes:
-                return collector.classes[created.value].get(method)
+    for created, _, _ in _constructions(collector, site):  # obj = LocalClass(...); obj.method(...)
+        if isinstance(created.func, cst.Name) and created.func.value in collector.classes:
+            return collector.classes[created.func.value].get(method)
     return None
+
+
+def _constructions(collector: Collector, site: CallSite) -> list[tuple[cst.Call, Scope, int]]:
+    """The calls that built the receiver of ``receiver.method(...)``, with where they were made: ``obj =
+    Class(...)`` for a name, and for ``self.attr`` what the class's methods assign to the attribute
+    (``self.attr = given if given else Class()``, ``given or Class()``: the class built by default)."""
+    func = site.node.func
+    if not isinstance(func, cst.Attribute):
+        return []
+    receiver = func.value
+    if isinstance(receiver, cst.Name):
+        binding = site.scope.lookup(receiver.value, site.order)
+        if binding is not None and binding.kind == "assign" and isinstance(binding.value, cst.Call):
+            return [(binding.value, binding.scope, binding.order)]
+        return []
+    if not (isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name)
+            and receiver.value.value == "self" and site.function is not None and site.function.owner is not None):
+        return []
+    found = []
+    for assignment in collector.instance_attributes.get((id(site.function.owner), receiver.attr.value), []):
+        found += [(call, assignment.scope, assignment.order) for call in _built(assignment.value)]
+    return found
+
+
+def _built(value: cst.BaseExpression) -> list[cst.Call]:
+    """The calls among an assigned value's alternatives (the branches of ``a if c else b``, ``a or b``)."""
+    if isinstance(value, cst.Call):
+        return [value]
+    if isinstance(value, cst.IfExp):
+        return _built(value.body) + _built(value.orelse)
+    if isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or):
+        return _built(value.left) + _built(value.right)
+    return []
 
 
 def _parameter_names(function: FunctionInfo) -> set[str]:
@@ -138,18 +168,16 @@ def _project_method_chain(collector: Collector, site: CallSite) -> tuple[str, ..
     module of the project, has a method that generates for the one item it is given."""
     func = site.node.func
     project = collector.resolver.project
-    if project is None or not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+    if project is None or not isinstance(func, cst.Attribute):
         return None
-    binding = site.scope.lookup(func.value.value, site.order)
-    if binding is None or binding.kind != "assign" or not isinstance(binding.value, cst.Call):
-        return None
-    qualified = qualify(binding.value.func, binding.scope, binding.order)
-    if not qualified or qualified.startswith(("<local>", "builtins.")):
-        return None
-    chain = project.generator_chain(qualified, func.attr.value)
-    if chain is None:
-        return None
-    return (f"{func.value.value}.{func.attr.value}()", *chain[1:]) if chain else None
+    for created, scope, order in _constructions(collector, site):
+        qualified = qualify(created.func, scope, order)
+        if not qualified or qualified.startswith(("<local>", "builtins.")):
+            continue
+        chain = project.generator_chain(qualified, func.attr.value)
+        if chain:
+            return (f"{dotted_name(func)}()", *chain[1:])
+    return None
 
 
 def _project_chain(collector: Collector, node: cst.BaseExpression, scope, order: int) -> tuple[str, ...] | None:
