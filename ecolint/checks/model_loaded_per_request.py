@@ -316,7 +316,7 @@ def _context_of(collector: Collector, site: CallSite, handlers: dict[int, str], 
                 caller.loops[-1], _arguments(caller.node)):
             continue  # a sweep: the loop hands each call another model id
         context = _context_of(collector, caller, handlers, streamlit, by_function, depth - 1,
-                              (f"{function.name}()", *chain))
+                              (_step(function), *chain))
         if context is not None:
             return context
     return None
@@ -333,7 +333,25 @@ def _reads_parameters(function: FunctionInfo, arguments: list[cst.BaseExpression
 
 
 def _callers(collector: Collector, function: FunctionInfo) -> list[CallSite]:
+    """The calls that run the function; for a class's ``__init__``, the calls that build the class."""
+    if function.name == "__init__" and function.owner is not None:
+        return [site for site in collector.calls if _builds(site, function.owner)]
     return [site for site in collector.calls if called_function(collector, site) is function]
+
+
+def _builds(site: CallSite, owner: cst.ClassDef) -> bool:
+    """``Class(...)`` where the name is bound to this class definition."""
+    func = site.node.func
+    if not isinstance(func, cst.Name) or func.value != owner.name.value:
+        return False
+    binding = site.scope.lookup(func.value, site.order)
+    return binding is not None and binding.kind == "class" and binding.node is owner
+
+
+def _step(function: FunctionInfo) -> str:
+    """How a function appears in a chain: ``Class()`` for a constructor, ``name()`` otherwise."""
+    owner = function.owner
+    return f"{owner.name.value}()" if function.name == "__init__" and owner is not None else f"{function.name}()"
 
 
 def vllm_engine_loads(collector: Collector) -> list[CallSite]:
