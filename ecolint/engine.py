@@ -215,7 +215,8 @@ class _ImportedText:
         return self._found
 
     def text(self) -> str:
-        return self.found().assignments + "\n" + self.found().functions
+        found = self.found()
+        return "\n".join((found.assignments, found.functions, found.loaders))
 
 
 def _triggered(checks: list[str], source: str, imported: _ImportedText) -> list[str]:

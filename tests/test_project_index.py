@@ -293,3 +293,89 @@ def test_a_method_reached_through_an_attribute_holding_a_project_class_instance_
     (tmp_path / "app/decoding.py").write_text(DECODER, encoding="utf-8")
     found = check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM201", "app/serving/run.py")
     assert found == [["app/serving/run.py:10:19:", "LLM201"]]  # self.decoder.answer(), not name() or answer_all()
+
+
+LOADERS = """\
+import functools
+
+from transformers import AutoModelForCausalLM
+
+
+class Summarizer:
+    def __init__(self):
+        self.model = self.load_model()
+
+    def load_model(self):
+        return AutoModelForCausalLM.from_pretrained("facebook/bart-large-cnn")
+
+
+def load_for(text, model_path):
+    return AutoModelForCausalLM.from_pretrained(model_path), text
+
+
+@functools.lru_cache(maxsize=None)
+def cached_model():
+    return AutoModelForCausalLM.from_pretrained("gpt2")
+
+
+_MODEL = None
+
+
+def shared_model():
+    global _MODEL
+    if _MODEL is None:
+        _MODEL = AutoModelForCausalLM.from_pretrained("gpt2")
+    return _MODEL
+"""
+STREAMLIT_APP = """\
+import streamlit as st
+from app.loaders import Summarizer
+
+
+def load_model():
+    return Summarizer()
+
+
+summarizer = load_model()
+st.write(summarizer.model)
+"""
+HANDLERS = """\
+from fastapi import FastAPI
+from app.loaders import Summarizer, cached_model, load_for, shared_model
+
+app = FastAPI()
+ONCE = Summarizer()
+
+
+@app.post("/a")
+def a(text: str):
+    return cached_model(), shared_model(), ONCE
+
+
+def pages(texts, names):
+    for text in texts:
+        load_for(text, "models/qa")
+    for name in names:
+        load_for("the same text", name)
+"""
+
+
+def test_a_class_of_another_module_whose_init_loads_is_followed(tmp_path, monkeypatch):
+    project(tmp_path, serve=STREAMLIT_APP)
+    (tmp_path / "app/loaders.py").write_text(LOADERS, encoding="utf-8")
+    found = check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM203", "app/serving/run.py")
+    assert found == [["app/serving/run.py:6:12:", "LLM203"]]  # Summarizer(), in load_model(), per rerun
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--select", "LLM203", "--output-format", "json",
+                                       "app/serving/run.py"])
+    import json
+
+    [finding] = json.loads(result.stdout)
+    assert "Summarizer.load_model()" in finding["message"] and finding["fix"] is None  # never edits another module
+
+
+def test_loads_in_another_module_per_item_are_followed_and_cached_or_swept_ones_are_not(tmp_path, monkeypatch):
+    project(tmp_path, serve=HANDLERS)
+    (tmp_path / "app/loaders.py").write_text(LOADERS, encoding="utf-8")
+    found = check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM203", "app/serving/run.py")
+    assert found == [["app/serving/run.py:15:9:", "LLM203"]]  # the same model path for every text

@@ -172,6 +172,8 @@ class ProjectIndex:
                     if found[1] in generating:  # with the bodies it reaches, for the prefilter's sake
                         kind = "function"
                         code = "\n".join([code, *(DOCSTRING.sub("", module.definitions[name]) for name in generating)])
+                    elif LOAD_CALL.search(code):  # a function or class that loads a model (LLM203)
+                        kind = "loader"
                 elif any(word in code for word in _trigger_words()):
                     kind = "assignment"
                 text = code if kind else ""
@@ -275,6 +277,7 @@ class ImportedText:
 
     assignments: str = ""
     functions: str = ""
+    loaders: str = ""  # functions and classes that load a model and do not generate
 
 
 def _trigger_words() -> frozenset[str]:
@@ -305,12 +308,13 @@ def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedT
             if name and name != "as" and name.isidentifier():
                 wanted.append(f"{prefix}{name}" if prefix.endswith(".") else f"{prefix}.{name}")
     wanted += [match.group(1) for match in IMPORT_MODULE.finditer(source)]  # ``import app.generation``
-    assignments, functions = [], []
+    texts: dict[str, list[str]] = {"assignment": [], "function": [], "loader": []}
     for qualified in wanted:
         kind, text = index.relevant_definition(importer, qualified)
-        (assignments if kind == "assignment" else functions if kind == "function" else []).append(text)
-    found.assignments = "\n".join(assignments)
-    found.functions = "\n".join(functions)
+        texts.get(kind, []).append(text)
+    found.assignments = "\n".join(texts["assignment"])
+    found.functions = "\n".join(texts["function"])
+    found.loaders = "\n".join(texts["loader"])
     return found
 
 
@@ -320,7 +324,9 @@ def may_matter(imported: ImportedText, source: str, could_match) -> bool:
     if imported.assignments and LOAD_CALL.search(source) and could_match(source + "\n" + imported.assignments):
         return True
     has_loop = "for " in source or "while " in source
-    return bool(imported.functions and has_loop and could_match(source + "\n" + imported.functions))
+    if imported.functions and has_loop and could_match(source + "\n" + imported.functions):
+        return True
+    return bool(imported.loaders and could_match(source + "\n" + imported.loaders))  # called per request
 
 
 TOP_LEVEL_NAME = re.compile(r"(?:async[ \t]+def|def|class)[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=)")
@@ -412,6 +418,15 @@ class FileLink:
             return None
         value = facts.resolver.resolve(cst.Name(name), scope, 10**9)
         return None if value.kind == ValueKind.UNKNOWN else value
+
+    def definition_facts(self, qualified: str) -> "tuple[ModuleFacts, str] | None":
+        """The facts of the project module that defines a function or class that generates or loads a
+        model, and its name there."""
+        found = self._module_defining(qualified, "loader") or self._module_defining(qualified, "function")
+        if found is None:
+            return None
+        facts = self.index.facts(found[0], self.depth)
+        return (facts, found[1]) if facts is not None else None
 
     def generator_chain(self, qualified: str, method: str | None = None) -> tuple[str, ...] | None:
         found = self._module_defining(qualified, "function")

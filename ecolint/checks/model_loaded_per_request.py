@@ -24,7 +24,7 @@ import libcst as cst
 
 from ecolint.analysis.collector import CallSite, Collector, Loop
 from ecolint.analysis.dataflow import derived_names, names_in
-from ecolint.analysis.facts import ModelLoad
+from ecolint.analysis.facts import ModelLoad, ModuleFacts
 from ecolint.analysis.helpers import callee_text, called_function
 from ecolint.analysis.scopes import Scope, dotted_name, is_library_name, module_path, qualify
 from ecolint.analysis.values import FunctionInfo, ValueKind, last_name
@@ -65,6 +65,7 @@ class RepeatedLoad:
 
     site: CallSite
     context: LoadContext
+    imported: bool = False  # the site calls a function or builds a class of another module that loads
 
 
 def _decorator_name(decorator: cst.Decorator) -> str:
@@ -157,7 +158,7 @@ class _GuardFinder(cst.CSTVisitor):
         self._returned_early = False
 
     def visit_If(self, node: cst.If) -> bool:
-        if _cache_test(node.test):
+        if _cache_test(node.test) or _change_test(node):
             if _returns(node.body):
                 self._returned_early = True
             self._depth += 1
@@ -203,6 +204,18 @@ def _cache_test(test: cst.BaseExpression) -> bool:
     if isinstance(test, cst.Call) and last_name(test.func) in ("hasattr", "getattr"):
         return True
     return False
+
+
+def _change_test(node: cst.If) -> bool:
+    """``if name != wanted: ... name = wanted; model = load(name)``: a reload only when the wanted model
+    changes (the block assigns a name the test compares)."""
+    test = node.test
+    if not isinstance(test, cst.Comparison) or not all(
+            isinstance(target.operator, (cst.NotEqual, cst.IsNot)) for target in test.comparisons):
+        return False
+    compared = {part.value for part in [test.left, *(target.comparator for target in test.comparisons)]
+                if isinstance(part, cst.Name)}
+    return bool(compared & set(_assigned_in(node.body)))
 
 
 def _returns(block: cst.BaseSuite) -> bool:
@@ -312,8 +325,7 @@ def _context_of(collector: Collector, site: CallSite, handlers: dict[int, str], 
     for caller in _callers(collector, function):
         if caller.function is function:
             continue
-        if caller.loops and _reads_parameters(function, arguments) and not _per_item_loop(
-                caller.loops[-1], _arguments(caller.node)):
+        if caller.loops and not _per_item_loop(caller.loops[-1], _fed_arguments(function, arguments, caller.node)):
             continue  # a sweep: the loop hands each call another model id
         context = _context_of(collector, caller, handlers, streamlit, by_function, depth - 1,
                               (_step(function), *chain))
@@ -322,14 +334,38 @@ def _context_of(collector: Collector, site: CallSite, handlers: dict[int, str], 
     return None
 
 
-def _reads_parameters(function: FunctionInfo, arguments: list[cst.BaseExpression]) -> bool:
+def _read_parameters(function: FunctionInfo, arguments: list[cst.BaseExpression]) -> set[str] | None:
+    """The function's parameters that the load's arguments read; None when they read ``self`` in a
+    method (an attribute may hold a constructor argument) or a ``*args``/``**kwargs`` parameter."""
     params = function.node.params
-    names = {param.name.value for param in [*params.posonly_params, *params.params, *params.kwonly_params]}
-    for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
-            names.add(star.name.value)
-    tainted = derived_names(function.node.body, names - {"self", "cls"})
-    return any(names_in(argument) & tainted for argument in arguments)
+    named = {param.name.value for param in [*params.posonly_params, *params.params, *params.kwonly_params]}
+    stars = {star.name.value for star in (params.star_arg, params.star_kwarg) if isinstance(star, cst.Param)}
+    read = set()
+    for name in (named | stars) - {"self", "cls"}:
+        if any(names_in(argument) & derived_names(function.node.body, {name}) for argument in arguments):
+            read.add(name)
+    if read & stars or (function.owner is not None and any("self" in names_in(argument) for argument in arguments)):
+        return None
+    return read
+
+
+def _fed_arguments(function: FunctionInfo, arguments: list[cst.BaseExpression],
+                   call: cst.Call) -> list[cst.BaseExpression]:
+    """The call's arguments that reach the load (``arguments``, read in ``function``): those given for the
+    parameters the load reads; all of them when that cannot be told."""
+    read = _read_parameters(function, arguments)
+    if read is None or any(arg.star for arg in call.args):
+        return _arguments(call)
+    params = function.node.params
+    positional = [param.name.value for param in [*params.posonly_params, *params.params]]
+    offset = 1 if function.owner is not None and positional[:1] in (["self"], ["cls"]) else 0
+    given = [arg.value for arg in call.args if arg.keyword is None]
+    fed = []
+    for name in read:
+        keyword = [arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == name]
+        index = positional.index(name) - offset if name in positional else -1
+        fed += keyword or ([given[index]] if 0 <= index < len(given) else [])
+    return fed
 
 
 def _callers(collector: Collector, function: FunctionInfo) -> list[CallSite]:
@@ -391,6 +427,83 @@ def _loads(ctx: CheckContext) -> list[CallSite]:
     return sites
 
 
+def imported_loads(collector: Collector, handlers: dict[int, str], streamlit: bool,
+                   max_depth: int = 3) -> dict[int, tuple[CallSite, LoadContext]]:
+    """Calls of a function, or constructions of a class, of another project module that load a model on
+    every call (see :func:`_loader_chain`), made once per request or item: by id of the call."""
+    project = collector.resolver.project
+    found: dict[int, tuple[CallSite, LoadContext]] = {}
+    if project is None:
+        return found
+    for site in collector.calls:
+        func = site.node.func
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            continue
+        qualified = qualify(func, site.scope, site.order)
+        if not qualified or qualified.startswith(("<local>", "builtins.")):
+            continue
+        defined = project.definition_facts(qualified)
+        loader = _loader_chain(*defined) if defined is not None else None
+        if loader is None:
+            continue
+        target, arguments, chain = loader
+        if site.loops:
+            if not _per_item_loop(site.loops[-1], _fed_arguments(target, arguments, site.node)):
+                continue  # a sweep, or a retry loop
+            context = LoadContext("loop", _loop_word(site.loops[-1]), chain)
+        else:
+            context = _context_of(collector, site, handlers, streamlit, {}, max_depth, chain)
+        if context is not None:
+            found[id(site.node)] = (site, context)
+    return found
+
+
+def _loader_chain(facts: ModuleFacts, name: str
+                  ) -> tuple[FunctionInfo, list[cst.BaseExpression], tuple[str, ...]] | None:
+    """For a top-level function or class of a module, the function it runs (the class's ``__init__``),
+    the arguments of a load it always runs (in it or in a function it calls, neither cached nor behind
+    a cache check), and the calls from it to that load; None when it loads nothing that way."""
+    collector = facts.collector
+    if name in collector.classes:
+        target = collector.classes[name].get("__init__")
+    else:
+        target = next((info for info in collector.resolver.functions.values() if info.name == name
+                       and info.owner is None and info.scope.parent is not None
+                       and info.scope.parent.kind == "module"), None)
+    if target is None or is_cached(target):
+        return None
+    sites = [load.site for load in facts.model_loads
+             if not facts.is_training(load.site.unit) and not _wraps_loaded_model(load)]
+    for site in sites:
+        path = _path_to(collector, target, site, 2)
+        if path is None:
+            continue
+        arguments = _arguments(site.node) if site.function is target else []
+        if site.function is not target and _read_parameters(site.function, _arguments(site.node)) != set():
+            continue  # the load reads what the caller inside the module passes: not followed
+        return target, arguments, tuple(f"{name}.{step}" if target.owner is not None else step for step in path)
+    return None
+
+
+def _path_to(collector: Collector, target: FunctionInfo, site: CallSite, depth: int) -> tuple[str, ...] | None:
+    """The functions between ``target`` and a call made in it or in a function it calls, when the call
+    runs every time (no loop, no cache); None otherwise."""
+    function = site.function
+    if function is None or site.loops or is_cached(function) or id(site.node) in guarded_calls(
+            function.node, [site.node]):
+        return None
+    if function is target:
+        return ()
+    if depth <= 0:
+        return None
+    for caller in _callers(collector, function):
+        if caller.function is not function:
+            rest = _path_to(collector, target, caller, depth - 1)
+            if rest is not None:
+                return (*rest, _step(function))
+    return None
+
+
 def _where(context: LoadContext) -> str:
     if context.kind == "loop":
         where = f"inside a {context.where}"
@@ -423,6 +536,15 @@ def model_loaded_per_request(ctx: CheckContext) -> list[Finding]:
             "where": _where(context),
             "every": _every(context),
         }, RepeatedLoad(site, context)))
+    collector = ctx.facts.collector
+    if collector.resolver.project is not None:
+        handlers = request_handlers(collector)
+        for site, context in imported_loads(collector, handlers, is_streamlit_script(collector)).values():
+            findings.append(Finding("LLM203", site.node, {
+                "callee": callee_text(site.node, "from_pretrained"),
+                "where": _where(context),
+                "every": _every(context),
+            }, RepeatedLoad(site, context, imported=True)))
     return findings
 
 
@@ -443,6 +565,8 @@ def load_once(ctx: FixContext, finding: Finding) -> Proposal:
     if not isinstance(repeated, RepeatedLoad):
         raise NoFix("unknown finding subject")
     site, context = repeated.site, repeated.context
+    if repeated.imported:
+        raise NoFix("the load is in another module")
     call = site.node
     if context.kind == "loop" and not context.chain:
         try:
