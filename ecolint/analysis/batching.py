@@ -362,6 +362,25 @@ def _in_async_function(site: CallSite) -> bool:
     return site.function is not None and site.function.is_async
 
 
+def _blocking_helper(candidate: _Candidate) -> bool:
+    """A synchronous helper called without ``await`` from an ``async def``: it runs its generation there,
+    one item at a time, with no engine to gather the requests."""
+    return candidate.kind == "helper" and not _awaited(candidate.site)
+
+
+def _awaited(site: CallSite) -> bool:
+    found = False
+
+    class Awaits(cst.CSTVisitor):
+        def visit_Await(self, node: cst.Await) -> bool:
+            nonlocal found
+            found = found or node.expression is site.node
+            return not found
+
+    site.loops[-1].node.visit(Awaits())
+    return found
+
+
 def _pipeline_batch_one(facts: ModuleFacts) -> Iterator[tuple[cst.CSTNode, str, CallSite, str, object | None]]:
     for creation in facts.pipelines:
         entry = creation.entries.get("batch_size")
@@ -455,7 +474,7 @@ def batching(facts: ModuleFacts) -> Batching:
     for candidate in candidates:
         site = candidate.site
         loops = site.loops
-        if not loops or _implements_generation(site) or _in_async_function(site):
+        if not loops or _implements_generation(site) or (_in_async_function(site) and not _blocking_helper(candidate)):
             continue
         verdicts = [_verdict(facts, loop) for loop in loops]
         innermost = loops[-1]
