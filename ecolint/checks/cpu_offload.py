@@ -7,10 +7,11 @@ import re
 import libcst as cst
 
 from ecolint.analysis.facts import ModelLoad
-from ecolint.analysis.values import Entry, Value, ValueKind
+from ecolint.analysis.values import Entry, Value, ValueKind, last_name
 from ecolint.analysis.models import inference_loads, model_text
 from ecolint.checks import CheckContext, check
 from ecolint.checks._common import model_size
+from ecolint.checks.fp32_inference import converts_weights
 from ecolint.diagnostics import Finding
 
 STRATEGIES = frozenset({"auto", "balanced", "balanced_low_0", "sequential"})
@@ -144,6 +145,16 @@ def _load_reason(ctx: CheckContext, load: ModelLoad) -> tuple[cst.CSTNode, str] 
     return None
 
 
+SAVES = frozenset({"save_pretrained", "save_file", "save_model"})
+
+
+def _saves_weights(facts, load: ModelLoad) -> bool:
+    """The function (or script) of the load writes weights: a merge or conversion for later use, not a model
+    that another call (an evaluator) may still run."""
+    calls = facts.collector.calls if facts.collector is not None else []
+    return any(site.unit is load.site.unit and last_name(site.node.func) in SAVES for site in calls)
+
+
 @check("LLM108")
 def cpu_offload(ctx: CheckContext) -> list[Finding]:
     findings: list[Finding] = []
@@ -156,6 +167,8 @@ def cpu_offload(ctx: CheckContext) -> list[Finding]:
                 "reason": "llm_int8_enable_fp32_cpu_offload=True keeps the modules that do not fit the GPU on the "
                           "CPU, in float32"}))
     for load in inference_loads(ctx.facts):
+        if converts_weights(ctx.facts, load) and _saves_weights(ctx.facts, load):
+            continue  # merged or converted and saved, no generation: offloading costs one pass, not each request
         found = _load_reason(ctx, load)
         if found is not None and id(found[0]) not in seen:
             seen.add(id(found[0]))
