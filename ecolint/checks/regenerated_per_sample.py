@@ -65,10 +65,55 @@ def _timed(loop: Loop) -> bool:
     return any(last_name(site.node.func) in TIMERS for site in loop.calls)
 
 
-def _uses_target(loop: Loop) -> bool:
-    """The loop variable is read in the loop (not ``_``, not an unused counter)."""
+def _uses_target(loop: Loop, inputs: list[cst.BaseExpression]) -> bool:
+    """The loop variable is read in the loop (not ``_``, not an unused counter), other than to act every N
+    passes (``if (i + 1) % save_every == 0: save(results)``) without changing what is generated."""
     body = loop.node.body if isinstance(loop.node, cst.For) else getattr(loop.node, "elt", None)
-    return bool(body is not None and names_in(body) & set(loop.targets))
+    if body is None:
+        return False
+    targets, read = set(loop.targets), set().union(*(names_in(expression) for expression in inputs))
+    found = False
+
+    class Reads(cst.CSTVisitor):
+        def visit_If(self, node: cst.If) -> bool:
+            return not (_periodic(node.test, targets) and not _assigned_names(node) & read)
+
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal found
+            found = found or node.value in targets
+
+    body.visit(Reads())
+    return found
+
+
+def _periodic(test: cst.BaseExpression, targets: set[str]) -> bool:
+    """A test of the loop variable modulo something: ``i % n == 0``, ``(idx + 1) % every == 0``."""
+    found = False
+
+    class Modulo(cst.CSTVisitor):
+        def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+            nonlocal found
+            found = found or (isinstance(node.operator, cst.Modulo) and bool(names_in(node.left) & targets))
+
+    test.visit(Modulo())
+    return found
+
+
+def _assigned_names(node: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+
+    class Targets(cst.CSTVisitor):
+        def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
+            found.update(names_in(target.target))
+
+        def visit_AugAssign(self, target: cst.AugAssign) -> None:
+            found.update(names_in(target.target))
+
+        def visit_AnnAssign(self, target: cst.AnnAssign) -> None:
+            found.update(names_in(target.target))
+
+    node.visit(Targets())
+    return found
 
 
 @check("LLM206")
@@ -87,7 +132,7 @@ def regenerated_per_sample(ctx: CheckContext) -> Iterator[Finding]:
             continue  # each pass continues from the last one
         if not _collected(loop, generation) or _timed(loop):
             continue  # a timing or warm-up loop: the results are not kept, or the loop measures time
-        if _uses_target(loop):
+        if _uses_target(loop, inputs):
             continue  # ``for j in range(len(turns))``: an index, the passes differ in a way not followed here
         keyword = "n" if generation.kind == "vllm" else "num_return_sequences"
         yield Finding("LLM206", generation.site.node,
