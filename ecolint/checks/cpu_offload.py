@@ -11,7 +11,6 @@ from ecolint.analysis.values import Entry, Value, ValueKind, last_name
 from ecolint.analysis.models import inference_loads, model_text
 from ecolint.checks import CheckContext, check
 from ecolint.checks._common import model_size
-from ecolint.checks.fp32_inference import converts_weights
 from ecolint.diagnostics import Finding
 
 STRATEGIES = frozenset({"auto", "balanced", "balanced_low_0", "sequential"})
@@ -149,10 +148,13 @@ SAVES = frozenset({"save_pretrained", "save_file", "save_model"})
 
 
 def _saves_weights(facts, load: ModelLoad) -> bool:
-    """The function (or script) of the load writes weights: a merge or conversion for later use, not a model
-    that another call (an evaluator) may still run."""
+    """The function (or script) of the load writes weights and generates nothing: a merge or conversion for
+    later use (LLM303 leaves such code out too), not a model that another call (an evaluator) may still run."""
+    unit = load.site.unit
+    if any(generation.site.unit is unit for generation in facts.generations):
+        return False
     calls = facts.collector.calls if facts.collector is not None else []
-    return any(site.unit is load.site.unit and last_name(site.node.func) in SAVES for site in calls)
+    return any(site.unit is unit and last_name(site.node.func) in SAVES for site in calls)
 
 
 @check("LLM108")
@@ -167,7 +169,7 @@ def cpu_offload(ctx: CheckContext) -> list[Finding]:
                 "reason": "llm_int8_enable_fp32_cpu_offload=True keeps the modules that do not fit the GPU on the "
                           "CPU, in float32"}))
     for load in inference_loads(ctx.facts):
-        if converts_weights(ctx.facts, load) and _saves_weights(ctx.facts, load):
+        if _saves_weights(ctx.facts, load):
             continue  # merged or converted and saved, no generation: offloading costs one pass, not each request
         found = _load_reason(ctx, load)
         if found is not None and id(found[0]) not in seen:
