@@ -379,3 +379,111 @@ def test_loads_in_another_module_per_item_are_followed_and_cached_or_swept_ones_
     (tmp_path / "app/loaders.py").write_text(LOADERS, encoding="utf-8")
     found = check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM203", "app/serving/run.py")
     assert found == [["app/serving/run.py:15:9:", "LLM203"]]  # the same model path for every text
+
+
+HARNESS = """\
+from torch.utils.data import DataLoader
+
+
+def _run_one(settings, rows):
+    texts = [row["text"] for row in rows]
+    return settings["inference_fn"](texts, **settings["kwargs"])
+
+
+def evaluate(settings, dataset, batch_size=1):
+    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=list)
+    results = []
+    for rows in loader:
+        results.append(_run_one(settings, rows))
+    return results
+
+
+def map_items(items, fn):
+    return [fn(item) for item in items]
+
+
+def apply_once(fn, text):
+    return fn(text)
+
+
+def evaluate_batched(settings, dataset):
+    for batch in DataLoader(dataset, batch_size=16):
+        settings["inference_fn"](batch)
+"""
+GENERATORS = """\
+def generate_first(texts, model=None, tokenizer=None):
+    inputs = tokenizer(texts[0], return_tensors="pt").to("cuda")
+    return model.generate(**inputs, max_new_tokens=64)
+
+
+def shout(texts, **kwargs):
+    return [text.upper() for text in texts]
+"""
+RUNNER = """\
+import sys
+
+sys.path.insert(0, ".")
+import harness as h
+from harness import apply_once, evaluate_batched
+from lib.generators import generate_first, shout
+
+settings = {"inference_fn": generate_first, "kwargs": {}}
+h.evaluate(settings, ["a", "b"])
+h.evaluate({"inference_fn": generate_first, "kwargs": {}}, ["a", "b"], batch_size=1)
+h.map_items(["a", "b"], fn=generate_first)
+h.evaluate(settings, ["a", "b"], batch_size=8)
+h.evaluate({"inference_fn": shout, "kwargs": {}}, ["a", "b"])
+apply_once(generate_first, "a")
+evaluate_batched(settings, ["a", "b"])
+"""
+
+
+def harness_project(tmp_path, runner=RUNNER):
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    for name, text in {"harness/__init__.py": "from .evaluation import *\n", "harness/evaluation.py": HARNESS,
+                       "lib/__init__.py": "", "lib/generators.py": GENERATORS, "scripts/run.py": runner}.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def test_a_generator_handed_to_another_module_s_per_item_loop_is_reported_at_the_call(tmp_path, monkeypatch):
+    harness_project(tmp_path)
+    found = check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM201", "scripts/run.py")
+    # a settings dict by name and as a literal (a loader whose batch_size is the caller's, left at 1 or
+    # given as 1), a plain parameter called in a comprehension; not batch_size=8, not a function that does
+    # not generate, not a function called once, not a loader of 16 rows
+    assert found == [["scripts/run.py:9:1:", "LLM201"], ["scripts/run.py:10:1:", "LLM201"],
+                     ["scripts/run.py:11:1:", "LLM201"]]
+
+
+def test_the_finding_names_the_generator_and_the_other_function_s_loop_and_offers_no_fix(tmp_path, monkeypatch):
+    import json
+
+    harness_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--select", "LLM201", "--output-format", "json",
+                                       "scripts/run.py"])
+    first = json.loads(result.stdout)[0]
+    assert first["message"].startswith("generate_first (passed to h.evaluate(), via generate_first() -> "
+                                       "model.generate()) is called once per item inside a for loop of h.evaluate()")
+    assert first["fix"] is None  # the loop is in the other module: batching it is that function's business
+    before = (tmp_path / "scripts/run.py").read_text(encoding="utf-8")
+    CliRunner().invoke(main, ["check", "--no-cache", "--select", "LLM201", "--fix", "--unsafe-fixes",
+                              "scripts/run.py"])
+    assert (tmp_path / "scripts/run.py").read_text(encoding="utf-8") == before
+
+
+def test_a_script_without_generation_words_is_linted_when_it_hands_over_a_generator(tmp_path, monkeypatch):
+    runner = "import harness\nfrom lib.generators import generate_first\n\nharness.map_items(['a'], generate_first)\n"
+    harness_project(tmp_path, runner)
+    found = check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM201", "scripts/run.py")
+    assert found == [["scripts/run.py:4:1:", "LLM201"]]
+
+
+def test_a_name_a_package_re_exports_is_found_in_the_module_that_defines_it(tmp_path):
+    harness_project(tmp_path)
+    index = ProjectIndex(tmp_path)
+    importer = tmp_path / "scripts" / "run.py"
+    assert index.locate(importer, "harness.evaluate") == (tmp_path / "harness" / "evaluation.py", "evaluate")
+    assert index.locate(importer, "harness.missing") == (tmp_path / "harness" / "__init__.py", "missing")

@@ -14,6 +14,7 @@ from ecolint.analysis.dataflow import carried_from_result, derived_names, names_
 from ecolint.analysis.facts import DataLoaderSite, GenerationCall, ModuleFacts
 from ecolint.analysis.collections import collection_argument
 from ecolint.analysis.helpers import GENERATION_IMPLEMENTATIONS, callee_text
+from ecolint.analysis.item_callers import describe
 from ecolint.analysis.scopes import code_of, dotted_name
 from ecolint.analysis.values import last_name
 from ecolint.analysis.parameters import number, parameter_default
@@ -507,6 +508,9 @@ def batching(facts: ModuleFacts) -> Batching:
         reported_loops.update({id(innermost), id(reported)})
         per_item.append(PerItemGeneration(site, candidate.callee, LOOP_WORDS[reported.kind], candidate.kind,
                                           candidate.generation, reported, facts, carried_by))
+    for passed in facts.passed_generations:  # the loop is in the project function the generator is handed to
+        callee, loop = describe(passed)
+        per_item.append(PerItemGeneration(passed.site, callee, loop, "passed", facts=facts))
     return Batching(per_item, _unique(batch_one))
 
 

@@ -14,7 +14,7 @@ from ecolint.analysis.walk import walk
 from ecolint.analysis.collector import AttributeAssignment, CallSite, Collector, Loop, Unit, receiver
 from ecolint.analysis.scopes import code_of, is_library_name, qualify
 from ecolint.analysis.generation_shape import generated_text_calls, generation_signals, named_like_a_client
-from ecolint.analysis.helpers import called_function, per_item_helper_calls
+from ecolint.analysis.helpers import called_function, generator_summaries, per_item_helper_calls
 from ecolint.analysis.project import ProjectLink
 from ecolint.analysis.values import Entries, Entry, Resolver, Value, ValueKind, last_name
 
@@ -151,6 +151,7 @@ class ModuleFacts:
     raising_guards: list[frozenset[str]] = field(default_factory=list)  # ``if a and b: raise``
     input_calls: list[CallSite] = field(default_factory=list)
     helper_calls: list[HelperCall] = field(default_factory=list)
+    passed_generations: list = field(default_factory=list)  # item_callers.PassedGeneration
     device_moves: list[CallSite] = field(default_factory=list)  # .cuda(), .to(...), .half(), .bfloat16()
     uses_compile: bool = False
     collector: Collector | None = None  # the walk the facts come from (scopes, functions, classes)
@@ -181,7 +182,12 @@ def collect_facts(module: cst.Module, project: ProjectLink | None = None) -> Mod
     facts = ModuleFacts(collector.resolver, collector.units, collector.all_loops, collector=collector, module=module)
     _Builder(collector, facts).build()
     facts.uses_compile = collector.compile_mentions > 0
-    facts.helper_calls = per_item_helper_calls(collector, facts)
+    summaries = generator_summaries(collector, facts)
+    facts.helper_calls = per_item_helper_calls(collector, facts, summaries)
+    if project is not None:  # another module's loop that calls a generator this one hands over
+        from ecolint.analysis.item_callers import passed_generations
+
+        facts.passed_generations = passed_generations(collector, facts, summaries)
     return facts
 
 

@@ -121,11 +121,12 @@ def _reads_any(expressions: list[cst.BaseExpression], tainted: set[str]) -> bool
     return any(names_in(expression) & tainted for expression in expressions)
 
 
-def per_item_helper_calls(collector: Collector, facts: "ModuleFacts") -> list["HelperCall"]:
+def per_item_helper_calls(collector: Collector, facts: "ModuleFacts",
+                          summaries: dict[int, tuple[str, ...]] | None = None) -> list["HelperCall"]:
     """The calls made in loops of functions that generate for the one item they are given."""
     from ecolint.analysis.facts import HelperCall
 
-    summaries = generator_summaries(collector, facts)
+    summaries = generator_summaries(collector, facts) if summaries is None else summaries
     found = []
     for site in collector.calls:
         if not site.loops:

@@ -22,3 +22,7 @@ class ProjectLink(Protocol):
     def generator_chain(self, qualified: str, method: str | None = None) -> tuple[str, ...] | None:
         """For a project function (or, with ``method``, a method of a project class) that generates for the
         one item it is given: its chain of calls."""
+
+    def item_calls(self, qualified: str) -> tuple | None:
+        """For a project function that calls a callable it is given once per item of a loop: how (its
+        ``ecolint.analysis.item_callers.ItemCall`` facts)."""

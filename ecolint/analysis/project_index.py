@@ -56,6 +56,7 @@ class _Module:
     definitions: dict[str, str] | None = None  # top-level name -> the text of its block
     generating: frozenset[str] | None = None  # top-level functions whose text runs generation
     relevant: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (kind, text)
+    item_calls: dict[str, tuple] | None = None  # top-level function -> its ItemCall facts (item_callers)
 
 
 class ProjectIndex:
@@ -69,6 +70,7 @@ class ProjectIndex:
         self._listings: dict[Path, frozenset[str]] = {}
         self._checked: dict[Path, float] = {}  # when each module file was last looked at on disk
         self._absolute_bases: dict[Path, list[Path]] = {}
+        self._modules_found: dict[tuple[Path, str], bool] = {}
 
     def link_for(self, importer: Path | None, depth: int = 0) -> "FileLink | None":
         if importer is None or depth > MAX_DEPTH:
@@ -80,8 +82,54 @@ class ProjectIndex:
         """The project file that defines ``qualified`` (a module path and a name) and the name."""
         key = (importer.parent, qualified)
         if key not in self._located:
-            self._located[key] = self._locate(importer, qualified)
+            self._located[key] = None  # an import cycle of re-exports answers "unknown"
+            found = self._locate(importer, qualified)
+            self._located[key] = self._reexported(*found) or found if found is not None else None
         return self._located[key]
+
+    def _reexported(self, path: Path, name: str) -> tuple[Path, str] | None:
+        """Where a name that a module only imports is defined: ``from .eval import evaluate`` or ``from .eval
+        import *`` in a package's ``__init__.py`` (a submodule of that name, or a definition, stays)."""
+        if path.name == "__init__.py" and (self._exists(path.with_name(f"{name}.py")) or
+                                           self._exists(path.parent / name / "__init__.py")):
+            return None
+        module = self.module(path)
+        if module is None or "import" not in module.text or name in self.definitions(module):
+            return None
+        for match in IMPORT_FROM.finditer(module.text):
+            names = {raw.strip() for raw in re.split(r"[,\s]+", match.group(2) or match.group(3) or "")}
+            if name not in names and "*" not in names:
+                continue
+            base = match.group(1)
+            prefix = f"<relative>{base}" if base.startswith(".") else base
+            found = self.locate(path, f"{prefix}{name}" if prefix.endswith(".") else f"{prefix}.{name}")
+            if found is None or found[0] == path:
+                continue
+            if name in names or self._defines(*found):
+                return found
+        return None
+
+    def _defines(self, path: Path, name: str) -> bool:
+        module = self.module(path)
+        return module is not None and name in self.definitions(module)
+
+    @staticmethod
+    def definitions(module: _Module) -> dict[str, str]:
+        """The module's top-level definitions (name -> the text of its block), found once."""
+        if module.definitions is None:
+            module.definitions = top_level_definitions(module.text)
+        return module.definitions
+
+    def has_module(self, importer: Path, dotted: str) -> bool:
+        """Whether an absolute import of ``dotted`` finds a module (or package) of the project."""
+        key = (importer.parent, dotted)
+        if key not in self._modules_found:
+            parts = dotted.split(".")
+            self._modules_found[key] = any(
+                self._exists(candidate) and self._in_project(candidate)
+                for base in self._bases(importer, False, dotted)
+                for candidate in (base.joinpath(*parts).with_suffix(".py"), base.joinpath(*parts, "__init__.py")))
+        return self._modules_found[key]
 
     def _locate(self, importer: Path, qualified: str) -> tuple[Path, str] | None:
         relative = qualified.startswith("<relative")
@@ -199,6 +247,17 @@ class ProjectIndex:
             module.generating = frozenset(found)
         return module.generating
 
+    def item_calls(self, module: _Module, depth: int) -> dict[str, tuple]:
+        """The module's functions that call a callable they are given once per item of a loop (parsed only
+        when the text has a loop)."""
+        if module.item_calls is None:
+            module.item_calls = {}
+            if ("for " in module.text or "while " in module.text) and self.facts(module, depth) is not None:
+                from ecolint.analysis.item_callers import item_callers
+
+                module.item_calls = item_callers(module.facts)
+        return module.item_calls
+
     def _in_project(self, path: Path) -> bool:
         return not THIRD_PARTY_PARTS & set(path.parts)
 
@@ -278,6 +337,7 @@ class ImportedText:
     assignments: str = ""
     functions: str = ""
     loaders: str = ""  # functions and classes that load a model and do not generate
+    passed: bool = False  # a generating function is named as a value (handed to a call), not only called
 
 
 def _trigger_words() -> frozenset[str]:
@@ -295,23 +355,35 @@ GENERATION_CALL = re.compile(r"\.generate\s*\(|\.chat\s*\(|\bpipeline\s*\(|\bpip
 DOCSTRING = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
 
 
+MAX_MODULE_CHAINS = 64  # ``lce.models.common.fn`` chains of an imported module looked up, at most
+
+
 def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedText:
     """The definitions of the names a file imports from project modules that may matter to a rule (text
     only, nothing parsed): assignments that mention a rule's trigger word, functions that generate."""
     found = ImportedText()
-    wanted = []
+    wanted: dict[str, str] = {}  # qualified name -> how the file spells it
     for match in IMPORT_FROM.finditer(source):
         base = match.group(1)
         prefix = f"<relative>{base}" if base.startswith(".") else base
         for raw in re.split(r"[,\s]+", match.group(2) or match.group(3) or ""):
             name = raw.strip()
             if name and name != "as" and name.isidentifier():
-                wanted.append(f"{prefix}{name}" if prefix.endswith(".") else f"{prefix}.{name}")
-    wanted += [match.group(1) for match in IMPORT_MODULE.finditer(source)]  # ``import app.generation``
+                wanted[f"{prefix}{name}" if prefix.endswith(".") else f"{prefix}.{name}"] = name
+    for match in IMPORT_MODULE.finditer(source):  # ``import app.generation``, ``import app as a``: a.x.fn
+        module, alias = match.group(1), match.group(2) or match.group(1)
+        wanted[module] = alias
+        if not index.has_module(importer, module):
+            continue
+        chains = dict.fromkeys(re.findall(rf"\b{re.escape(alias)}((?:\.\w+)+)", source))
+        for chain in list(chains)[:MAX_MODULE_CHAINS]:
+            wanted[module + chain] = alias + chain
     texts: dict[str, list[str]] = {"assignment": [], "function": [], "loader": []}
-    for qualified in wanted:
+    for qualified, spelled in wanted.items():
         kind, text = index.relevant_definition(importer, qualified)
         texts.get(kind, []).append(text)
+        if kind == "function" and re.search(rf"\b{re.escape(spelled)}\b(?!\s*[(.\w])", source):
+            found.passed = True
     found.assignments = "\n".join(texts["assignment"])
     found.functions = "\n".join(texts["function"])
     found.loaders = "\n".join(texts["loader"])
@@ -320,9 +392,12 @@ def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedT
 
 def may_matter(imported: ImportedText, source: str, could_match) -> bool:
     """An imported config reaches a load in this file, or an imported function that generates is called in
-    one of its loops: ``could_match`` (the prefilter) is asked about the combined text in each case."""
+    one of its loops or handed to a call (whose function may loop): ``could_match`` (the prefilter) is asked
+    about the combined text in each case."""
     if imported.assignments and LOAD_CALL.search(source) and could_match(source + "\n" + imported.assignments):
         return True
+    if imported.passed and could_match(source + "\n" + imported.functions + "\nfor"):
+        return True  # the loop may be in the function it is handed to
     has_loop = "for " in source or "while " in source
     if imported.functions and has_loop and could_match(source + "\n" + imported.functions):
         return True
@@ -385,9 +460,8 @@ class FileLink:
         self.depth = depth
         self.uses: dict[str, str] = {}
 
-    def _module_defining(self, qualified: str, kind: str) -> tuple[_Module, str] | None:
-        """The module that defines ``qualified`` when its definition is of ``kind`` and may matter (the
-        text check of :meth:`ProjectIndex.relevant_definition`): only such modules are ever parsed."""
+    def _module_of(self, qualified: str) -> tuple[_Module, str] | None:
+        """The project module that defines ``qualified`` and the name there, recorded as used."""
         found = self.index.locate(self.importer, qualified)
         if found is None:
             return None
@@ -396,9 +470,25 @@ class FileLink:
         if module is None:
             return None
         self.uses[str(path)] = module.digest
-        if self.index.relevant_definition(self.importer, qualified)[0] != kind:
-            return None
         return module, name
+
+    def _module_defining(self, qualified: str, kind: str) -> tuple[_Module, str] | None:
+        """The module that defines ``qualified`` when its definition is of ``kind`` and may matter (the
+        text check of :meth:`ProjectIndex.relevant_definition`): only such modules are ever parsed."""
+        found = self._module_of(qualified)
+        if found is None or self.index.relevant_definition(self.importer, qualified)[0] != kind:
+            return None
+        return found
+
+    def item_calls(self, qualified: str) -> tuple | None:
+        """How a project function calls a callable it is given once per item (``ItemCall`` facts)."""
+        found = self._module_of(qualified)
+        if found is None:
+            return None
+        module, name = found
+        if not self.index.definitions(module).get(name, "").lstrip().startswith("def "):
+            return None
+        return self.index.item_calls(module, self.depth).get(name)
 
     def constant(self, qualified: str) -> "Value | None":
         found = self._module_defining(qualified, "assignment")

@@ -51,6 +51,8 @@ def batch_per_item_generation(ctx: FixContext, finding: Finding) -> Proposal:
     from ecolint.fixes.batch_shapes import pipeline_per_item, vllm_per_item
 
     subject = finding.subject
+    if subject is not None and subject.kind == "passed":
+        raise NoFix("the loop is in the function the generator is passed to: that function decides the batch")
     if subject is None or subject.generation is None:
         raise NoFix("the generation runs in a helper: the helper's callers decide the batch")
     if subject.carried_by is not None:
