@@ -487,3 +487,42 @@ def test_a_name_a_package_re_exports_is_found_in_the_module_that_defines_it(tmp_
     importer = tmp_path / "scripts" / "run.py"
     assert index.locate(importer, "harness.evaluate") == (tmp_path / "harness" / "evaluation.py", "evaluate")
     assert index.locate(importer, "harness.missing") == (tmp_path / "harness" / "__init__.py", "missing")
+
+
+SYS_PATH_RUNNER = """\
+import os
+import sys
+from pathlib import Path
+
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "vendor"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shared"))
+import answering
+from common import generate_one
+
+for question in ["a", "b"]:
+    answering.answer(question)
+replies = [generate_one(question) for question in ["c", "d"]]
+"""
+
+
+def sys_path_project(tmp_path, runner):
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    answer = GENERATION.replace("def generate_one", "def answer")
+    for name, text in {"tools/run.py": runner, "tools/vendor/answering.py": answer, "shared/common.py": GENERATION}.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def test_modules_reached_through_a_sys_path_addition_built_from_the_file_are_followed(tmp_path, monkeypatch):
+    sys_path_project(tmp_path, SYS_PATH_RUNNER)
+    found = check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM201", "tools/run.py")
+    assert found == [["tools/run.py:11:5:", "LLM201"], ["tools/run.py:12:12:", "LLM201"]]
+
+
+def test_a_sys_path_addition_that_cannot_be_told_adds_no_folder(tmp_path, monkeypatch):
+    unknown = SYS_PATH_RUNNER.replace('os.path.join(os.path.dirname(os.path.abspath(__file__)), "vendor")',
+                                      'os.environ["VENDOR"]').replace('str(Path(__file__).resolve().parents[1] / '
+                                                                      '"shared")', '"shared"')
+    sys_path_project(tmp_path, unknown)
+    assert check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM201", "tools/run.py") == []

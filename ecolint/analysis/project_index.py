@@ -66,11 +66,12 @@ class ProjectIndex:
         self.root = root.absolute()
         self._modules: dict[Path, _Module | None] = {}
         self._busy: set[Path] = set()  # modules being analyzed: an import cycle answers "unknown"
-        self._located: dict[tuple[Path, str], tuple[Path, str] | None] = {}
+        self._located: dict[tuple[Path, tuple[Path, ...], str], tuple[Path, str] | None] = {}
+        self._sys_paths: dict[Path, tuple[float, tuple[int, int], tuple[Path, ...]]] = {}  # (checked, stamp, folders)
         self._listings: dict[Path, frozenset[str]] = {}
         self._checked: dict[Path, float] = {}  # when each module file was last looked at on disk
         self._absolute_bases: dict[Path, list[Path]] = {}
-        self._modules_found: dict[tuple[Path, str], bool] = {}
+        self._modules_found: dict[tuple[Path, tuple[Path, ...], str], bool] = {}
 
     def link_for(self, importer: Path | None, depth: int = 0) -> "FileLink | None":
         if importer is None or depth > MAX_DEPTH:
@@ -80,7 +81,7 @@ class ProjectIndex:
     # -- finding and reading modules ------------------------------------------------------------
     def locate(self, importer: Path, qualified: str) -> tuple[Path, str] | None:
         """The project file that defines ``qualified`` (a module path and a name) and the name."""
-        key = (importer.parent, qualified)
+        key = (importer.parent, self._added_folders(importer), qualified)
         if key not in self._located:
             self._located[key] = None  # an import cycle of re-exports answers "unknown"
             found = self._locate(importer, qualified)
@@ -122,7 +123,7 @@ class ProjectIndex:
 
     def has_module(self, importer: Path, dotted: str) -> bool:
         """Whether an absolute import of ``dotted`` finds a module (or package) of the project."""
-        key = (importer.parent, dotted)
+        key = (importer.parent, self._added_folders(importer), dotted)
         if key not in self._modules_found:
             parts = dotted.split(".")
             self._modules_found[key] = any(
@@ -162,12 +163,40 @@ class ProjectIndex:
             bases = self._absolute_bases.get(importer.parent)
             if bases is None:
                 bases = self._absolute_bases[importer.parent] = self._folders_up(importer)
-            return bases
+            added = self._added_folders(importer)
+            return [*bases, *added] if added else bases
         dotted = qualified.split(">", 1)[1]
         base = importer.parent
         for _ in range(max(1, len(dotted) - len(dotted.lstrip("."))) - 1):  # ``from ..x``: one folder up
             base = base.parent
         return [base]
+
+    def _added_folders(self, importer: Path) -> tuple[Path, ...]:
+        """The project folders the importer adds to ``sys.path`` (``ecolint.analysis.sys_path``), read again
+        when the file changes."""
+        known = self._sys_paths.get(importer)
+        now = time.monotonic()
+        if known is not None and now - known[0] < RECHECK_SECONDS:
+            return known[2]
+        try:
+            stat = importer.stat()
+        except OSError:
+            return ()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if known is None or known[1] != stamp:
+            folders: tuple[Path, ...] = ()
+            try:
+                text = importer.read_text(encoding="utf-8") if stat.st_size <= MAX_MODULE_BYTES else ""
+            except (OSError, UnicodeDecodeError):
+                text = ""
+            if "sys.path" in text:
+                from ecolint.analysis.sys_path import added_folders
+
+                folders = tuple(folder for folder in added_folders(importer, text)
+                                if folder.is_relative_to(self.root) and self._in_project(folder))
+            known = (now, stamp, folders)
+        self._sys_paths[importer] = (now, known[1], known[2])
+        return known[2]
 
     def _folders_up(self, importer: Path) -> list[Path]:
         """The importer's folder and those above it, up to the project's root or a project marker."""
