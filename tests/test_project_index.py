@@ -418,6 +418,11 @@ def generate_first(texts, model=None, tokenizer=None):
 
 def shout(texts, **kwargs):
     return [text.upper() for text in texts]
+
+
+def generate_all(texts, model=None, tokenizer=None):
+    inputs = tokenizer(texts, return_tensors="pt", padding=True).to("cuda")
+    return model.generate(**inputs, max_new_tokens=64)
 """
 RUNNER = """\
 import sys
@@ -425,7 +430,7 @@ import sys
 sys.path.insert(0, ".")
 import harness as h
 from harness import apply_once, evaluate_batched
-from lib.generators import generate_first, shout
+from lib.generators import generate_all, generate_first, shout
 
 settings = {"inference_fn": generate_first, "kwargs": {}}
 h.evaluate(settings, ["a", "b"])
@@ -435,6 +440,8 @@ h.evaluate(settings, ["a", "b"], batch_size=8)
 h.evaluate({"inference_fn": shout, "kwargs": {}}, ["a", "b"])
 apply_once(generate_first, "a")
 evaluate_batched(settings, ["a", "b"])
+h.evaluate({"inference_fn": generate_all, "kwargs": {}}, ["a", "b"], batch_size=16)
+h.evaluate(settings, ["a", "b"], 4)
 """
 
 
@@ -452,7 +459,8 @@ def test_a_generator_handed_to_another_module_s_per_item_loop_is_reported_at_the
     found = check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM201", "scripts/run.py")
     # a settings dict by name and as a literal (a loader whose batch_size is the caller's, left at 1 or
     # given as 1), a plain parameter called in a comprehension; not batch_size=8, not a function that does
-    # not generate, not a function called once, not a loader of 16 rows
+    # not generate, not a function called once, not a loader of 16 rows, not a batching function given
+    # batches of 16, not a batch size given by position
     assert found == [["scripts/run.py:9:1:", "LLM201"], ["scripts/run.py:10:1:", "LLM201"],
                      ["scripts/run.py:11:1:", "LLM201"]]
 
@@ -508,7 +516,8 @@ replies = [generate_one(question) for question in ["c", "d"]]
 def sys_path_project(tmp_path, runner):
     (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
     answer = GENERATION.replace("def generate_one", "def answer")
-    for name, text in {"tools/run.py": runner, "tools/vendor/answering.py": answer, "shared/common.py": GENERATION}.items():
+    files = {"tools/run.py": runner, "tools/vendor/answering.py": answer, "shared/common.py": GENERATION}
+    for name, text in files.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

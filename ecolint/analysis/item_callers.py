@@ -39,7 +39,8 @@ class ItemCall:
     key: str | None
     loop_kind: str  # "for", "while", "comprehension"
     batch_parameter: str | None = None  # the loop walks batches of this parameter's size
-    batch_default: float | None = None  # that parameter's default
+    batch_position: int = -1  # that parameter's place among the positional ones (-1: keyword-only)
+    batch_default: float | None = None  # its default
 
 
 @dataclass(eq=False)
@@ -57,18 +58,23 @@ def item_callers(facts: "ModuleFacts") -> dict[str, tuple[ItemCall, ...]]:
     collector = facts.collector
     found: dict[str, tuple[ItemCall, ...]] = {}
     memo: dict[int, list[tuple[str, str | None, ItemCall | None]]] = {}
+    by_function: dict[int, list["CallSite"]] = {}
+    for site in collector.calls:
+        if site.function is not None:
+            by_function.setdefault(id(site.function.node), []).append(site)
     for function in collector.resolver.functions.values():
         if function.owner is not None or function.is_async or function.scope.parent is None or (
                 function.scope.parent.kind != "module"):
             continue
-        calls = tuple(dict.fromkeys(call for _, _, call in _parameter_calls(facts, function, memo, 0) if call))
+        found_calls = _parameter_calls(facts, function, by_function, memo, 0)
+        calls = tuple(dict.fromkeys(call for _, _, call in found_calls if call))
         if calls:
             found[function.name] = calls
     return found
 
 
-def _parameter_calls(facts: "ModuleFacts", function: "FunctionInfo", memo: dict, depth: int
-                     ) -> list[tuple[str, str | None, ItemCall | None]]:
+def _parameter_calls(facts: "ModuleFacts", function: "FunctionInfo", by_function: dict[int, list["CallSite"]],
+                     memo: dict, depth: int) -> list[tuple[str, str | None, ItemCall | None]]:
     """(parameter, key, the per-item loop or None) for each call of a callable parameter the function makes,
     directly or through another function of its module it hands the parameter to."""
     key = id(function.node)
@@ -77,9 +83,7 @@ def _parameter_calls(facts: "ModuleFacts", function: "FunctionInfo", memo: dict,
     memo[key] = []  # a recursive function answers "none" to itself
     collector = facts.collector
     found: list[tuple[str, str | None, ItemCall | None]] = []
-    for site in collector.calls:
-        if site.function is not function:
-            continue
+    for site in by_function.get(key, ()):
         direct = _parameter_callee(site)
         if direct is not None:
             found.append((*direct, _item_loop(facts, function, site, direct[0], direct[1])))
@@ -88,10 +92,12 @@ def _parameter_calls(facts: "ModuleFacts", function: "FunctionInfo", memo: dict,
         if target is None or target is function or depth >= MAX_DEPTH:
             continue
         positional = target.parameters()
-        for inner, inner_key, inner_call in _parameter_calls(facts, target, memo, depth + 1):
+        for inner, inner_key, inner_call in _parameter_calls(facts, target, by_function, memo, depth + 1):
             given = _argument_for(site.node, inner, positional, 0)
             if not isinstance(given, cst.Name) or not _is_parameter(site, function, given.value):
                 continue
+            if inner_call is not None and inner_call.batch_parameter is not None:
+                continue  # batches whose size this function does not pass on as its own: not followed
             call = inner_call and _renamed(function, inner_call, given.value)
             found.append((given.value, inner_key, call or _item_loop(facts, function, site, given.value, inner_key)))
     memo[key] = found
@@ -130,7 +136,8 @@ def _item_loop(facts: "ModuleFacts", function: "FunctionInfo", site: "CallSite",
     if batch is None:
         return None
     name, default = batch
-    return ItemCall(parameter, position, key, loop.kind, name, default)
+    batch_position = function.parameters().index(name) if name in function.parameters() else -1
+    return ItemCall(parameter, position, key, loop.kind, name, batch_position, default)
 
 
 def _batch_parameter(facts: "ModuleFacts", function: "FunctionInfo", loop: "Loop") -> tuple[str, float | None] | None:
@@ -200,7 +207,7 @@ def _names_a_function(site: "CallSite", node: cst.BaseExpression) -> bool:
 
 def _passed(collector: "Collector", site: "CallSite", call: ItemCall, summaries: dict[int, tuple[str, ...]]
             ) -> PassedGeneration | None:
-    argument = _given(site.node, call)
+    argument = _given(site.node, call.parameter, call.position)
     if argument is None:
         return None
     if call.key is not None:
@@ -213,21 +220,20 @@ def _passed(collector: "Collector", site: "CallSite", call: ItemCall, summaries:
     return PassedGeneration(site, argument, chain, call.loop_kind)
 
 
-def _given(node: cst.Call, call: ItemCall) -> cst.BaseExpression | None:
+def _given(node: cst.Call, parameter: str, position: int) -> cst.BaseExpression | None:
     """The argument a call gives for the parameter: by keyword, or by position."""
     for arg in node.args:
-        if arg.keyword is not None and arg.keyword.value == call.parameter:
+        if arg.keyword is not None and arg.keyword.value == parameter:
             return arg.value
     given = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
-    return given[call.position] if 0 <= call.position < len(given) else None
+    return given[position] if 0 <= position < len(given) else None
 
 
 def _one_per_batch(collector: "Collector", site: "CallSite", call: ItemCall) -> bool:
     """The loop walks single items: no batch parameter, or the call leaves it at (or sets it to) one."""
     if call.batch_parameter is None:
         return True
-    given = next((arg.value for arg in site.node.args
-                  if arg.keyword is not None and arg.keyword.value == call.batch_parameter), None)
+    given = _given(site.node, call.batch_parameter, call.batch_position)
     if given is None:
         return call.batch_default == 1 and not any(arg.star for arg in site.node.args)
     return collector.resolver.resolve(given, site.scope, site.order).number() == 1
