@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from functools import cached_property, lru_cache
 
+from ecolint.regex_anchors import anchors, matches, required
 from ecolint.rule_schema import CODE_ONLY, rule_data
 
 Group = tuple[tuple[str, ...], tuple["_Pattern", ...]]
@@ -26,7 +28,12 @@ def could_match(source: str, codes: frozenset[str]) -> bool:
     candidates = [patterns for words, patterns in _groups(codes) if any(word in source for word in words)]
     if candidates and _longest_line(source) > LONG_LINE:
         return True  # as if every pattern matched: the text is parsed, which takes time linear in its size
-    return any(all(pattern.found_in(source) for pattern in patterns) for patterns in candidates)
+    return any(all(pattern.found_in(source) for pattern in _anchored_first(patterns)) for patterns in candidates)
+
+
+def _anchored_first(patterns: tuple[_Pattern, ...]) -> list[_Pattern]:
+    """A group's patterns, those found through their literal anchors first (all of them must match)."""
+    return sorted(patterns, key=_Pattern.scans_all) if len(patterns) > 1 else list(patterns)
 
 
 def _longest_line(source: str) -> int:
@@ -69,11 +76,30 @@ class _Pattern:
         """Compiled when first searched: a text without a group's words never compiles its patterns."""
         return re.compile(self.text, re.MULTILINE)
 
+    @cached_property
+    def anchors(self) -> tuple[tuple[str, int, int], ...] | None:
+        return anchors(self.regex)
+
+    @cached_property
+    def required(self) -> tuple[str, ...] | None:
+        return required(self.regex) if self.anchors is None else None
+
+    def scans_all(self) -> bool:
+        """Whether the pattern is tried at every position of a text (it has no literal anchors)."""
+        return self.anchors is None
+
+    def _matches(self, source: str) -> Iterator[re.Match]:
+        if self.anchors is None:
+            if self.required is not None and not any(literal in source for literal in self.required):
+                return iter(())  # no match can lack all of them
+            return self.regex.finditer(source)
+        return matches(self.regex, source, self.anchors)
+
     def found_in(self, source: str) -> bool:
         if not self.code_only:
-            return self.regex.search(source) is not None
+            return next(self._matches(source), None) is not None
         quotes = None
-        for match in self.regex.finditer(source):
+        for match in self._matches(source):
             line_start = source.rfind("\n", 0, match.start()) + 1
             before = source[line_start:match.start()]
             if "#" in before or before.lstrip().startswith((">>>", "...")):
