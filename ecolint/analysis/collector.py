@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from ecolint.analysis.generation_shape import read_as_generated_text
 from ecolint.analysis.scopes import Binding, Scope, code_of, dotted_name, module_path
 from ecolint.analysis.values import ArgparseOption, FunctionInfo, Mutation, Resolver, last_name
 from ecolint.analysis.walk import walk
@@ -73,6 +74,7 @@ class Collector:
         # ``self.pipe = pipeline(...)`` in a method: (id of the class, attribute) -> the assignments
         self.instance_attributes: dict[tuple[int, str], list[AttributeAssignment]] = {}
         self.compile_mentions = 0
+        self.generated_text_reads: set[int] = set()  # ids of calls read as ``call(...)[0]["generated_text"]``
         self._function_stack: list[FunctionInfo] = []
         self._loop_floor: list[int] = []  # loops do not reach into nested function bodies
         self._class_stack: list[cst.ClassDef] = []
@@ -357,6 +359,11 @@ class Collector:
         return self._visit_comprehension(node, node.for_in, [node.key, node.value])
 
     # -- calls -------------------------------------------------------------------------------
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        call = read_as_generated_text(node)
+        if call is not None:
+            self.generated_text_reads.add(id(call))
+
     def visit_Call(self, node: cst.Call) -> bool:
         loops = self._current_loops()
         function = self._function_stack[-1] if self._function_stack else None

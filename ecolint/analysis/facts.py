@@ -13,7 +13,7 @@ import libcst as cst
 from ecolint.analysis.walk import walk
 from ecolint.analysis.collector import AttributeAssignment, CallSite, Collector, Loop, Unit, receiver
 from ecolint.analysis.scopes import code_of, is_library_name, qualify
-from ecolint.analysis.generation_shape import generated_text_calls, generation_signals, named_like_a_client
+from ecolint.analysis.generation_shape import generation_signals, named_like_a_client
 from ecolint.analysis.helpers import called_function, generator_summaries, per_item_helper_calls
 from ecolint.analysis.project import ProjectLink
 from ecolint.analysis.values import Entries, Entry, Resolver, Value, ValueKind, last_name
@@ -201,7 +201,7 @@ class _Builder:
         self._real_model_configs: set[int] = set()
 
     def build(self) -> None:
-        self._shaped = generated_text_calls(self.facts.module) if self.facts.module is not None else set()
+        self._shaped = self.collector.generated_text_reads
         for site in self.collector.calls:
             self._training_marker(site)
         for site in self.collector.calls:

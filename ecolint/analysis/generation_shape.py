@@ -26,19 +26,14 @@ CLIENT_METHODS = frozenset({"text_generation", "create", "post", "invoke", "ainv
                             "stream", "submit", "send"})
 
 
-def generated_text_calls(module: cst.Module) -> set[int]:
-    """The calls whose result is read as a generation pipeline's: ``call(...)[0]["generated_text"]``."""
-    found: set[int] = set()
-
-    class Finder(cst.CSTVisitor):
-        def visit_Subscript(self, node: cst.Subscript) -> None:
-            inner = node.value
-            if (_string_index(node) in RESULT_KEYS and isinstance(inner, cst.Subscript)
-                    and _integer_index(inner) == 0 and isinstance(inner.value, cst.Call)):
-                found.add(id(inner.value))
-
-    module.visit(Finder())
-    return found
+def read_as_generated_text(node: cst.Subscript) -> cst.Call | None:
+    """The call whose result this subscript reads as a generation pipeline's: ``call(...)[0]["generated_text"]``
+    (the collector records these as it walks the module)."""
+    inner = node.value
+    if (_string_index(node) in RESULT_KEYS and isinstance(inner, cst.Subscript)
+            and _integer_index(inner) == 0 and isinstance(inner.value, cst.Call)):
+        return inner.value
+    return None
 
 
 def _single_index(node: cst.Subscript) -> cst.BaseExpression | None:
