@@ -74,31 +74,38 @@ def summarize(tree: ast.AST) -> TreeSummary:
     summary = TreeSummary()
     calls: set[str] = set()
     aliases: dict[str, set[str]] = {}
-    stack = [(tree, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > summary.depth:
-            summary.depth = depth
-        if isinstance(node, ast.Call):
-            name = _last_name(node.func)
-            if name is not None:
-                calls.add(name)
-            if any(keyword.arg in GENERATION_ONLY_KEYWORDS for keyword in node.keywords):
-                calls.add(GENERATION_SHAPE)
-        elif isinstance(node, ast.Constant) and node.value in RESULT_KEYS:
-            calls.add(GENERATION_SHAPE)
-        elif isinstance(node, ast.alias):
-            if node.asname:
-                aliases.setdefault(node.asname, set()).add(node.name.rsplit(".", 1)[-1])
-        elif isinstance(node, ast.Assign):
-            value = _last_name(node.value)
-            if value is not None:
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        aliases.setdefault(target.id, set()).add(value)
-        elif isinstance(node, ast.Attribute) and node.attr == "use_cache" and isinstance(node.ctx, ast.Store):
-            calls.add(ASSIGNS_USE_CACHE)
-        stack.extend([(child, depth + 1) for child in ast.iter_child_nodes(node)])
+    call, constant, alias, assign, attribute = ast.Call, ast.Constant, ast.alias, ast.Assign, ast.Attribute
+    level, depth = [tree], -1
+    while level:  # one level of the tree at a time: its depth is the number of levels
+        depth += 1
+        below: list[ast.AST] = []
+        for node in level:
+            kind = node.__class__
+            if kind is call:
+                name = _last_name(node.func)
+                if name is not None:
+                    calls.add(name)
+                if any(keyword.arg in GENERATION_ONLY_KEYWORDS for keyword in node.keywords):
+                    calls.add(GENERATION_SHAPE)
+            elif kind is constant:
+                if node.value in RESULT_KEYS:
+                    calls.add(GENERATION_SHAPE)
+                continue  # no children
+            elif kind is alias:
+                if node.asname:
+                    aliases.setdefault(node.asname, set()).add(node.name.rsplit(".", 1)[-1])
+                continue  # no children
+            elif kind is assign:
+                value = _last_name(node.value)
+                if value is not None:
+                    for target in node.targets:
+                        if isinstance(target, ast.Name):
+                            aliases.setdefault(target.id, set()).add(value)
+            elif kind is attribute and node.attr == "use_cache" and isinstance(node.ctx, ast.Store):
+                calls.add(ASSIGNS_USE_CACHE)
+            _add_children(node, below)
+        level = below
+    summary.depth = depth
     for _ in range(3):  # aliases of aliases
         grown = {meant for name in calls for meant in aliases.get(name, ())} - calls
         if not grown:
@@ -106,6 +113,16 @@ def summarize(tree: ast.AST) -> TreeSummary:
         calls |= grown
     summary.called = {PIPELINE_CLASS if name.endswith(PIPELINE_CLASS) else name for name in calls}
     return summary
+
+
+def _add_children(node: ast.AST, found: list[ast.AST]) -> None:
+    """``found.extend(ast.iter_child_nodes(node))``, without a generator per node."""
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            found.append(value)
+        elif value.__class__ is list:
+            found.extend([item for item in value if isinstance(item, ast.AST)])
 
 
 def _last_name(node: ast.AST) -> str | None:
