@@ -68,6 +68,7 @@ class ProjectIndex:
         self._busy: set[Path] = set()  # modules being analyzed: an import cycle answers "unknown"
         self._located: dict[tuple[Path, tuple[Path, ...], str], tuple[Path, str] | None] = {}
         self._sys_paths: dict[Path, tuple[float, tuple[int, int], tuple[Path, ...]]] = {}  # (checked, stamp, folders)
+        self._module_files: dict[tuple[Path, tuple[Path, ...], str, tuple[str, ...]], Path | None] = {}
         self._listings: dict[Path, frozenset[str]] = {}
         self._checked: dict[Path, float] = {}  # when each module file was last looked at on disk
         self._absolute_bases: dict[Path, list[Path]] = {}
@@ -138,12 +139,20 @@ class ProjectIndex:
         parts = [part for part in dotted.split(".") if part]
         if len(parts) < (1 if relative else 2):
             return None
-        module_parts, name = parts[:-1], parts[-1]
+        dots = qualified[:len(qualified) - len(dotted)] if relative else ""
+        # the names of one import share their module's file (the folders the importer adds to sys.path count)
+        key = (importer.parent, self._added_folders(importer), dots, tuple(parts[:-1]))
+        if key not in self._module_files:
+            self._module_files[key] = self._module_file(importer, relative, qualified, parts[:-1])
+        path = self._module_files[key]
+        return (path, parts[-1]) if path is not None else None
+
+    def _module_file(self, importer: Path, relative: bool, qualified: str, module_parts: list[str]) -> Path | None:
         for base in self._bases(importer, relative, qualified):
             folder = base.joinpath(*module_parts)
             for candidate in (folder.with_suffix(".py") if module_parts else None, folder / "__init__.py"):
                 if candidate is not None and self._exists(candidate) and self._in_project(candidate):
-                    return candidate, name
+                    return candidate
         return None
 
     def _exists(self, path: Path) -> bool:
@@ -268,8 +277,10 @@ class ProjectIndex:
                       if text.lstrip().startswith(("def ", "async ", "class "))}
             found = {name for name, body in bodies.items() if GENERATION_CALL.search(body)}
             for _ in range(3):
-                grown = {name for name, body in bodies.items() if name not in found
-                         and any(re.search(rf"\b{re.escape(other)}\b", body) for other in found)}
+                if not found:
+                    break
+                mentions = re.compile(rf"\b(?:{'|'.join(map(re.escape, found))})\b")  # one of them, by name
+                grown = {name for name, body in bodies.items() if name not in found and mentions.search(body)}
                 if not grown:
                     break
                 found |= grown
