@@ -125,3 +125,37 @@ def _starts_of(source: str, literal: str, low: int, high: int) -> Iterator[int]:
         last = index - low
         yield from range(first, last + 1)
         index = source.find(literal, index + 1)
+
+
+class Anchored:
+    """A compiled pattern searched through its literal anchors when it has some (``re.search`` otherwise)."""
+
+    def __init__(self, text: str, flags: int = 0) -> None:
+        self.regex = re.compile(text, flags)
+        self.anchors = anchors(self.regex)
+
+    def finditer(self, source: str) -> Iterator[re.Match]:
+        if self.anchors is None:
+            return self.regex.finditer(source)
+        return matches(self.regex, source, self.anchors)
+
+    def search(self, source: str) -> re.Match | None:
+        return next(self.finditer(source), None)
+
+
+def line_matches(pattern: re.Pattern, source: str, word: str) -> Iterator[re.Match]:
+    """``pattern.finditer(source)`` for a pattern whose every match starts a line (``(?m)^``) and holds ``word``
+    before the end of that line (``^[ \\t]*import ...``): it is tried only at the starts of lines with the word."""
+    end = 0
+    index = source.find(word)
+    while index != -1:
+        start = source.rfind("\n", 0, index) + 1
+        if start >= end:
+            match = pattern.match(source, start)
+            if match is not None:
+                yield match
+                end = max(match.end(), start + 1)
+        line_end = source.find("\n", index)
+        if line_end == -1:
+            break
+        index = source.find(word, line_end)

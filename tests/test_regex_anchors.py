@@ -8,7 +8,7 @@ import re
 import pytest
 
 from ecolint.prefilter import _Pattern
-from ecolint.regex_anchors import anchors, matches, required
+from ecolint.regex_anchors import Anchored, anchors, line_matches, matches, required
 
 TEXT = """\
 import torch  # from_pretrained in a comment
@@ -80,3 +80,19 @@ def test_code_only_patterns_still_skip_comments_and_docstrings():
     assert pattern.anchors is not None
     assert not pattern.found_in('"""\nAutoModel.from_pretrained(x)\n"""\n# from_pretrained(y)\n')
     assert pattern.found_in('"""\nAutoModel.from_pretrained(x)\n"""\nm = M.from_pretrained(y)\n')
+
+
+def test_line_matches_are_those_of_finditer_for_a_pattern_starting_a_line():
+    pattern = re.compile(r"(?m)^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(?:\(([^)]*)\)|([^\n#;]*))")
+    text = ("from a import b\nx = 'import'\n    from .c import (\n  d,\n  e)\n# from f import g\n"
+            "from h import i; from j import k\nfrom l import m")
+    assert [m.groups() for m in line_matches(pattern, text, "import")] == [m.groups() for m in pattern.finditer(text)]
+    assert len(list(line_matches(pattern, text, "import"))) == 4
+
+
+def test_an_anchored_pattern_searches_like_re():
+    generation = Anchored(r"\.generate\s*\(|\bpipe\s*\(")
+    assert generation.anchors is not None
+    assert generation.search("out = model.generate (ids)").span() == (11, 22)
+    assert generation.search("pipeline(x); mypipe(y)") is None
+    assert Anchored(r"\w+Pipeline\(").search("p = TextGenerationPipeline(m)").group() == "TextGenerationPipeline("

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ecolint.hashing import content_hash
+from ecolint.regex_anchors import Anchored, line_matches
 
 
 if TYPE_CHECKING:
@@ -279,7 +280,7 @@ class ProjectIndex:
             for _ in range(3):
                 if not found:
                     break
-                mentions = re.compile(rf"\b(?:{'|'.join(map(re.escape, found))})\b")  # one of them, by name
+                mentions = Anchored(rf"\b(?:{'|'.join(map(re.escape, found))})\b")  # one of them, by name
                 grown = {name for name, body in bodies.items() if name not in found and mentions.search(body)}
                 if not grown:
                     break
@@ -391,7 +392,7 @@ def _trigger_words() -> frozenset[str]:
 
 _WORDS: frozenset[str] | None = None
 LOAD_CALL = re.compile(r"\b(?:from_pretrained|pipeline|LLM)\s*\(")
-GENERATION_CALL = re.compile(r"\.generate\s*\(|\.chat\s*\(|\bpipeline\s*\(|\bpipe\s*\(")
+GENERATION_CALL = Anchored(r"\.generate\s*\(|\.chat\s*\(|\bpipeline\s*\(|\bpipe\s*\(")
 DOCSTRING = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
 
 
@@ -403,14 +404,14 @@ def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedT
     only, nothing parsed): assignments that mention a rule's trigger word, functions that generate."""
     found = ImportedText()
     wanted: dict[str, str] = {}  # qualified name -> how the file spells it
-    for match in IMPORT_FROM.finditer(source):
+    for match in line_matches(IMPORT_FROM, source, "import"):
         base = match.group(1)
         prefix = f"<relative>{base}" if base.startswith(".") else base
         for raw in re.split(r"[,\s]+", match.group(2) or match.group(3) or ""):
             name = raw.strip()
             if name and name != "as" and name.isidentifier():
                 wanted[f"{prefix}{name}" if prefix.endswith(".") else f"{prefix}.{name}"] = name
-    for match in IMPORT_MODULE.finditer(source):  # ``import app.generation``, ``import app as a``: a.x.fn
+    for match in line_matches(IMPORT_MODULE, source, "import"):  # ``import app.generation``, ``import app as a``: a.x.fn
         module, alias = match.group(1), match.group(2) or match.group(1)
         wanted[module] = alias
         if not index.has_module(importer, module):
