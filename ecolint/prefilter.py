@@ -3,7 +3,8 @@
 Each rule file has ``triggers``: ``words`` (one must occur in the text; a plain ``in`` test that
 runs first) and ``patterns``, groups of regular expressions: the rule can fire when every pattern
 of one group matches. A pattern starting with ``code:`` counts only on code lines, not in comments,
-doctest examples or docstrings. A rule file without triggers is never skipped. Only the YAML is read (once per
+doctest examples or docstrings. A pattern is tried only where the literals every match holds let one
+start (``ecolint.regex_anchors``). A rule file without triggers is never skipped. Only the YAML is read (once per
 process): neither libcst nor the measurement data is loaded here.
 """
 
