@@ -38,6 +38,65 @@ def _mentions_batch(node: cst.CSTNode | None) -> bool:
     return any(word in text.lower() for word in BATCH_WORDS)
 
 
+def _rows_of_one_batch(node: cst.CSTNode) -> bool:
+    """``for row in batch``, ``for text in self.chunk``: a name (not a call) for one batch, whose items are rows;
+    ``batches``, ``chunks``, ``batch_iterator(...)`` give batches."""
+    if isinstance(node, cst.Call):
+        return False
+    name = (dotted_name(node) or "").rsplit(".", 1)[-1].lower()
+    return name.endswith(("batch", "chunk"))
+
+
+def _padded_loop_item(site: CallSite, loop: Loop) -> bool:
+    """``tokenizer(text, padding=True)`` given the loop variable itself: the tokenizer pads the item, so the item
+    is a list of texts (a batch), whatever its name."""
+    positional = [arg.value for arg in site.node.args if arg.keyword is None and not arg.star]
+    pads = any(arg.keyword is not None and arg.keyword.value == "padding" and not (
+        isinstance(arg.value, cst.Name) and arg.value.value == "False") for arg in site.node.args)
+    return pads and bool(positional) and isinstance(positional[0], cst.Name) and positional[0].value in loop.targets \
+        and _rows_of_one_batch_loop(loop)
+
+
+def _rows_of_one_batch_loop(loop: Loop) -> bool:
+    return any(_rows_of_one_batch(node) and _mentions_batch(node) for node in [loop.iter, *unwrap_iterable(loop.iter)])
+
+
+def _chunker(node: cst.CSTNode, loop: Loop) -> bool:
+    """A call of a function of the module that returns or yields slices of its list argument
+    (``return [lst[i:i + n] for i in ...]``, ``yield lst[i:i + n]``): a chunker, whatever its name (``split_list``)."""
+    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Name):
+        return False
+    binding = loop.scope.lookup(node.func.value, loop.order)
+    definition = binding.node if binding is not None and binding.kind == "function" else None
+    if not isinstance(definition, cst.FunctionDef):
+        return False
+    parameters = {param.name.value for param in definition.params.params}
+    found = False
+
+    def slice_of_parameter(value: cst.CSTNode | None) -> bool:
+        return (isinstance(value, cst.Subscript) and isinstance(value.value, cst.Name)
+                and value.value.value in parameters
+                and any(isinstance(element.slice, cst.Slice) for element in value.slice))
+
+    class Finder(cst.CSTVisitor):
+        def visit_FunctionDef(self, inner: cst.FunctionDef) -> bool:
+            return inner is definition
+
+        def visit_Return(self, statement: cst.Return) -> bool:
+            nonlocal found
+            value = statement.value
+            found = found or (isinstance(value, (cst.ListComp, cst.GeneratorExp)) and slice_of_parameter(value.elt))
+            return False
+
+        def visit_Yield(self, expression: cst.Yield) -> bool:
+            nonlocal found
+            found = found or slice_of_parameter(expression.value)
+            return False
+
+    definition.visit(Finder())
+    return found
+
+
 def _stepped_range(node: cst.BaseExpression | None) -> bool:
     if not isinstance(node, cst.Call) or last_name(node.func) != "range":
         return False
@@ -180,11 +239,15 @@ def _verdict(facts: ModuleFacts, loop: Loop) -> _Verdict:
         if size == 1 and not loader.has_sampler:
             return _Verdict("loader_bs1", loader)
         return _Verdict("batched")
+    origins = _iterable_origins(facts, loop)
+    walked = [loop.iter, *unwrap_iterable(loop.iter)]
     if (
         _stepped_range(loop.iter)
-        or any(_stepped_range(origin) or _mentions_batch(origin) for origin in _iterable_origins(facts, loop))
-        or any(_mentions_batch(node) for node in [loop.iter, *unwrap_iterable(loop.iter)])
+        or any(_stepped_range(origin) or _mentions_batch(origin) for origin in origins)
+        or any(_mentions_batch(node) and not _rows_of_one_batch(node) for node in walked)
+        or any(_chunker(node, loop) for node in [*walked, *origins])
         or any(any(word in name.lower() for word in BATCH_WORDS) for name in loop.targets)
+        or any(_padded_loop_item(site, loop) for site in loop.calls)
     ):
         return _Verdict("batched")
     if any(_batched_call(site, loop) for site in loop.calls):
