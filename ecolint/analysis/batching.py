@@ -421,6 +421,26 @@ def _model_per_item(loop: Loop, candidate: _Candidate) -> bool:
     return any(isinstance(owner, cst.Name) and owner.value in carried for owner in owners)
 
 
+WEIGHT_UPDATES = frozenset({"backward", "zero_grad"})
+STEPPERS = ("optim", "trainer", "ppo", "opt", "grpo", "dpo")
+
+
+def _updates_weights(loop: Loop) -> bool:
+    """A training loop: its body updates the weights (``loss.backward()``, ``optimizer.step()``,
+    ``ppo_trainer.step(...)``), so each generation runs the model the previous step changed; the items of a
+    PPO rollout depend on each other and cannot share a batch."""
+    for site in loop.calls:
+        func = site.node.func
+        name = last_name(func)
+        if name in WEIGHT_UPDATES:
+            return True
+        if name == "step" and isinstance(func, cst.Attribute):
+            owner = (last_name(func.value) or "").lower()
+            if owner.startswith(STEPPERS) or owner.endswith(STEPPERS) or "trainer" in owner:
+                return True
+    return False
+
+
 def _in_async_function(site: CallSite) -> bool:
     """Awaited or collected generation: an async engine batches concurrent requests itself."""
     return site.function is not None and site.function.is_async
@@ -566,7 +586,7 @@ def batching(facts: ModuleFacts) -> Batching:
                 continue
         elif _reads_a_sequential_result(innermost, candidate, candidates):
             continue  # judges or post-processes each turn of a multi-turn loop: it waits for that turn
-        if _model_per_item(reported, candidate):
+        if _model_per_item(reported, candidate) or _updates_weights(reported):
             continue
         reported_loops.update({id(innermost), id(reported)})
         per_item.append(PerItemGeneration(site, candidate.callee, LOOP_WORDS[reported.kind], candidate.kind,
