@@ -34,14 +34,18 @@ def inference_loads(facts: ModuleFacts) -> Iterator[ModelLoad]:
 NOT_GENERATIVE = re.compile(
     r"SequenceClassification|TokenClassification|QuestionAnswering|MultipleChoice|MaskedLM|Embedding|"
     r"SentenceTransformer|"
-    r"^AutoModel$|BertModel|CLIP|Whisper|Wav2Vec|SpeechSeq2Seq|ImageClassification|EncoderModel|RewardModel"
+    r"^AutoModel$|BertModel|CLIP|Whisper|Wav2Vec|SpeechSeq2Seq|ImageClassification|EncoderModel|RewardModel|"
+    # encoders and scorers by their heads: DPRContextEncoder, CrossEncoder, ...ForCTC, ...ForAudioClassification
+    r"Encoder$|Embedder|Reranker|Retriever|ForCTC|AudioClassification|NextSentencePrediction|ObjectDetection|"
+    r"SemanticSegmentation|DepthEstimation|ForRewardModeling"
 )
 NOT_GENERATIVE_TASKS = frozenset({
     "feature-extraction", "text-classification", "sentiment-analysis", "token-classification", "ner", "fill-mask",
     "automatic-speech-recognition", "image-classification", "zero-shot-classification", "question-answering",
     "sentence-similarity", "audio-classification", "object-detection", "image-segmentation", "depth-estimation",
 })
-NOT_GENERATIVE_IDS = re.compile(r"bert|roberta|e5-|bge-|gte-|minilm|mpnet|whisper|wav2vec|clip|sentence-t", re.I)
+NOT_GENERATIVE_IDS = re.compile(r"bert|roberta|e5-|bge-|gte-|minilm|mpnet|whisper|wav2vec|clip|sentence-t|dpr-|"
+                                r"encoder(?![-_]?decoder)", re.I)
 
 
 def generative(load: ModelLoad) -> bool:
