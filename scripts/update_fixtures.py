@@ -16,11 +16,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from ecolint.cli import main as cli
+
 # The expected files pin messages that must not depend on the transformers installed beside the script (as the
 # tests run them, tests/conftest.py): the installed-version fallback is off.
 os.environ.setdefault("ECOLINT_IGNORE_INSTALLED", "1")
-
-from ecolint.cli import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

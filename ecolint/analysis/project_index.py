@@ -411,7 +411,7 @@ def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedT
             name = raw.strip()
             if name and name != "as" and name.isidentifier():
                 wanted[f"{prefix}{name}" if prefix.endswith(".") else f"{prefix}.{name}"] = name
-    for match in line_matches(IMPORT_MODULE, source, "import"):  # ``import app.generation``, ``import app as a``: a.x.fn
+    for match in line_matches(IMPORT_MODULE, source, "import"):  # ``import app.x``, ``import app as a``: a.x.fn
         module, alias = match.group(1), match.group(2) or match.group(1)
         wanted[module] = alias
         if not index.has_module(importer, module):
