@@ -535,3 +535,36 @@ def test_a_sys_path_addition_that_cannot_be_told_adds_no_folder(tmp_path, monkey
                                                                       '"shared")', '"shared"')
     sys_path_project(tmp_path, unknown)
     assert check(tmp_path, monkeypatch, "--no-cache", "--select", "LLM201", "tools/run.py") == []
+
+
+def test_an_imported_generating_class_used_only_as_a_base_or_a_type_brings_no_text(tmp_path):
+    from ecolint.analysis.project_index import imported_text
+
+    project(tmp_path)
+    (tmp_path / "app/mixins.py").write_text(
+        "class Generator:\n    def answer(self, prompt):\n        return self.model.generate(prompt)\n\n\n"
+        "class Loader:\n    def __init__(self, name):\n"
+        "        self.model = AutoModelForCausalLM.from_pretrained(name)\n", encoding="utf-8")
+    importer = (tmp_path / "app/serving/run.py").absolute()
+    index = ProjectIndex(tmp_path)
+    subclassed = ("from app.mixins import Generator, Loader\n\n\nclass Mine(Loader, Generator):\n"
+                  "    def ask(self, item: Generator):\n        return item\n")
+    found = imported_text(index, importer, subclassed)
+    assert (found.functions, found.loaders, found.passed) == ("", "", False)
+    used = ("from app.mixins import Generator, Loader\n\nbot = Generator()\nfor q in qs:\n"
+            "    Loader(q)\n")
+    found = imported_text(index, importer, used)
+    assert "self.model.generate" in found.functions and "from_pretrained" in found.loaders
+    assert not found.passed
+
+
+def test_a_generating_function_handed_on_as_a_value_is_passed_not_an_import_or_a_comparison():
+    from ecolint.analysis.project_index import named_as_value
+
+    assert named_as_value("generate_one", "evaluate(data, fn=generate_one)\n")
+    assert named_as_value("generate_one", 'settings = {\n    "inference_fn": generate_one,\n}\n')
+    assert named_as_value("lce.common.one", "lce.evaluate(lce.common.one, rows)\n")
+    assert not named_as_value("generate_one", "from app.generation import generate_one\n")
+    assert not named_as_value("generate_one", "class Mine(Base, generate_one):\n    pass\n")
+    assert not named_as_value("generate_one", "if fn == generate_one:\n    pass\n")
+    assert not named_as_value("generate_one", "x = generate_one(prompt)\n")

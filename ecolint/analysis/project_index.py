@@ -422,13 +422,35 @@ def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedT
     texts: dict[str, list[str]] = {"assignment": [], "function": [], "loader": []}
     for qualified, spelled in wanted.items():
         kind, text = index.relevant_definition(importer, qualified)
+        if kind == "loader" and not re.search(rf"(?<![\w.]){re.escape(spelled)}\s*\(", source):
+            continue  # a loader the file never calls (a base class, a type in a signature) loads nothing here
+        if kind == "function":
+            passed = named_as_value(spelled, source)
+            if not passed and not re.search(rf"(?<![\w.]){re.escape(spelled)}\s*[(.]", source):
+                continue  # neither called, nor reached through, nor handed on: a base class or a type
+            found.passed = found.passed or passed
         texts.get(kind, []).append(text)
-        if kind == "function" and re.search(rf"\b{re.escape(spelled)}\b(?!\s*[(.\w])", source):
-            found.passed = True
     found.assignments = "\n".join(texts["assignment"])
     found.functions = "\n".join(texts["function"])
     found.loaders = "\n".join(texts["loader"])
     return found
+
+
+NOT_A_VALUE_LINE = ("from ", "import ", "class ", "def ", "async def ", "@", "#")
+
+
+def named_as_value(spelled: str, source: str) -> bool:
+    """Whether the file hands ``spelled`` (an imported function) to something as a value, not calling it: an
+    argument, a keyword's or a dict entry's value, an assignment (``evaluate(data, fn=generate_one)``,
+    ``{"inference_fn": generate_one}``); an import, a class's bases or a ``def`` line do not count."""
+    for match in re.finditer(rf"(?<![\w.]){re.escape(spelled)}\b(?!\s*[(.\w])", source):
+        start = source.rfind("\n", 0, match.start()) + 1
+        if source[start:match.start()].lstrip().startswith(NOT_A_VALUE_LINE):
+            continue
+        before = source[max(start - 200, 0):match.start()].rstrip()  # the line and a little before it
+        if before[-1:] in ("=", "(", ",", ":", "[") and not before.endswith(("==", "!=", "<=", ">=")):
+            return True
+    return False
 
 
 def may_matter(imported: ImportedText, source: str, could_match) -> bool:
