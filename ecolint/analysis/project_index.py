@@ -58,6 +58,7 @@ class _Module:
     generating: frozenset[str] | None = None  # top-level functions whose text runs generation
     relevant: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (kind, text)
     item_calls: dict[str, tuple] | None = None  # top-level function -> its ItemCall facts (item_callers)
+    imports_from: tuple[dict[str, list[str]], list[str]] | None = None  # name -> the modules it comes from; ``*``
 
 
 class ProjectIndex:
@@ -99,18 +100,33 @@ class ProjectIndex:
         module = self.module(path)
         if module is None or "import" not in module.text or name in self.definitions(module):
             return None
-        for match in IMPORT_FROM.finditer(module.text):
-            names = {raw.strip() for raw in re.split(r"[,\s]+", match.group(2) or match.group(3) or "")}
-            if name not in names and "*" not in names:
-                continue
-            base = match.group(1)
-            prefix = f"<relative>{base}" if base.startswith(".") else base
+        named, starred = self._imports_from(module)
+        for prefix in [*named.get(name, ()), *starred]:  # in the file's order is not needed: one answer each
             found = self.locate(path, f"{prefix}{name}" if prefix.endswith(".") else f"{prefix}.{name}")
             if found is None or found[0] == path:
                 continue
-            if name in names or self._defines(*found):
+            if prefix in named.get(name, ()) or self._defines(*found):
                 return found
         return None
+
+    @staticmethod
+    def _imports_from(module: _Module) -> tuple[dict[str, list[str]], list[str]]:
+        """The module's ``from X import a, b`` statements, read once: each name's modules, and the ``*`` ones
+        (a package's ``__init__.py`` may list thousands of names; asking it name by name re-read them all)."""
+        if module.imports_from is None:
+            named: dict[str, list[str]] = {}
+            starred: list[str] = []
+            for match in IMPORT_FROM.finditer(module.text):
+                base = match.group(1)
+                prefix = f"<relative>{base}" if base.startswith(".") else base
+                for raw in re.split(r"[,\s]+", match.group(2) or match.group(3) or ""):
+                    name = raw.strip()
+                    if name == "*":
+                        starred.append(prefix)
+                    elif name:
+                        named.setdefault(name, []).append(prefix)
+            module.imports_from = (named, starred)
+        return module.imports_from
 
     def _defines(self, path: Path, name: str) -> bool:
         module = self.module(path)
@@ -422,11 +438,11 @@ def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedT
     texts: dict[str, list[str]] = {"assignment": [], "function": [], "loader": []}
     for qualified, spelled in wanted.items():
         kind, text = index.relevant_definition(importer, qualified)
-        if kind == "loader" and not re.search(rf"(?<![\w.]){re.escape(spelled)}\s*\(", source):
+        if kind == "loader" and not followed_by(spelled, source, "("):
             continue  # a loader the file never calls (a base class, a type in a signature) loads nothing here
         if kind == "function":
             passed = named_as_value(spelled, source)
-            if not passed and not re.search(rf"(?<![\w.]){re.escape(spelled)}\s*[(.]", source):
+            if not passed and not followed_by(spelled, source, "(."):
                 continue  # neither called, nor reached through, nor handed on: a base class or a type
             found.passed = found.passed or passed
         texts.get(kind, []).append(text)
@@ -434,6 +450,23 @@ def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedT
     found.functions = "\n".join(texts["function"])
     found.loaders = "\n".join(texts["loader"])
     return found
+
+
+def followed_by(spelled: str, source: str, characters: str) -> bool:
+    """Whether ``spelled`` occurs as a whole name (not the tail of another name or attribute) followed, after
+    any spaces, by one of ``characters``: ``str.find`` rather than a pattern that starts with a look-behind,
+    which ``re`` tries at every position of the text."""
+    start = source.find(spelled)
+    while start >= 0:
+        end = start + len(spelled)
+        before = source[start - 1] if start else " "
+        whole = end == len(source) or not (source[end].isalnum() or source[end] == "_")
+        if whole and not (before.isalnum() or before in "_."):
+            rest = source[end:end + 80].lstrip(" \t")
+            if rest[:1] and rest[0] in characters:
+                return True
+        start = source.find(spelled, end)
+    return False
 
 
 NOT_A_VALUE_LINE = ("from ", "import ", "class ", "def ", "async def ", "@", "#")
