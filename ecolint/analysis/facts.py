@@ -157,6 +157,21 @@ class ModuleFacts:
     collector: Collector | None = None  # the walk the facts come from (scopes, functions, classes)
     module: cst.Module | None = None  # the parsed module itself, for analyses that walk it again
 
+    def once(self, key: str, compute):
+        """``compute()``, run once per module and kept under ``key``: a lookup that checks make per finding
+        (a scan of every call for each one made findings-dense files quadratic)."""
+        kept = self.__dict__.setdefault("_once", {})
+        if key not in kept:
+            kept[key] = compute()
+        return kept[key]
+
+    def call_site(self, node: cst.CSTNode) -> CallSite | None:
+        """The collected call site of a call node (one map per module)."""
+        if self.collector is None:
+            return None
+        return self.once("call sites", lambda: {id(site.node): site for site in reversed(self.collector.calls)}
+                         ).get(id(node))
+
     def training_anywhere(self) -> bool:
         return any(self._trains(unit) for unit in self.units)
 
@@ -197,6 +212,7 @@ class _Builder:
         self.facts = facts
         self.resolver = collector.resolver
         self._configs: dict[int, QuantConfig] = {}
+        self._anchored: dict[int, QuantConfig] = {}  # id(anchor node) -> its first config in quant_configs
         self._test_model_configs: set[int] = set()  # configs given to a test fixture model
         self._real_model_configs: set[int] = set()
 
@@ -458,7 +474,7 @@ class _Builder:
             entries = self.resolver.call_entries(call, site.scope, site.order)
             known = QuantConfig(call, entries, "config", site.unit)
             self._configs[id(call)] = known
-            self.facts.quant_configs.append(known)
+            self._add_config(known)
         return known
 
     def _model_load(self, site: CallSite, positional: int, entries: Entries | None = None) -> None:
@@ -485,7 +501,7 @@ class _Builder:
         if direct and (quant is None or _keywords_may_decide(config_entry.value, direct)):
             # the keywords decide when no quantization_config is passed (transformers reads them only then)
             keywords = QuantConfig(call, load_entries, "direct", site.unit)
-            self.facts.quant_configs.append(keywords)
+            self._add_config(keywords)
             quant = quant or keywords
         dtype = (
             entries.get("dtype")
@@ -502,6 +518,10 @@ class _Builder:
             ModelLoad(site, model_id, entries, quant, direct, dtype, via_pipeline=positional == 1)
         )
 
+    def _add_config(self, config: QuantConfig) -> None:
+        self.facts.quant_configs.append(config)
+        self._anchored.setdefault(id(config.anchor), config)
+
     def _quant_from_value(self, value: Value, site: CallSite) -> QuantConfig | None:
         if value.kind == ValueKind.CHOICE:
             for option in value.options:
@@ -511,13 +531,13 @@ class _Builder:
             return None
         if value.kind != ValueKind.MAPPING or value.entries is None or value.node is None:
             return None
-        for known in self.facts.quant_configs:
-            if known.anchor is value.node:
-                return known
+        known = self._anchored.get(id(value.node))  # the first config of this node, as a scan of the list found
+        if known is not None:
+            return known
         kind = "config" if value.call_name == "BitsAndBytesConfig" else "dict"
         config = QuantConfig(value.node, value.entries, kind, site.unit)
         self._configs[id(value.node)] = config
-        self.facts.quant_configs.append(config)
+        self._add_config(config)
         return config
 
 

@@ -42,8 +42,7 @@ def _known_true(value: Value) -> bool:
 
 def _callers_values(ctx: CheckContext, config: QuantConfig, eight: Value, four: Value) -> list[tuple] | None:
     """The two flags' values at each call of the function whose parameters they are (see ``values_at_calls``)."""
-    site = next((call for call in ctx.facts.collector.calls if call.node is config.anchor), None) if (
-        ctx.facts.collector is not None) else None
+    site = ctx.facts.call_site(config.anchor)
     if site is None:
         return None
     rows = values_at_calls(ctx.facts, site, [eight, four])

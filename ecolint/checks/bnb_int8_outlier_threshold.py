@@ -34,8 +34,7 @@ def _load_options_from_caller(config: QuantConfig) -> bool:
 def _flag_condition(ctx: CheckContext, config: QuantConfig, flag: Value) -> str | None:
     """When the 8-bit flag is on: always (``""``), a run-time condition, or None when it is a parameter that
     every call of its function in this module leaves off."""
-    site = next((call for call in ctx.facts.collector.calls if call.node is config.anchor), None) if (
-        ctx.facts.collector is not None) else None
+    site = ctx.facts.call_site(config.anchor)
     rows = values_at_calls(ctx.facts, site, [flag]) if site is not None else None
     if rows is None:
         return condition(flag)

@@ -150,11 +150,17 @@ SAVES = frozenset({"save_pretrained", "save_file", "save_model"})
 def _saves_weights(facts, load: ModelLoad) -> bool:
     """The function (or script) of the load writes weights and generates nothing: a merge or conversion for
     later use (LLM303 leaves such code out too), not a model that another call (an evaluator) may still run."""
-    unit = load.site.unit
-    if any(generation.site.unit is unit for generation in facts.generations):
-        return False
-    calls = facts.collector.calls if facts.collector is not None else []
-    return any(site.unit is unit and last_name(site.node.func) in SAVES for site in calls)
+    generating, saving = _units_generating_and_saving(facts)
+    return id(load.site.unit) not in generating and id(load.site.unit) in saving
+
+
+def _units_generating_and_saving(facts) -> tuple[frozenset[int], frozenset[int]]:
+    """The units that generate and the units that save weights, found once per module (asked per load)."""
+    def found():
+        calls = facts.collector.calls if facts.collector is not None else []
+        return (frozenset(id(generation.site.unit) for generation in facts.generations),
+                frozenset(id(site.unit) for site in calls if last_name(site.node.func) in SAVES))
+    return facts.once("units generating and saving", found)
 
 
 @check("LLM108")
