@@ -16,6 +16,7 @@ from ecolint.analysis.collections import collection_argument
 from ecolint.analysis.helpers import GENERATION_IMPLEMENTATIONS, callee_text
 from ecolint.analysis.item_callers import describe
 from ecolint.analysis.scopes import code_of, dotted_name
+from ecolint.analysis.walk import walk
 from ecolint.analysis.values import last_name
 from ecolint.analysis.parameters import number, parameter_default
 
@@ -461,7 +462,7 @@ def _awaited(site: CallSite) -> bool:
             found = found or node.expression is site.node
             return not found
 
-    site.loops[-1].node.visit(Awaits())
+    walk(site.loops[-1].node, Awaits())
     return found
 
 

@@ -7,6 +7,7 @@ import libcst as cst
 from ecolint.analysis.facts import GenerationCall, ModuleFacts
 from ecolint.analysis.scopes import dotted_name
 from ecolint.analysis.values import last_name
+from ecolint.analysis.walk import walk
 
 # Keywords through which a pipeline receives its inputs.
 INPUT_KEYWORDS = ("text_inputs", "inputs", "images", "sequences", "documents")
@@ -76,7 +77,7 @@ def _yields(function: cst.FunctionDef) -> bool:
         def visit_Lambda(self, node: cst.Lambda) -> bool:
             return False
 
-    function.visit(Yields())
+    walk(function, Yields())
     return found
 
 

@@ -15,6 +15,7 @@ from ecolint.analysis.models import (converted_later, generates_with_remote_code
 from ecolint.analysis.parameters import parameter_binding, values_at_calls
 from ecolint.analysis.scopes import code_of, dotted_name
 from ecolint.analysis.values import Value, ValueKind, last_name
+from ecolint.analysis.walk import walk
 from ecolint.checks import CheckContext, check
 from ecolint.checks._versions import transformers_major, transformers_pin
 from ecolint.diagnostics import Finding
@@ -100,7 +101,7 @@ def _used_strings(module: cst.Module) -> list[str]:
         def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
             found.append(node.value)
 
-    module.visit(Visitor())
+    walk(module, Visitor())
     return found
 
 
@@ -285,7 +286,7 @@ def _if_tests(module: cst.Module | None) -> dict[int, cst.BaseExpression]:
             tests[id(node)] = node.test
 
     if module is not None:
-        module.visit(Visitor())
+        walk(module, Visitor())
     return tests
 
 

@@ -12,6 +12,7 @@ from ecolint.analysis.dataflow import carried_from_result, derived_names, names_
 from ecolint.analysis.facts import GenerationCall
 from ecolint.analysis.scopes import code_of
 from ecolint.analysis.values import last_name
+from ecolint.analysis.walk import walk
 from ecolint.checks import CheckContext, check
 from ecolint.diagnostics import Finding
 
@@ -95,7 +96,7 @@ def _periodic(test: cst.BaseExpression, targets: set[str]) -> bool:
             nonlocal found
             found = found or (isinstance(node.operator, cst.Modulo) and bool(names_in(node.left) & targets))
 
-    test.visit(Modulo())
+    walk(test, Modulo())
     return found
 
 
@@ -112,7 +113,7 @@ def _assigned_names(node: cst.CSTNode) -> set[str]:
         def visit_AnnAssign(self, target: cst.AnnAssign) -> None:
             found.update(names_in(target.target))
 
-    node.visit(Targets())
+    walk(node, Targets())
     return found
 
 
