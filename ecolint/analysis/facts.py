@@ -156,14 +156,14 @@ class ModuleFacts:
     uses_compile: bool = False
     collector: Collector | None = None  # the walk the facts come from (scopes, functions, classes)
     module: cst.Module | None = None  # the parsed module itself, for analyses that walk it again
+    _once: dict = field(default_factory=dict, repr=False)  # ModuleFacts.once's results, by key
 
     def once(self, key: str, compute):
         """``compute()``, run once per module and kept under ``key``: a lookup that checks make per finding
         (a scan of every call for each one made findings-dense files quadratic)."""
-        kept = self.__dict__.setdefault("_once", {})
-        if key not in kept:
-            kept[key] = compute()
-        return kept[key]
+        if key not in self._once:
+            self._once[key] = compute()
+        return self._once[key]
 
     def call_site(self, node: cst.CSTNode) -> CallSite | None:
         """The collected call site of a call node (one map per module)."""
