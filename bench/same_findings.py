@@ -6,8 +6,9 @@
 
 The trees default to the transformers package that ``speed.py`` unpacks and ``fixtures/``; ``--tree`` names
 others. Each runs as ``ecolint check --no-config --no-cache --exit-zero --output-format json TREE`` (every
-diagnostic, fixes included), with the report's file names made relative to the tree. Only the standard
-library is used.
+diagnostic, fixes included), with the report's file names made relative to the tree; ``--select ALL`` also
+runs the rules that are off by default (a gate that skips files must not skip their findings either).
+Only the standard library is used.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def ecolint() -> list[str]:
     return [str(launcher)] if launcher.exists() else [sys.executable, "-m", "ecolint"]
 
 
-def report(tree: Path) -> list[dict]:
-    done = subprocess.run([*ecolint(), *COMMAND, str(tree)], capture_output=True, text=True)
+def report(tree: Path, select: str | None = None) -> list[dict]:
+    chosen = ["--select", select] if select else []
+    done = subprocess.run([*ecolint(), *COMMAND, *chosen, str(tree)], capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"ecolint failed on {tree} (exit {done.returncode}): {done.stderr.strip()[:500]}")
     diagnostics = json.loads(done.stdout)
@@ -54,9 +56,10 @@ def main() -> int:
     parser.add_argument("action", choices=["save", "compare"])
     parser.add_argument("file", type=Path, help="the saved reports (JSON)")
     parser.add_argument("--tree", type=Path, action="append", help="a tree to lint (default: transformers, fixtures)")
+    parser.add_argument("--select", help="the rules to run (ecolint's --select, e.g. ALL); default: the default rules")
     args = parser.parse_args()
     trees = args.tree or DEFAULT_TREES
-    reports = {tree.name: report(tree) for tree in trees}
+    reports = {tree.name: report(tree, args.select) for tree in trees}
     if args.action == "save":
         args.file.parent.mkdir(parents=True, exist_ok=True)
         args.file.write_text(json.dumps(reports, indent=0, sort_keys=True) + "\n", encoding="utf-8")
