@@ -37,7 +37,8 @@ sys.path.insert(0, str(BENCH_DIR))
 STAGES = [
     ("ecolint.engine", "could_match", "text prefilter (every call, the imported text's included)"),
     ("ecolint.engine", "_ImportedText.found", "project index: text of what a file imports"),
-    ("ecolint.engine", "_parse_python", "CPython parse (E999 and the pre-pass's tree)"),
+    ("ecolint.engine", "_parses", "CPython syntax check without a tree (E999 of files no rule parses)"),
+    ("ecolint.engine", "_parse_python", "CPython parse (the pre-pass's tree; E999 details)"),
     ("ecolint.engine", "_summarize", "pre-pass walk of the CPython tree"),
     ("libcst", "parse_module", "libcst parse"),
     ("ecolint.analysis.facts", "collect_facts", "facts"),
