@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ecolint.config import DEFAULT_FIX_BATCH_SIZE
 from ecolint.diagnostics import IO_ERROR, SYNTAX_ERROR, Diagnostic, Location
-from ecolint.prefilter import could_match
+from ecolint.prefilter import could_match, matching_codes
 
 TOO_DEEP = "too deeply nested to analyze"
 ANALYSIS_RECURSION_LIMIT = 4000  # about 5 frames per nesting level of the tree; small enough for the C stack
@@ -116,7 +116,8 @@ def too_deeply_nested(filename: str) -> Diagnostic:
 
 def _analyze(source: str, filename: str, options: LintOptions, path: Path | None,
              module: cst.Module | None) -> Analysis:
-    wanted = could_match(source, frozenset(options.codes))  # codes that are not rules' are left out there
+    matched = matching_codes(source, frozenset(options.codes))  # codes that are not rules' are left out there
+    wanted = bool(matched)
     imported = _ImportedText(source, path, options)
     by_imports = False
     if not wanted and imported.may_be_read():
@@ -129,7 +130,7 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
 
         checks = [code for code in sorted(options.codes) if code in CHECKS]
         if not by_imports:  # only the checks whose triggers the text (or what it imports) has
-            checks = _triggered(checks, source, imported)
+            checks = _triggered(checks, matched, source, imported)
         if checks and module is None:  # CPython's tree tells which of them can fire before libcst parses
             from ecolint.candidates import possible
 
@@ -219,16 +220,24 @@ class _ImportedText:
         return "\n".join((found.assignments, found.functions, found.loaders))
 
 
-def _triggered(checks: list[str], source: str, imported: _ImportedText) -> list[str]:
-    """The checks whose own triggers match: a check that cannot fire on this text is not run. A check that
-    does not match the file alone may still match with the definitions it imports from the project."""
-    found = [code for code in checks if could_match(source, frozenset((code,)))]
-    rest = [code for code in checks if code not in found]
+def _triggered(checks: list[str], matched: frozenset[str], source: str, imported: _ImportedText) -> list[str]:
+    """The checks whose own triggers match (``matched``): a check that cannot fire on this text is not run. A
+    check that does not match the file alone may still match with the definitions it imports from the project
+    (each text that joins them is run through the prefilter once, for all such checks)."""
+    found = [code for code in checks if code in matched]
+    rest = frozenset(checks) - matched
     if rest and imported.may_be_read():
         from ecolint.analysis.project_index import may_matter
 
-        found += [code for code in rest if may_matter(imported.found(), source,
-                                                      lambda text, code=code: could_match(text, frozenset((code,))))]
+        joined: dict[str, frozenset[str]] = {}
+
+        def matches_with_imports(text: str, code: str) -> bool:
+            if text not in joined:
+                joined[text] = matching_codes(text, rest)
+            return code in joined[text]
+
+        found += [code for code in sorted(rest)
+                  if may_matter(imported.found(), source, lambda text, code=code: matches_with_imports(text, code))]
     return sorted(found)
 
 

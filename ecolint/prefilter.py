@@ -32,6 +32,34 @@ def could_match(source: str, codes: frozenset[str]) -> bool:
     return any(all(pattern.found_in(source) for pattern in _anchored_first(patterns)) for patterns in candidates)
 
 
+def matching_codes(source: str, codes: frozenset[str]) -> frozenset[str]:
+    """The codes of ``codes`` whose triggers match the text: :func:`could_match` for each code, in one pass
+    (each word is looked for once, each pattern searched at most once, whichever rules share it)."""
+    words: dict[str, bool] = {}
+    patterns: dict[str, bool] = {}
+    long_text = None
+    quotes: list = [None]  # the text's triple quotes, found once for all code-line patterns
+    found = []
+    for code in sorted(codes):
+        for group_words, group in _code_groups(code):
+            if not any(_memo(words, word, lambda word=word: word in source) for word in group_words):
+                continue
+            if long_text is None:
+                long_text = _longest_line(source) > LONG_LINE
+            if long_text or all(_memo(patterns, pattern.text, lambda pattern=pattern: pattern.found_in(source, quotes))
+                                for pattern in _anchored_first(group)):
+                found.append(code)
+                break
+    return frozenset(found)
+
+
+def _memo(known: dict[str, bool], key: str, compute) -> bool:
+    answer = known.get(key)
+    if answer is None:
+        answer = known[key] = compute()
+    return answer
+
+
 def _anchored_first(patterns: tuple[_Pattern, ...]) -> list[_Pattern]:
     """A group's patterns, those found through their literal anchors first (all of them must match)."""
     return sorted(patterns, key=_Pattern.scans_all) if len(patterns) > 1 else list(patterns)
@@ -49,17 +77,19 @@ def triggers() -> dict[str, dict]:
 
 @lru_cache(maxsize=64)
 def _groups(codes: frozenset[str]) -> tuple[Group, ...]:
-    groups: list[Group] = []
-    for code in sorted(codes):
-        if code not in rule_data():
-            continue  # not a rule's code (E999, ...): nothing to parse for
-        entry = triggers().get(code)
-        if entry is None:
-            groups.append((("",), ()))  # a rule file without triggers: always parse
-            continue
-        words = tuple(entry.get("words") or ("",))
-        groups += [(words, tuple(_Pattern(text) for text in group)) for group in entry["patterns"]]
-    return tuple(groups)
+    return tuple(group for code in sorted(codes) for group in _code_groups(code))
+
+
+@lru_cache(maxsize=None)
+def _code_groups(code: str) -> tuple[Group, ...]:
+    """One rule's trigger groups: (words, patterns); none for a code that is not a rule's (E999, ...)."""
+    if code not in rule_data():
+        return ()  # nothing to parse for
+    entry = triggers().get(code)
+    if entry is None:
+        return ((("",), ()),)  # a rule file without triggers: always parse
+    words = tuple(entry.get("words") or ("",))
+    return tuple((words, tuple(_Pattern(text) for text in group)) for group in entry["patterns"])
 
 
 # Triple quotes open and close docstrings: a match after an odd number of them is inside one (an example
@@ -96,17 +126,19 @@ class _Pattern:
             return self.regex.finditer(source)
         return matches(self.regex, source, self.anchors)
 
-    def found_in(self, source: str) -> bool:
+    def found_in(self, source: str, quotes: list | None = None) -> bool:
+        """Whether the pattern matches (a ``code:`` one on a code line); ``quotes`` (``[None]``), shared by the
+        patterns searched in one text, keeps the positions of its triple quotes once found."""
         if not self.code_only:
             return next(self._matches(source), None) is not None
-        quotes = None
+        quotes = quotes or [None]
         for match in self._matches(source):
             line_start = source.rfind("\n", 0, match.start()) + 1
             before = source[line_start:match.start()]
             if "#" in before or before.lstrip().startswith((">>>", "...")):
                 continue
-            if quotes is None:
-                quotes = [found.start() for found in _TRIPLE_QUOTE.finditer(source)]
-            if bisect.bisect_left(quotes, match.start()) % 2 == 0:  # not inside a docstring
+            if quotes[0] is None:
+                quotes[0] = [found.start() for found in _TRIPLE_QUOTE.finditer(source)]
+            if bisect.bisect_left(quotes[0], match.start()) % 2 == 0:  # not inside a docstring
                 return True
         return False

@@ -16,7 +16,7 @@ import pytest
 from cli_helpers import FIXTURES
 from ecolint.checks import CHECKS
 from ecolint.fixes import registry
-from ecolint.prefilter import could_match, triggers
+from ecolint.prefilter import could_match, matching_codes, triggers
 from ecolint.rule_schema import rule_data
 from ecolint.rules import all_rules
 
@@ -59,6 +59,19 @@ def test_triggers_let_the_reported_code_through(code):
     texts += list(all_rules()[code].examples_invalid)
     for text in texts:
         assert could_match(text, frozenset({code})), f"{code}: triggers in rules/{code}.yaml miss:\n{text}"
+
+
+def test_matching_codes_answers_could_match_for_each_code():
+    """The one-pass answer for all rules is the per-rule answer, on every fixture (positive and negative)."""
+    codes = frozenset(all_rules()) | {"E999"}
+    texts = [case.read_text(encoding="utf-8") for case in sorted(FIXTURES.glob("LLM*/*.py"))]
+    assert len(texts) > 100
+    matched_somewhere = set()
+    for text in texts:
+        matched = matching_codes(text, codes)
+        assert matched == {code for code in codes if could_match(text, frozenset({code}))}
+        matched_somewhere |= matched
+    assert matched_somewhere == set(all_rules())  # the comparison saw every rule match, not only misses
 
 
 def test_a_rule_with_a_fix_has_a_fixer():
