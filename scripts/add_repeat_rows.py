@@ -5,8 +5,8 @@
 The rows (``r001``..., in the columns of ``measurements.csv``) go to
 ``ecolint/energy/data/hopper_repeats.csv`` (rows with the same id are replaced) and each gets a line in
 ``curation.csv``: excluded from the estimator's decode fit (a second copy of the weights or a generation
-run twice is not a configuration it models), kept for rules LLM205 and LLM207, whose penalty groups
-name the rows.
+run twice, N samples of one prompt are not configurations it models), kept for rules LLM205, LLM206 and
+LLM207, whose penalty groups name the rows.
 """
 
 from __future__ import annotations
@@ -19,10 +19,13 @@ _spec = importlib.util.spec_from_file_location("add_fp32_rows", Path(__file__).w
 _rows = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_rows)
 
-PRECISIONS = frozenset(f"bf16_{case}" for case in ("one_copy", "two_copies", "generate_once", "generate_twice"))
+PRECISIONS = frozenset(f"bf16_{case}" for case in (
+    "one_copy", "two_copies", "generate_once", "generate_twice",
+    *(f"{kind}_{n}{suffix}" for n in (4, 8) for kind, suffix in (("num_return_sequences", ""), ("loop", "_calls"))),
+))
 REASON = ("repeats experiment on {gpu} (docs/measurements/practices.py --sections repeats): {precision} at batch "
           "{batch}, {tokens} prompt and {output} new tokens; a configuration the estimator's decode fit does not "
-          "model, kept for rule penalties (LLM205, LLM207)")
+          "model, kept for rule penalties (LLM205, LLM206, LLM207)")
 
 
 def _reason(row: dict) -> str:
