@@ -17,6 +17,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from ecolint.candidate_loads import LoadFacts, load_names
+
 ASSIGNS_USE_CACHE = "=use_cache"  # the tree assigns to an attribute named use_cache (LLM301's cache settings)
 PIPELINE_CLASS = "Pipeline"  # ``TextGenerationPipeline(...)``: a pipeline object, as ``pipeline(...)`` makes
 
@@ -56,6 +58,7 @@ NEEDS: dict[str, frozenset[str]] = {
     "LLM306": LOADS,
     "LLM307": LOADS,
 }
+IMPORTED_LOADS = frozenset({"LLM203"})  # reports loads in the project functions and classes a file calls
 NEEDS_GPU = frozenset({"LLM103", "LLM107"})  # their checks compare a model with the configured GPU
 NEEDED_NAMES = frozenset().union(*NEEDS.values()) - {ASSIGNS_USE_CACHE, GENERATION_SHAPE}
 
@@ -66,12 +69,14 @@ class TreeSummary:
 
     depth: int = 0  # how deep the tree goes
     called: set[str] = field(default_factory=set)  # the names a call goes through (see :func:`summarize`)
+    loads: LoadFacts = field(default_factory=LoadFacts)  # what tells whether a call may load a model
 
 
 def summarize(tree: ast.AST) -> TreeSummary:
     """The tree's depth and the needed names it calls: the called name or attribute, and what an alias
     (``import ... as``, ``name = other`` or ``name = obj.attr``) stands for."""
     summary = TreeSummary()
+    loads = summary.loads
     calls: set[str] = set()
     aliases: dict[str, set[str]] = {}
     call, constant, alias, assign, attribute = ast.Call, ast.Constant, ast.alias, ast.Assign, ast.Attribute
@@ -85,6 +90,8 @@ def summarize(tree: ast.AST) -> TreeSummary:
                 name = _last_name(node.func)
                 if name is not None:
                     calls.add(name)
+                    if name in LoadFacts.CALLS:
+                        loads.call(node, name)
                 if any(keyword.arg in GENERATION_ONLY_KEYWORDS for keyword in node.keywords):
                     calls.add(GENERATION_SHAPE)
             elif kind is constant:
@@ -101,8 +108,11 @@ def summarize(tree: ast.AST) -> TreeSummary:
                     for target in node.targets:
                         if isinstance(target, ast.Name):
                             aliases.setdefault(target.id, set()).add(value)
+                loads.assign(node)
             elif kind is attribute and node.attr == "use_cache" and isinstance(node.ctx, ast.Store):
                 calls.add(ASSIGNS_USE_CACHE)
+            elif kind in LoadFacts.NODES:
+                loads.record(node)
             _add_children(node, below)
         level = below
     summary.depth = depth
@@ -137,5 +147,19 @@ def possible(codes: list[str], summary: TreeSummary, imported: str = "", has_gpu
     """The codes of ``codes`` that can fire on the file summarized; ``imported`` is the text of what it
     imports from its project (the names there count as called)."""
     called = summary.called | {name for name in NEEDED_NAMES if name in imported}
+    loading = _loading(codes, summary, imported)
     return [code for code in codes
-            if (has_gpu or code not in NEEDS_GPU) and (code not in NEEDS or called & NEEDS[code])]
+            if (has_gpu or code not in NEEDS_GPU) and (code not in NEEDS or loading.get(code, called) & NEEDS[code])]
+
+
+def _loading(codes: list[str], summary: TreeSummary, imported: str) -> dict[str, set[str]]:
+    """For the codes of rules that need a model load (or a quantization config), the names through which the file
+    may make one as the analysis records it (``ecolint.candidate_loads``): a call of ``from_pretrained`` on a
+    tokenizer or on ``cls`` does not count. The imported text counts as called for LLM203 only, which also
+    reports the loads of the functions and classes a file imports from its project."""
+    codes = [code for code in codes if NEEDS.get(code) in (LOADS, QUANTIZATION)]
+    if not codes:
+        return {}
+    found = load_names(summary.loads, summary.called, imported)
+    through_imports = found | {name for name in LOADS if name in imported}
+    return {code: through_imports if code in IMPORTED_LOADS else found for code in codes}

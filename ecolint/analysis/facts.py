@@ -15,6 +15,7 @@ from ecolint.analysis.collector import AttributeAssignment, CallSite, Collector,
 from ecolint.analysis.scopes import code_of, is_library_name, qualify
 from ecolint.analysis.generation_shape import generation_signals, named_like_a_client
 from ecolint.analysis.helpers import called_function, generator_summaries, per_item_helper_calls
+from ecolint.analysis.load_names import BNB_LOAD_ARGUMENTS, LOADING_LIBRARIES, loads_no_model
 from ecolint.analysis.project import ProjectLink
 from ecolint.analysis.values import Entries, Entry, Resolver, Value, ValueKind, last_name
 
@@ -25,14 +26,10 @@ TRAINING_CALLS = frozenset(
 )
 ADAPTER_SETUP = frozenset({"get_peft_model", "LoraConfig", "prepare_model_for_kbit_training"})
 LOAD_KEYWORDS = ("load_in_8bit", "load_in_4bit")
-LOADING_LIBRARIES = ("transformers.", "peft.")
 # Libraries with a from_pretrained of their own whose load_in_4bit/8bit are not transformers' keywords.
 OTHER_LOADERS = frozenset({"torch", "sentence_transformers", "diffusers", "unsloth", "ipex_llm", "bigdl", "auto_gptq",
                            "gptqmodel", "awq", "optimum", "vllm", "ctransformers", "llama_cpp", "exllamav2", "mlx_lm",
                            "intel_extension_for_transformers", "modelscope", "xtuner", "lmdeploy"})
-NOT_MODELS = ("Tokenizer", "TokenizerFast", "Processor", "FeatureExtractor", "Config", "ImageProcessor")
-ADAPTER_LOADERS = frozenset({"PeftModel", "PeftModelForCausalLM", "LoraModel"})
-BNB_LOAD_ARGUMENTS = frozenset({"load_in_8bit", "load_in_4bit", "quantization_config"})
 
 
 @dataclass(eq=False)
@@ -382,11 +379,7 @@ class _Builder:
         resolved but is given bitsandbytes loading arguments."""
         if owner is None:
             return False
-        class_name = (_text(owner) or "").rsplit(".", 1)[-1]
-        lowered = class_name.lower()
-        if class_name.endswith(NOT_MODELS) or class_name in ADAPTER_LOADERS or any(
-            word in lowered for word in ("tokenizer", "processor", "config", "feature_extractor")
-        ):
+        if loads_no_model((_text(owner) or "").rsplit(".", 1)[-1]):
             return False  # a tokenizer, processor or config; an adapter on a model loaded elsewhere
         qualified = self._qualified(site, owner)
         if qualified and qualified.startswith(LOADING_LIBRARIES):
