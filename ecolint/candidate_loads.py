@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import ClassVar
 
 from ecolint.analysis.load_names import BNB_LOAD_ARGUMENTS, LOADING_PACKAGES, loads_no_model
 
@@ -32,56 +30,70 @@ PRETRAINED = "from_pretrained"
 DICT_CHANGES = frozenset({"update", "setdefault"})  # ``d.update(...)``, ``d.setdefault(k, v)``: entries of d
 
 
-@dataclass
 class LoadFacts:
-    """What the pre-pass's walk (``candidates.summarize``) records for this test."""
+    """What the pre-pass's walk (``candidates.summarize``) hands over for this test: the calls named in
+    :data:`CALLS` and the nodes of the kinds in :data:`NODES`, kept as they are; they are read
+    (:meth:`_read`) only for a file that calls one of the loading names."""
 
-    CALLS: ClassVar[frozenset[str]] = frozenset({PRETRAINED, *DICT_CHANGES})  # calls to hand to :meth:`call`
-    NODES: ClassVar[frozenset[type]] = frozenset({  # nodes to hand to :meth:`record`
-        ast.Import, ast.ImportFrom, ast.arguments, ast.AnnAssign, ast.NamedExpr, ast.FunctionDef, ast.AsyncFunctionDef})
+    CALLS = frozenset({PRETRAINED, *DICT_CHANGES})
+    NODES = frozenset({ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.arguments,
+                       ast.FunctionDef, ast.AsyncFunctionDef})
 
-    pretrained: list[ast.Call] = field(default_factory=list)  # ``X.from_pretrained(...)``
-    packages: set[str] = field(default_factory=set)  # the top-level packages the file imports (absolute imports)
-    library_names: set[str] = field(default_factory=set)  # names an import binds to transformers or peft
-    library_star: bool = False  # ``from transformers import *``: any unbound name may be transformers'
-    imported: dict[str, list[str]] = field(default_factory=dict)  # name -> the name imported from another module
-    values: dict[str, list[ast.expr]] = field(default_factory=dict)  # name -> what is assigned to it or put in it
-    functions: set[str] = field(default_factory=set)  # the names of the file's functions
+    def __init__(self) -> None:
+        self.calls: list[ast.Call] = []  # calls named in CALLS
+        self.nodes: list[ast.AST] = []  # nodes of the kinds in NODES
+        self.pretrained: list[ast.Call] = []  # ``X.from_pretrained(...)``
+        self.packages: set[str] = set()  # the top-level packages the file imports (absolute imports)
+        self.library_names: set[str] = set()  # names an import binds to transformers or peft
+        self.library_star = False  # ``from transformers import *``: any unbound name may be transformers'
+        self.imported: dict[str, list[str]] = {}  # name -> the name imported from another module
+        self.values: dict[str, list[ast.expr]] = {}  # name -> what is assigned to it or put in it
+        self.functions: set[str] = set()  # the names of the file's functions
+        self._done = False
 
-    def call(self, node: ast.Call, name: str) -> None:
+    def _read(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        for node in self.calls:
+            self._call(node)
+        for node in self.nodes:
+            kind = node.__class__
+            if kind is ast.Assign:
+                for target in node.targets:
+                    self._bind(target, node.value)
+            elif kind is ast.ImportFrom:
+                self._import_from(node)
+            elif kind is ast.Import:
+                for alias in node.names:
+                    head = alias.name.split(".", 1)[0]
+                    self._imports(head, alias.asname or head,
+                                  (alias.name if alias.asname else head).rsplit(".", 1)[-1])
+            elif kind is ast.arguments:
+                self._defaults(node)
+            elif kind is ast.AnnAssign or kind is ast.NamedExpr:
+                if node.value is not None:
+                    self._bind(node.target, node.value)
+            else:  # a function definition
+                self.functions.add(node.name)
+
+    def _call(self, node: ast.Call) -> None:
         func = node.func
         if func.__class__ is not ast.Attribute:
             return
-        if name == PRETRAINED:
+        if func.attr == PRETRAINED:
             self.pretrained.append(node)
         elif func.value.__class__ is ast.Name:
             self.values.setdefault(func.value.id, []).extend(
                 [*node.args, *(keyword.value for keyword in node.keywords)])
 
-    def assign(self, node: ast.Assign) -> None:
-        for target in node.targets:
-            self._bind(target, node.value)
-
-    def record(self, node: ast.AST) -> None:
-        kind = node.__class__
-        if kind is ast.ImportFrom:
-            self._import_from(node)
-        elif kind is ast.Import:
-            for alias in node.names:
-                head = alias.name.split(".", 1)[0]
-                self._imports(head, alias.asname or head, (alias.name if alias.asname else head).rsplit(".", 1)[-1])
-        elif kind is ast.arguments:
-            positional = [*node.posonlyargs, *node.args]
-            for argument, default in zip(positional[len(positional) - len(node.defaults):], node.defaults):
+    def _defaults(self, node: ast.arguments) -> None:
+        positional = [*node.posonlyargs, *node.args]
+        for argument, default in zip(positional[len(positional) - len(node.defaults):], node.defaults):
+            self.values.setdefault(argument.arg, []).append(default)
+        for argument, default in zip(node.kwonlyargs, node.kw_defaults):
+            if default is not None:
                 self.values.setdefault(argument.arg, []).append(default)
-            for argument, default in zip(node.kwonlyargs, node.kw_defaults):
-                if default is not None:
-                    self.values.setdefault(argument.arg, []).append(default)
-        elif kind is ast.AnnAssign or kind is ast.NamedExpr:
-            if node.value is not None:
-                self._bind(node.target, node.value)
-        else:  # a function definition
-            self.functions.add(node.name)
 
     def _import_from(self, node: ast.ImportFrom) -> None:
         head = (node.module or "").split(".", 1)[0] if not node.level else ""
@@ -118,6 +130,9 @@ def load_names(facts: LoadFacts, called: set[str], imported: str = "") -> set[st
     """The names among ``from_pretrained``, ``pipeline``, ``LLM`` and ``BitsAndBytesConfig`` through which the file
     may load a model or make a quantization config (``called``: the names it calls, aliases included;
     ``imported``: the text of what it imports from its project)."""
+    if not (PRETRAINED in called or called & LIBRARY_LOADS.keys()):
+        return set()
+    facts._read()
     found = {name for name, package in LIBRARY_LOADS.items() if name in called and package in facts.packages}
     if facts.pretrained:
         classes = _Classes(facts, imported)

@@ -76,7 +76,7 @@ def summarize(tree: ast.AST) -> TreeSummary:
     """The tree's depth and the needed names it calls: the called name or attribute, and what an alias
     (``import ... as``, ``name = other`` or ``name = obj.attr``) stands for."""
     summary = TreeSummary()
-    loads = summary.loads
+    loads, load_calls, load_nodes = summary.loads, LoadFacts.CALLS, LoadFacts.NODES
     calls: set[str] = set()
     aliases: dict[str, set[str]] = {}
     call, constant, alias, assign, attribute = ast.Call, ast.Constant, ast.alias, ast.Assign, ast.Attribute
@@ -90,8 +90,8 @@ def summarize(tree: ast.AST) -> TreeSummary:
                 name = _last_name(node.func)
                 if name is not None:
                     calls.add(name)
-                    if name in LoadFacts.CALLS:
-                        loads.call(node, name)
+                    if name in load_calls:
+                        loads.calls.append(node)
                 if any(keyword.arg in GENERATION_ONLY_KEYWORDS for keyword in node.keywords):
                     calls.add(GENERATION_SHAPE)
             elif kind is constant:
@@ -108,11 +108,11 @@ def summarize(tree: ast.AST) -> TreeSummary:
                     for target in node.targets:
                         if isinstance(target, ast.Name):
                             aliases.setdefault(target.id, set()).add(value)
-                loads.assign(node)
+                loads.nodes.append(node)
             elif kind is attribute and node.attr == "use_cache" and isinstance(node.ctx, ast.Store):
                 calls.add(ASSIGNS_USE_CACHE)
-            elif kind in LoadFacts.NODES:
-                loads.record(node)
+            elif kind in load_nodes:
+                loads.nodes.append(node)
             _add_children(node, below)
         level = below
     summary.depth = depth
