@@ -11,6 +11,7 @@ Usage::
 
     python bench/stages.py                 # the transformers tree of speed.py
     python bench/stages.py path/to/tree --no-ruff
+    python bench/stages.py --kept          # also: how many files the pre-pass keeps for libcst, per rule
 """
 
 from __future__ import annotations
@@ -68,11 +69,49 @@ def wrap(spent: Counter, calls: Counter, module: str, attribute: str, label: str
     setattr(owner, name, timed)
 
 
-def ecolint_stages(tree: Path) -> tuple[float, Counter, Counter]:
-    """The whole check's CPU time, and each stage's time and number of calls."""
+def record_kept(kept: dict[str, list[str]]) -> None:
+    """Record in ``kept``, for each file the pre-pass summarizes, the rules it keeps for libcst
+    (``ecolint.candidates.possible``'s answer)."""
+    import ecolint.candidates as candidates
+    import ecolint.engine as engine
+
+    analyze, possible, current = engine._analyze, candidates.possible, {}
+
+    @functools.wraps(analyze)
+    def analyzing(source, filename, *args, **kwargs):
+        current["file"] = filename
+        return analyze(source, filename, *args, **kwargs)
+
+    @functools.wraps(possible)
+    def keeping(*args, **kwargs):
+        found = possible(*args, **kwargs)
+        kept[current["file"]] = list(found)
+        return found
+
+    engine._analyze, candidates.possible = analyzing, keeping
+
+
+def print_kept(kept: dict[str, list[str]]) -> None:
+    """Per rule, how many files the pre-pass keeps for it, and for it alone (the files only it sends to libcst)."""
+    files = [codes for codes in kept.values() if codes]
+    per_rule = Counter(code for codes in files for code in codes)
+    alone = Counter(codes[0] for codes in files if len(codes) == 1)
+    print(f"The pre-pass summarized {len(kept):,} files and kept {len(files):,} for libcst:")
+    print()
+    print("| rule | files kept | kept for it alone |")
+    print("|---|---:|---:|")
+    for code, count in sorted(per_rule.items(), key=lambda item: (-item[1], item[0])):
+        print(f"| {code} | {count:,} | {alone[code]:,} |")
+
+
+def ecolint_stages(tree: Path, kept: dict[str, list[str]] | None = None) -> tuple[float, Counter, Counter]:
+    """The whole check's CPU time, and each stage's time and number of calls; with ``kept``, the rules the
+    pre-pass keeps for each file (see :func:`record_kept`)."""
     spent, calls = Counter(), Counter()
     for module, attribute, label in STAGES:
         wrap(spent, calls, module, attribute, label)
+    if kept is not None:
+        record_kept(kept)
     from ecolint.cli import main
 
     start = time.process_time()
@@ -118,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("tree", nargs="?", type=Path, help="default: the transformers package of speed.py")
     parser.add_argument("--no-ruff", action="store_true", help="do not time ruff")
+    parser.add_argument("--kept", action="store_true",
+                        help="also print, per rule, how many files the pre-pass keeps for libcst (and for it alone)")
     args = parser.parse_args(argv)
     if args.tree is not None and not args.tree.is_dir():
         parser.error(f"{args.tree}: not a directory")
@@ -125,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         import speed
 
         args.tree = speed.fetch_transformers()
-    total, spent, calls = ecolint_stages(args.tree)
+    kept: dict[str, list[str]] | None = {} if args.kept else None
+    total, spent, calls = ecolint_stages(args.tree, kept)
     parse = cpython_parse(args.tree)
     ruff = None if args.no_ruff else ruff_cpu(args.tree)
     print(f"| stage (ecolint check -j 1, {args.tree.name}) | CPU s | calls | share |")
@@ -138,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     if ruff is not None:
         print(f"ruff check --select ALL: {ruff:.2f} s of CPU; ecolint / ruff = {total / ruff:.2f}, "
               f"CPython's parse alone / ruff = {parse / ruff:.2f}")
+    if kept is not None:
+        print()
+        print_kept(kept)
     return 0
 
 
