@@ -2,8 +2,8 @@
 analysis records one, read from CPython's tree before libcst parses the file.
 
 The analysis (``ecolint.analysis.facts``) records a model load for ``X.from_pretrained(...)`` when X is not named
-like a tokenizer, processor, config or adapter loader (``load_names.loads_no_model``) and either stands for a
-transformers or peft class or is given a bitsandbytes keyword; for ``pipeline(...)`` of transformers and
+like a tokenizer, processor, config or adapter loader (``ecolint.pretrained_classes.loads_no_model``) and either
+stands for a transformers or peft class or is given a bitsandbytes keyword; for ``pipeline(...)`` of transformers and
 ``LLM(...)`` of vLLM, known by their qualified names; and a quantization config for ``BitsAndBytesConfig(...)``
 of transformers. A name is qualified as a package's only through an import of that package (or a ``*`` import
 from it), and X stands for a class of another project module only when the text the file imports from its
@@ -22,7 +22,7 @@ import ast
 import re
 from functools import lru_cache
 
-from ecolint.analysis.load_names import BNB_LOAD_ARGUMENTS, LOADING_PACKAGES, loads_no_model
+from ecolint.pretrained_classes import BNB_LOAD_ARGUMENTS, LOADING_PACKAGES, loads_no_model
 
 # Calls the analysis knows by their qualified name: the called name -> the package it must come from.
 LIBRARY_LOADS: dict[str, str] = {"pipeline": "transformers", "LLM": "vllm", "BitsAndBytesConfig": "transformers"}

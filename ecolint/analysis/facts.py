@@ -15,7 +15,7 @@ from ecolint.analysis.collector import AttributeAssignment, CallSite, Collector,
 from ecolint.analysis.scopes import code_of, is_library_name, qualify
 from ecolint.analysis.generation_shape import generation_signals, named_like_a_client
 from ecolint.analysis.helpers import called_function, generator_summaries, per_item_helper_calls
-from ecolint.analysis.load_names import BNB_LOAD_ARGUMENTS, LOADING_LIBRARIES, loads_no_model
+from ecolint.pretrained_classes import BNB_LOAD_ARGUMENTS, LOADING_LIBRARIES, loads_no_model
 from ecolint.analysis.project import ProjectLink
 from ecolint.analysis.values import Entries, Entry, Resolver, Value, ValueKind, last_name
 
