@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from ecolint.analysis.values import Value
 
 MAX_MODULE_BYTES = 1_000_000
+INIT = os.sep + "__init__.py"
 RECHECK_SECONDS = 1.0  # a module read less than this long ago is not looked at again (a long run, an editor)
 MAX_DEPTH = 3  # modules re-exporting from modules ...
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -49,32 +51,52 @@ def index_for(root: str) -> "ProjectIndex":
 class _Module:
     path: Path
     text: str
-    digest: str
     stamp: tuple[int, int] = (0, 0)  # (mtime_ns, size) when read
     facts: "ModuleFacts | None" = None
     parsed: bool = False
     generators: dict[str, tuple[str, ...]] = field(default_factory=dict)
     definitions: dict[str, str] | None = None  # top-level name -> the text of its block
+    added_folders: tuple[str, ...] | None = None  # the project folders it adds to sys.path (as an importer)
+    line_starts: frozenset[str] | None = None  # the words that start a line (or follow def / class there)
     generating: frozenset[str] | None = None  # top-level functions whose text runs generation
     relevant: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (kind, text)
     item_calls: dict[str, tuple] | None = None  # top-level function -> its ItemCall facts (item_callers)
     imports_from: tuple[dict[str, list[str]], list[str]] | None = None  # name -> the modules it comes from; ``*``
+    _digest: str | None = None
+
+    @property
+    def digest(self) -> str:
+        """The content hash of the text read (hashed when a file's ``uses`` first records the module)."""
+        if self._digest is None:
+            self._digest = content_hash(self.text.encode("utf-8"))  # the bytes read: they decoded as UTF-8
+        return self._digest
+
+
+Scope = tuple[str, tuple[str, ...]]  # an importer's folder, and the project folders it adds to sys.path
 
 
 class ProjectIndex:
-    """The modules of one project, read and analyzed on demand."""
+    """The modules of one project, read and analyzed on demand.
+
+    Paths are kept as strings inside (one hash each, cached by ``str``; a ``pathlib.Path`` hashes its parts
+    again on every lookup): an import is found from the importer's folder and the folders it adds to
+    ``sys.path`` (its :data:`Scope`); where a module file's name comes from (a package re-exporting it) and
+    what its definition holds depend on the module file and the name only, whoever imports it."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.absolute()
-        self._modules: dict[Path, _Module | None] = {}
-        self._busy: set[Path] = set()  # modules being analyzed: an import cycle answers "unknown"
-        self._located: dict[tuple[Path, tuple[Path, ...], str], tuple[Path, str] | None] = {}
-        self._sys_paths: dict[Path, tuple[float, tuple[int, int], tuple[Path, ...]]] = {}  # (checked, stamp, folders)
-        self._module_files: dict[tuple[Path, tuple[Path, ...], str, tuple[str, ...]], Path | None] = {}
-        self._listings: dict[Path, frozenset[str]] = {}
-        self._checked: dict[Path, float] = {}  # when each module file was last looked at on disk
-        self._absolute_bases: dict[Path, list[Path]] = {}
-        self._modules_found: dict[tuple[Path, tuple[Path, ...], str], bool] = {}
+        self._modules: dict[str, _Module | None] = {}
+        self._busy: set[str] = set()  # modules being analyzed: an import cycle answers "unknown"
+        self._located: dict[tuple[str, tuple[str, ...], str], tuple[str, str] | None] = {}
+        self._origins: dict[tuple[str, str], tuple[str, str]] = {}  # (module file, name) -> where it is defined
+        # a module file -> (when checked, the names ``import *`` may bring from it, the modules read to tell)
+        self._star_exports: dict[str, tuple[float, frozenset[str], tuple[tuple[str, _Module | None], ...]]] = {}
+        self._module_files: dict[tuple[str, tuple[str, ...], str, tuple[str, ...]], str | None] = {}
+        self._listings: dict[str, frozenset[str]] = {}
+        self._candidates: dict[tuple[str, tuple[str, ...]], str | None] = {}  # (base folder, module path) -> its file
+        self._checked: dict[str, float] = {}  # when each module file was last looked at on disk
+        self._absolute_bases: dict[str, list[str]] = {}
+        self._modules_found: dict[tuple[str, tuple[str, ...], str], bool] = {}
 
     def link_for(self, importer: Path | None, depth: int = 0) -> "FileLink | None":
         if importer is None or depth > MAX_DEPTH:
@@ -82,31 +104,96 @@ class ProjectIndex:
         return FileLink(self, importer.absolute(), depth)
 
     # -- finding and reading modules ------------------------------------------------------------
+    def scope(self, importer: Path | str) -> Scope:
+        """Where the importer's imports are looked for (its sys.path additions read again when it changed)."""
+        importer = str(importer)
+        return os.path.dirname(importer), self._added_folders(importer)
+
     def locate(self, importer: Path, qualified: str) -> tuple[Path, str] | None:
         """The project file that defines ``qualified`` (a module path and a name) and the name."""
-        key = (importer.parent, self._added_folders(importer), qualified)
+        found = self._find(self.scope(importer), qualified)
+        return (Path(found[0]), found[1]) if found is not None else None
+
+    def _find(self, scope: Scope, qualified: str) -> tuple[str, str] | None:
+        key = (*scope, qualified)
         if key not in self._located:
-            self._located[key] = None  # an import cycle of re-exports answers "unknown"
-            found = self._locate(importer, qualified)
-            self._located[key] = self._reexported(*found) or found if found is not None else None
+            found = self._locate(scope, qualified)
+            self._located[key] = self._origin(*found) if found is not None else None
         return self._located[key]
 
-    def _reexported(self, path: Path, name: str) -> tuple[Path, str] | None:
+    def _origin(self, path: str, name: str) -> tuple[str, str]:
+        """Where the name a module file holds is defined: the module itself, or the one it re-exports it from."""
+        key = (path, name)
+        found = self._origins.get(key)
+        if found is None:
+            self._origins[key] = key  # an import cycle of re-exports stops at the module that holds the name
+            found = self._origins[key] = self._reexported(path, name) or key
+        return found
+
+    def _reexported(self, path: str, name: str) -> tuple[str, str] | None:
         """Where a name that a module only imports is defined: ``from .eval import evaluate`` or ``from .eval
         import *`` in a package's ``__init__.py`` (a submodule of that name, or a definition, stays)."""
-        if path.name == "__init__.py" and (self._exists(path.with_name(f"{name}.py")) or
-                                           self._exists(path.parent / name / "__init__.py")):
+        if path.endswith(INIT) and self._submodule(path, name) is not None:
             return None
-        module = self.module(path)
-        if module is None or "import" not in module.text or name in self.definitions(module):
+        module = self._module(path)
+        if module is None or "import" not in module.text:
             return None
         named, starred = self._imports_from(module)
-        for prefix in [*named.get(name, ()), *starred]:  # in the file's order is not needed: one answer each
-            found = self.locate(path, f"{prefix}{name}" if prefix.endswith(".") else f"{prefix}.{name}")
+        if not named.get(name) and not starred or self.defines(module, name):
+            return None
+        scope = self.scope(path)
+        # in the file's order is not needed: one answer each; a ``*`` is followed only where the name may come from
+        prefixes = [*named.get(name, ()), *(prefix for prefix in starred if name in self._star_names(scope, prefix))]
+        for prefix in prefixes:
+            found = self._find(scope, joined(prefix, name))
             if found is None or found[0] == path:
                 continue
             if prefix in named.get(name, ()) or self._defines(*found):
                 return found
+        return None
+
+    def _star_names(self, scope: Scope, prefix: str) -> frozenset[str]:
+        """The names ``from <prefix> import *`` may bring, a superset: the words that start a line, and the names
+        imported by name, of the module and of those it star-imports in turn (a package's ``__init__.py`` that
+        star-imports hundreds of subpackages is asked about each of them once per name, not searched)."""
+        found = self._locate(scope, joined(prefix, "_"))
+        if found is None:
+            return frozenset()
+        path = found[0]
+        known = self._star_exports.get(path)
+        now = time.monotonic()
+        if known is not None and (now - known[0] < RECHECK_SECONDS
+                                  or all(self._module(other) is module for other, module in known[2])):
+            self._star_exports[path] = (now, known[1], known[2])
+            return known[1]
+        names: set[str] = set()
+        read: list[tuple[str, _Module | None]] = []
+        waiting, seen = [path], {path}
+        while waiting:
+            current = waiting.pop()
+            module = self._module(current)
+            read.append((current, module))
+            if module is None:
+                continue
+            names |= self._line_starts(module)
+            if "import" in module.text:
+                named, starred = self._imports_from(module)
+                names.update(named)
+                inner = self.scope(current)
+                for other in starred:
+                    further = self._locate(inner, joined(other, "_"))
+                    if further is not None and further[0] not in seen:
+                        seen.add(further[0])
+                        waiting.append(further[0])
+        self._star_exports[path] = (now, frozenset(names), tuple(read))
+        return self._star_exports[path][1]
+
+    def _submodule(self, init: str, name: str) -> str | None:
+        """The file of a package's submodule ``name`` (a module or a package), given the package's ``__init__.py``."""
+        folder = os.path.dirname(init)
+        for candidate in (os.path.join(folder, f"{name}.py"), os.path.join(folder, name, "__init__.py")):
+            if self._exists(candidate):
+                return candidate
         return None
 
     @staticmethod
@@ -116,7 +203,7 @@ class ProjectIndex:
         if module.imports_from is None:
             named: dict[str, list[str]] = {}
             starred: list[str] = []
-            for match in IMPORT_FROM.finditer(module.text):
+            for match in line_matches(IMPORT_FROM, module.text, "import"):
                 base = match.group(1)
                 prefix = f"<relative>{base}" if base.startswith(".") else base
                 for raw in re.split(r"[,\s]+", match.group(2) or match.group(3) or ""):
@@ -128,9 +215,21 @@ class ProjectIndex:
             module.imports_from = (named, starred)
         return module.imports_from
 
-    def _defines(self, path: Path, name: str) -> bool:
-        module = self.module(path)
-        return module is not None and name in self.definitions(module)
+    def _defines(self, path: str, name: str) -> bool:
+        module = self._module(path)
+        return module is not None and self.defines(module, name)
+
+    @classmethod
+    def defines(cls, module: _Module, name: str) -> bool:
+        """Whether the module defines ``name`` at its top level: the words that start its lines are looked at
+        first (one scan for ``\\n``), its definitions are found only for a name among them."""
+        return name in cls._line_starts(module) and name in cls.definitions(module)
+
+    @staticmethod
+    def _line_starts(module: _Module) -> frozenset[str]:
+        if module.line_starts is None:
+            module.line_starts = frozenset(LINE_START_WORD.findall("\n" + module.text))
+        return module.line_starts
 
     @staticmethod
     def definitions(module: _Module) -> dict[str, str]:
@@ -141,16 +240,14 @@ class ProjectIndex:
 
     def has_module(self, importer: Path, dotted: str) -> bool:
         """Whether an absolute import of ``dotted`` finds a module (or package) of the project."""
-        key = (importer.parent, self._added_folders(importer), dotted)
+        scope = self.scope(importer)
+        key = (*scope, dotted)
         if key not in self._modules_found:
-            parts = dotted.split(".")
-            self._modules_found[key] = any(
-                self._exists(candidate) and self._in_project(candidate)
-                for base in self._bases(importer, False, dotted)
-                for candidate in (base.joinpath(*parts).with_suffix(".py"), base.joinpath(*parts, "__init__.py")))
+            parts = [part for part in dotted.split(".") if part]  # as ``Path.joinpath`` drops empty ones
+            self._modules_found[key] = parts != [] and self._module_file(scope, False, dotted, parts) is not None
         return self._modules_found[key]
 
-    def _locate(self, importer: Path, qualified: str) -> tuple[Path, str] | None:
+    def _locate(self, scope: Scope, qualified: str) -> tuple[str, str] | None:
         relative = qualified.startswith("<relative")
         dotted = qualified.split(">", 1)[1].lstrip(".") if relative else qualified
         parts = [part for part in dotted.split(".") if part]
@@ -158,23 +255,28 @@ class ProjectIndex:
             return None
         dots = qualified[:len(qualified) - len(dotted)] if relative else ""
         # the names of one import share their module's file (the folders the importer adds to sys.path count)
-        key = (importer.parent, self._added_folders(importer), dots, tuple(parts[:-1]))
+        key = (*scope, dots, tuple(parts[:-1]))
         if key not in self._module_files:
-            self._module_files[key] = self._module_file(importer, relative, qualified, parts[:-1])
+            self._module_files[key] = self._module_file(scope, relative, qualified, parts[:-1])
         path = self._module_files[key]
         return (path, parts[-1]) if path is not None else None
 
-    def _module_file(self, importer: Path, relative: bool, qualified: str, module_parts: list[str]) -> Path | None:
-        for base in self._bases(importer, relative, qualified):
-            folder = base.joinpath(*module_parts)
-            for candidate in (folder.with_suffix(".py") if module_parts else None, folder / "__init__.py"):
-                if candidate is not None and self._exists(candidate) and self._in_project(candidate):
-                    return candidate
+    def _module_file(self, scope: Scope, relative: bool, qualified: str, module_parts: list[str]) -> str | None:
+        parts = tuple(module_parts)
+        for base in self._bases(scope, relative, qualified):
+            key = (base, parts)
+            if key not in self._candidates:  # folders share their bases: each is searched once per module path
+                folder = os.path.join(base, *parts)
+                self._candidates[key] = next(
+                    (candidate for candidate in (folder + ".py" if parts else None, os.path.join(folder, "__init__.py"))
+                     if candidate is not None and self._exists(candidate) and self._in_project(candidate)), None)
+            if self._candidates[key] is not None:
+                return self._candidates[key]
         return None
 
-    def _exists(self, path: Path) -> bool:
+    def _exists(self, path: str) -> bool:
         """Whether a file exists, from one cached listing per folder (imports ask about the same folders)."""
-        folder = path.parent
+        folder, name = os.path.split(path)
         names = self._listings.get(folder)
         if names is None:
             try:
@@ -182,117 +284,122 @@ class ProjectIndex:
             except OSError:
                 names = frozenset()
             self._listings[folder] = names
-        return path.name in names
+        return name in names
 
-    def _bases(self, importer: Path, relative: bool, qualified: str) -> list[Path]:
+    def _bases(self, scope: Scope, relative: bool, qualified: str) -> list[str]:
+        folder, added = scope
         if not relative:
-            bases = self._absolute_bases.get(importer.parent)
+            bases = self._absolute_bases.get(folder)
             if bases is None:
-                bases = self._absolute_bases[importer.parent] = self._folders_up(importer)
-            added = self._added_folders(importer)
+                bases = self._absolute_bases[folder] = self._folders_up(folder)
             return [*bases, *added] if added else bases
         dotted = qualified.split(">", 1)[1]
-        base = importer.parent
+        base = folder
         for _ in range(max(1, len(dotted) - len(dotted.lstrip("."))) - 1):  # ``from ..x``: one folder up
-            base = base.parent
+            base = os.path.dirname(base)
         return [base]
 
-    def _added_folders(self, importer: Path) -> tuple[Path, ...]:
+    def _added_folders(self, importer: str) -> tuple[str, ...]:
         """The project folders the importer adds to ``sys.path`` (``ecolint.analysis.sys_path``), read again
-        when the file changes."""
-        known = self._sys_paths.get(importer)
-        now = time.monotonic()
-        if known is not None and now - known[0] < RECHECK_SECONDS:
-            return known[2]
-        try:
-            stat = importer.stat()
-        except OSError:
+        when the file changes (its text is read as a module's)."""
+        module = self._module(importer)
+        if module is None:
             return ()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        if known is None or known[1] != stamp:
-            folders: tuple[Path, ...] = ()
-            try:
-                text = importer.read_text(encoding="utf-8") if stat.st_size <= MAX_MODULE_BYTES else ""
-            except (OSError, UnicodeDecodeError):
-                text = ""
-            if "sys.path" in text:
+        if module.added_folders is None:
+            module.added_folders = ()
+            if "sys.path" in module.text:
                 from ecolint.analysis.sys_path import added_folders
 
-                folders = tuple(folder for folder in added_folders(importer, text)
-                                if folder.is_relative_to(self.root) and self._in_project(folder))
-            known = (now, stamp, folders)
-        self._sys_paths[importer] = (now, known[1], known[2])
-        return known[2]
+                module.added_folders = tuple(
+                    str(folder) for folder in added_folders(Path(importer), module.text)
+                    if folder.is_relative_to(self.root) and self._in_project(str(folder)))
+        return module.added_folders
 
-    def _folders_up(self, importer: Path) -> list[Path]:
-        """The importer's folder and those above it, up to the project's root or a project marker."""
+    def _folders_up(self, start: str) -> list[str]:
+        """The folder and those above it, up to the project's root or a project marker."""
         bases = []
-        folder = importer.parent
+        folder, root = start, str(self.root)
         while True:
             bases.append(folder)
-            if any(self._exists(folder / marker) for marker in PROJECT_MARKERS) or folder == self.root:
+            if any(self._exists(os.path.join(folder, marker)) for marker in PROJECT_MARKERS) or folder == root:
                 break
-            if folder.parent == folder or not folder.is_relative_to(self.root):
+            parent = os.path.dirname(folder)
+            if parent == folder or not Path(folder).is_relative_to(self.root):
                 break
-            folder = folder.parent
+            folder = parent
         return bases
 
     def definition_text(self, importer: Path, qualified: str) -> str:
         """The text that defines an imported name (a function's block, an assignment), or a whole
         submodule (``from app import generation``); empty when it is not a project module's."""
-        found = self.locate(importer, qualified)
-        if found is None:
-            return ""
-        path, name = found
-        module = self.module(path)
+        found = self._find(self.scope(importer), qualified)
+        return self._definition_text(*found) if found is not None else ""
+
+    def _definition_text(self, path: str, name: str) -> str:
+        module = self._module(path)
         if module is None:
             return ""
-        if path.name == "__init__.py":  # a submodule of a package rather than a name in it
-            for candidate in (path.with_name(f"{name}.py"), path.parent / name / "__init__.py"):
-                if candidate.is_file():
-                    other = self.module(candidate)
+        if path.endswith(INIT):  # a submodule of a package rather than a name in it
+            for candidate in (os.path.join(os.path.dirname(path), f"{name}.py"),
+                              os.path.join(os.path.dirname(path), name, "__init__.py")):
+                if os.path.isfile(candidate):
+                    other = self._module(candidate)
                     return other.text if other is not None else ""
-        if module.definitions is None:
-            module.definitions = top_level_definitions(module.text)
-        return module.definitions.get(name, "")
+        return self.definitions(module).get(name, "") if self.defines(module, name) else ""
 
     def relevant_definition(self, importer: Path, qualified: str) -> tuple[str, str]:
         """("assignment" | "function" | "", text) for an imported name, kept only when it may matter: an
         assignment that mentions a rule's trigger word, a function (or submodule) that runs generation."""
-        found = self.locate(importer, qualified)
+        return self.relevant_in(self.scope(importer), qualified)
+
+    def relevant_in(self, scope: Scope, qualified: str) -> tuple[str, str]:
+        """:meth:`relevant_definition` from an importer's scope (an importer asks about each name it imports)."""
+        found = self._find(scope, qualified)
         if found is None:
             return "", ""
-        module = self.module(found[0])
+        path, name = found
+        module = self._module(path)
         if module is None:
             return "", ""
-        if found[1] not in module.relevant:
-            text = self.definition_text(importer, qualified)
-            kind = ""
-            if text:
-                code = DOCSTRING.sub("", text)
-                if code.lstrip().startswith(("def ", "async ", "class ")) or "\ndef " in code:
-                    generating = self._generating(module)
-                    if found[1] in generating:  # with the bodies it reaches, for the prefilter's sake
-                        kind = "function"
-                        code = "\n".join([code, *(DOCSTRING.sub("", module.definitions[name]) for name in generating)])
-                    elif LOAD_CALL.search(code):  # a function or class that loads a model (LLM203)
-                        kind = "loader"
-                elif any(word in code for word in _trigger_words()):
-                    kind = "assignment"
-                text = code if kind else ""
-            module.relevant[found[1]] = (kind, text)
-        return module.relevant[found[1]]
+        relevant = module.relevant.get(name)
+        if relevant is None:
+            relevant = module.relevant[name] = self._relevant(module, *found)
+        return relevant
+
+    def _relevant(self, module: _Module, path: str, name: str) -> tuple[str, str]:
+        text = self._definition_text(path, name)
+        if not text:
+            return "", ""
+        if (text.startswith(("def ", "async ", "class ")) and name not in self._generating(module)
+                and not may_hold(text, LOAD_WORDS)):
+            return "", ""  # a function or class that neither generates nor loads: its docstrings are not removed
+        kind = ""
+        code = DOCSTRING.sub("", text)
+        if code.lstrip().startswith(("def ", "async ", "class ")) or "\ndef " in code:
+            generating = self._generating(module)
+            if name in generating:  # with the bodies it reaches, for the prefilter's sake
+                kind = "function"
+                code = "\n".join([code, *(DOCSTRING.sub("", module.definitions[other]) for other in generating)])
+            elif LOAD_CALL.search(code):  # a function or class that loads a model (LLM203)
+                kind = "loader"
+        elif any(word in code for word in _trigger_words()):
+            kind = "assignment"
+        return (kind, code) if kind else ("", "")
 
     def _generating(self, module: _Module) -> frozenset[str]:
         """The module's top-level functions and classes whose text runs generation, directly or through another
         one of them, called or named (``generate_func = generate_reply_HF``; text only: a cheap gate before any
         parsing)."""
+        if module.generating is None and not may_hold(module.text, GENERATION_WORDS):
+            module.generating = frozenset()
         if module.generating is None:
             if module.definitions is None:
                 module.definitions = top_level_definitions(module.text)
-            bodies = {name: DOCSTRING.sub("", text) for name, text in module.definitions.items()
+            blocks = {name: text for name, text in module.definitions.items()
                       if text.lstrip().startswith(("def ", "async ", "class "))}
-            found = {name for name, body in bodies.items() if GENERATION_CALL.search(body)}
+            found = {name for name, text in blocks.items()  # docstrings removed only where the words are
+                     if may_hold(text, GENERATION_WORDS) and GENERATION_CALL.search(DOCSTRING.sub("", text))}
+            bodies = {name: DOCSTRING.sub("", text) for name, text in blocks.items()} if found else {}
             for _ in range(3):
                 if not found:
                     break
@@ -315,19 +422,23 @@ class ProjectIndex:
                 module.item_calls = item_callers(module.facts)
         return module.item_calls
 
-    def _in_project(self, path: Path) -> bool:
-        return not THIRD_PARTY_PARTS & set(path.parts)
+    @staticmethod
+    def _in_project(path: str) -> bool:
+        return not THIRD_PARTY_PARTS & set(path.split(os.sep))
 
-    def module(self, path: Path) -> _Module | None:
+    def module(self, path: Path | str) -> _Module | None:
         """The module's text and what was derived from it; read again when the file changed (a language
         server or a long run outlives edits)."""
+        return self._module(str(path))
+
+    def _module(self, path: str) -> _Module | None:
         known = self._modules.get(path)
         now = time.monotonic()
         if known is not None and now - self._checked.get(path, 0.0) < RECHECK_SECONDS:
             return known
         self._checked[path] = now
         try:
-            stat = path.stat()
+            stat = os.stat(path)
         except OSError:
             self._modules[path] = None
             return None
@@ -337,9 +448,10 @@ class ProjectIndex:
         return known
 
     @staticmethod
-    def _read(path: Path, stamp: tuple[int, int]) -> _Module | None:
+    def _read(path: str, stamp: tuple[int, int]) -> _Module | None:
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as file:
+                data = file.read()
         except OSError:
             return None
         if len(data) > MAX_MODULE_BYTES:
@@ -348,13 +460,13 @@ class ProjectIndex:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             return None
-        return _Module(path, text, content_hash(data), stamp)
+        return _Module(Path(path), text, stamp)
 
     def facts(self, module: _Module, depth: int) -> "ModuleFacts | None":
         """The module's facts, parsed once (None when it does not parse or is in an import cycle)."""
-        if module.parsed or module.path in self._busy:
+        if module.parsed or str(module.path) in self._busy:
             return module.facts
-        self._busy.add(module.path)
+        self._busy.add(str(module.path))
         try:
             import libcst as cst
 
@@ -378,7 +490,7 @@ class ProjectIndex:
                     module.generators.update({f"{name}.{method}": summaries[id(info.node)]
                                               for method, info in methods.items() if id(info.node) in summaries})
         finally:
-            self._busy.discard(module.path)
+            self._busy.discard(str(module.path))
             module.parsed = True
         return module.facts
 
@@ -410,6 +522,33 @@ _WORDS: frozenset[str] | None = None
 LOAD_CALL = re.compile(r"\b(?:from_pretrained|pipeline|LLM)\s*\(")
 GENERATION_CALL = Anchored(r"\.generate\s*\(|\.chat\s*\(|\bpipeline\s*\(|\bpipe\s*\(")
 DOCSTRING = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
+LOAD_WORDS = ("from_pretrained", "pipeline", "LLM")  # one of them is in each match of LOAD_CALL
+GENERATION_WORDS = ("generate", "chat", "pipe")  # and of GENERATION_CALL
+
+
+def may_hold(text: str, words: tuple[str, ...]) -> bool:
+    """Whether ``text`` holds one of ``words`` once DOCSTRING's spans are removed from it (or from a part of it):
+    it holds one, or one is made where a span is removed, its start right before triple quotes and its end
+    right after them. Without any, LOAD_CALL or GENERATION_CALL cannot match: no docstring is removed to tell."""
+    if any(word in text for word in words):
+        return True
+    heads: set[str] = set()  # the word characters right before triple quotes
+    tails: set[str] = set()  # and right after them
+    for quotes in ('"""', "'''"):
+        start = text.find(quotes)
+        while start >= 0:
+            if start and _is_word(text[start - 1]):
+                heads.add(text[max(start - 16, 0):start])
+            if _is_word(text[start + 3:start + 4]):
+                tails.add(text[start + 3:start + 19])
+            start = text.find(quotes, start + 1)
+    return bool(heads and tails) and any(
+        any(head.endswith(word[:cut]) for head in heads) and any(tail.startswith(word[cut:]) for tail in tails)
+        for word in words for cut in range(1, len(word)))
+
+
+def _is_word(character: str) -> bool:
+    return character.isalnum() or character == "_"
 
 
 MAX_MODULE_CHAINS = 64  # ``lce.models.common.fn`` chains of an imported module looked up, at most
@@ -426,7 +565,7 @@ def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedT
         for raw in re.split(r"[,\s]+", match.group(2) or match.group(3) or ""):
             name = raw.strip()
             if name and name != "as" and name.isidentifier():
-                wanted[f"{prefix}{name}" if prefix.endswith(".") else f"{prefix}.{name}"] = name
+                wanted[joined(prefix, name)] = name
     for match in line_matches(IMPORT_MODULE, source, "import"):  # ``import app.x``, ``import app as a``: a.x.fn
         module, alias = match.group(1), match.group(2) or match.group(1)
         wanted[module] = alias
@@ -436,8 +575,9 @@ def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedT
         for chain in list(chains)[:MAX_MODULE_CHAINS]:
             wanted[module + chain] = alias + chain
     texts: dict[str, list[str]] = {"assignment": [], "function": [], "loader": []}
+    scope = index.scope(importer)
     for qualified, spelled in wanted.items():
-        kind, text = index.relevant_definition(importer, qualified)
+        kind, text = index.relevant_in(scope, qualified)
         if kind == "loader" and not followed_by(spelled, source, "("):
             continue  # a loader the file never calls (a base class, a type in a signature) loads nothing here
         if kind == "function":
@@ -450,6 +590,11 @@ def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedT
     found.functions = "\n".join(texts["function"])
     found.loaders = "\n".join(texts["loader"])
     return found
+
+
+def joined(prefix: str, name: str) -> str:
+    """The qualified name of ``name`` imported from ``prefix`` (``pkg.mod``, ``<relative>..`` for ``from ..``)."""
+    return f"{prefix}{name}" if prefix.endswith(".") else f"{prefix}.{name}"
 
 
 def followed_by(spelled: str, source: str, characters: str) -> bool:
@@ -476,14 +621,31 @@ def named_as_value(spelled: str, source: str) -> bool:
     """Whether the file hands ``spelled`` (an imported function) to something as a value, not calling it: an
     argument, a keyword's or a dict entry's value, an assignment (``evaluate(data, fn=generate_one)``,
     ``{"inference_fn": generate_one}``); an import, a class's bases or a ``def`` line do not count."""
-    for match in re.finditer(rf"(?<![\w.]){re.escape(spelled)}\b(?!\s*[(.\w])", source):
-        start = source.rfind("\n", 0, match.start()) + 1
-        if source[start:match.start()].lstrip().startswith(NOT_A_VALUE_LINE):
+    for start in value_positions(spelled, source):
+        line = source.rfind("\n", 0, start) + 1
+        if source[line:start].lstrip().startswith(NOT_A_VALUE_LINE):
             continue
-        before = source[max(start - 200, 0):match.start()].rstrip()  # the line and a little before it
+        before = source[max(line - 200, 0):start].rstrip()  # the line and a little before it
         if before[-1:] in ("=", "(", ",", ":", "[") and not before.endswith(("==", "!=", "<=", ">=")):
             return True
     return False
+
+
+def value_positions(spelled: str, source: str) -> Iterator[int]:
+    """Where ``spelled`` (a name, or names joined by dots) occurs as a whole name followed, after any white
+    space, by neither a call, nor a dot, nor another word: the matches of ``(?<![\\w.])spelled\\b(?!\\s*[(.\\w])``
+    found with ``str.find`` (``re`` tries a pattern that starts with a look-behind at every position)."""
+    start = source.find(spelled)
+    while start >= 0:
+        end = start + len(spelled)
+        before = source[start - 1] if start else " "
+        if not (before.isalnum() or before in "_."):
+            after = end
+            while after < len(source) and source[after].isspace():
+                after += 1
+            if after == len(source) or not (source[after].isalnum() or source[after] in "_(."):
+                yield start
+        start = source.find(spelled, end)
 
 
 def may_matter(imported: ImportedText, source: str, could_match) -> bool:
@@ -500,6 +662,8 @@ def may_matter(imported: ImportedText, source: str, could_match) -> bool:
     return bool(imported.loaders and could_match(source + "\n" + imported.loaders))  # called per request
 
 
+# the words a line starts with, or its ``def`` / ``class`` defines: all the names TOP_LEVEL_NAME can find, and more
+LINE_START_WORD = re.compile(r"\n(?:(?:async[ \t]+def|def|class)[ \t]+)?(\w+)")
 TOP_LEVEL_NAME = re.compile(r"(?:async[ \t]+def|def|class)[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=)")
 
 
