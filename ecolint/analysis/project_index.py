@@ -58,6 +58,7 @@ class _Module:
     definitions: dict[str, str] | None = None  # top-level name -> the text of its block
     added_folders: tuple[str, ...] | None = None  # the project folders it adds to sys.path (as an importer)
     line_starts: frozenset[str] | None = None  # the words that start a line (or follow def / class there)
+    joinable: dict[tuple[str, ...], bool] = field(default_factory=dict)  # may_join of its text, by words
     generating: frozenset[str] | None = None  # top-level functions whose text runs generation
     relevant: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (kind, text)
     item_calls: dict[str, tuple] | None = None  # top-level function -> its ItemCall facts (item_callers)
@@ -240,7 +241,9 @@ class ProjectIndex:
 
     def has_module(self, importer: Path, dotted: str) -> bool:
         """Whether an absolute import of ``dotted`` finds a module (or package) of the project."""
-        scope = self.scope(importer)
+        return self.has_module_in(self.scope(importer), dotted)
+
+    def has_module_in(self, scope: Scope, dotted: str) -> bool:
         key = (*scope, dotted)
         if key not in self._modules_found:
             parts = [part for part in dotted.split(".") if part]  # as ``Path.joinpath`` drops empty ones
@@ -277,14 +280,21 @@ class ProjectIndex:
     def _exists(self, path: str) -> bool:
         """Whether a file exists, from one cached listing per folder (imports ask about the same folders)."""
         folder, name = os.path.split(path)
+        return name in self._listing(folder)
+
+    def _listing(self, folder: str) -> frozenset[str]:
         names = self._listings.get(folder)
         if names is None:
-            try:
-                names = frozenset(os.listdir(folder))
-            except OSError:
-                names = frozenset()
+            parent, name = os.path.split(folder)
+            if name not in ("", ".", "..") and name not in self._listings.get(parent, (name,)):
+                names = frozenset()  # not in its parent's listing (``import torch`` looks for ``torch/`` everywhere)
+            else:
+                try:
+                    names = frozenset(os.listdir(folder))
+                except OSError:
+                    names = frozenset()
             self._listings[folder] = names
-        return name in names
+        return names
 
     def _bases(self, scope: Scope, relative: bool, qualified: str) -> list[str]:
         folder, added = scope
@@ -333,19 +343,20 @@ class ProjectIndex:
         """The text that defines an imported name (a function's block, an assignment), or a whole
         submodule (``from app import generation``); empty when it is not a project module's."""
         found = self._find(self.scope(importer), qualified)
-        return self._definition_text(*found) if found is not None else ""
+        return self._definition(*found)[0] if found is not None else ""
 
-    def _definition_text(self, path: str, name: str) -> str:
+    def _definition(self, path: str, name: str) -> tuple[str, _Module | None]:
+        """The text that defines ``name`` in the module file, and the module that text is from."""
         module = self._module(path)
         if module is None:
-            return ""
+            return "", None
         if path.endswith(INIT):  # a submodule of a package rather than a name in it
             for candidate in (os.path.join(os.path.dirname(path), f"{name}.py"),
                               os.path.join(os.path.dirname(path), name, "__init__.py")):
                 if os.path.isfile(candidate):
                     other = self._module(candidate)
-                    return other.text if other is not None else ""
-        return self.definitions(module).get(name, "") if self.defines(module, name) else ""
+                    return (other.text, other) if other is not None else ("", None)
+        return self.definitions(module).get(name, "") if self.defines(module, name) else "", module
 
     def relevant_definition(self, importer: Path, qualified: str) -> tuple[str, str]:
         """("assignment" | "function" | "", text) for an imported name, kept only when it may matter: an
@@ -367,11 +378,11 @@ class ProjectIndex:
         return relevant
 
     def _relevant(self, module: _Module, path: str, name: str) -> tuple[str, str]:
-        text = self._definition_text(path, name)
+        text, source = self._definition(path, name)
         if not text:
             return "", ""
         if (text.startswith(("def ", "async ", "class ")) and name not in self._generating(module)
-                and not may_hold(text, LOAD_WORDS)):
+                and not may_hold(text, LOAD_WORDS, self._may_join(source, LOAD_WORDS))):
             return "", ""  # a function or class that neither generates nor loads: its docstrings are not removed
         kind = ""
         code = DOCSTRING.sub("", text)
@@ -386,11 +397,19 @@ class ProjectIndex:
             kind = "assignment"
         return (kind, code) if kind else ("", "")
 
+    @staticmethod
+    def _may_join(module: _Module, words: tuple[str, ...]) -> bool:
+        """:func:`may_join` for the module's text, asked once (a block of it may join no more)."""
+        if words not in module.joinable:
+            module.joinable[words] = may_join(module.text, words)
+        return module.joinable[words]
+
     def _generating(self, module: _Module) -> frozenset[str]:
         """The module's top-level functions and classes whose text runs generation, directly or through another
         one of them, called or named (``generate_func = generate_reply_HF``; text only: a cheap gate before any
         parsing)."""
-        if module.generating is None and not may_hold(module.text, GENERATION_WORDS):
+        if module.generating is None and not may_hold(module.text, GENERATION_WORDS,
+                                                      self._may_join(module, GENERATION_WORDS)):
             module.generating = frozenset()
         if module.generating is None:
             if module.definitions is None:
@@ -398,7 +417,8 @@ class ProjectIndex:
             blocks = {name: text for name, text in module.definitions.items()
                       if text.lstrip().startswith(("def ", "async ", "class "))}
             found = {name for name, text in blocks.items()  # docstrings removed only where the words are
-                     if may_hold(text, GENERATION_WORDS) and GENERATION_CALL.search(DOCSTRING.sub("", text))}
+                     if may_hold(text, GENERATION_WORDS, self._may_join(module, GENERATION_WORDS))
+                     and GENERATION_CALL.search(DOCSTRING.sub("", text))}
             bodies = {name: DOCSTRING.sub("", text) for name, text in blocks.items()} if found else {}
             for _ in range(3):
                 if not found:
@@ -523,21 +543,28 @@ LOAD_CALL = re.compile(r"\b(?:from_pretrained|pipeline|LLM)\s*\(")
 GENERATION_CALL = Anchored(r"\.generate\s*\(|\.chat\s*\(|\bpipeline\s*\(|\bpipe\s*\(")
 DOCSTRING = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
 LOAD_WORDS = ("from_pretrained", "pipeline", "LLM")  # one of them is in each match of LOAD_CALL
-GENERATION_WORDS = ("generate", "chat", "pipe")  # and of GENERATION_CALL
+GENERATION_WORDS = (".generate", ".chat", "pipe")  # and of GENERATION_CALL
 
 
-def may_hold(text: str, words: tuple[str, ...]) -> bool:
+def may_hold(text: str, words: tuple[str, ...], joinable: bool | None = None) -> bool:
     """Whether ``text`` holds one of ``words`` once DOCSTRING's spans are removed from it (or from a part of it):
-    it holds one, or one is made where a span is removed, its start right before triple quotes and its end
-    right after them. Without any, LOAD_CALL or GENERATION_CALL cannot match: no docstring is removed to tell."""
+    it holds one, or one is made where a span is removed (:func:`may_join`; ``joinable``: its answer for a
+    text that holds this one). Without any, LOAD_CALL or GENERATION_CALL cannot match: no docstring is removed
+    to tell."""
     if any(word in text for word in words):
         return True
-    heads: set[str] = set()  # the word characters right before triple quotes
+    return may_join(text, words) if joinable is None else joinable
+
+
+def may_join(text: str, words: tuple[str, ...]) -> bool:
+    """Whether removing a triple-quoted span from ``text`` may join one of ``words``: its start right before
+    triple quotes, its end right after them."""
+    heads: set[str] = set()  # the word characters (or a dot) right before triple quotes
     tails: set[str] = set()  # and right after them
     for quotes in ('"""', "'''"):
         start = text.find(quotes)
         while start >= 0:
-            if start and _is_word(text[start - 1]):
+            if start and (_is_word(text[start - 1]) or text[start - 1] == "."):
                 heads.add(text[max(start - 16, 0):start])
             if _is_word(text[start + 3:start + 4]):
                 tails.add(text[start + 3:start + 19])
@@ -559,23 +586,24 @@ def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedT
     only, nothing parsed): assignments that mention a rule's trigger word, functions that generate."""
     found = ImportedText()
     wanted: dict[str, str] = {}  # qualified name -> how the file spells it
-    for match in line_matches(IMPORT_FROM, source, "import"):
+    scope = index.scope(importer)
+    from_imports, module_imports = import_statements(source)
+    for match in from_imports:
         base = match.group(1)
         prefix = f"<relative>{base}" if base.startswith(".") else base
         for raw in re.split(r"[,\s]+", match.group(2) or match.group(3) or ""):
             name = raw.strip()
             if name and name != "as" and name.isidentifier():
                 wanted[joined(prefix, name)] = name
-    for match in line_matches(IMPORT_MODULE, source, "import"):  # ``import app.x``, ``import app as a``: a.x.fn
+    for match in module_imports:  # ``import app.x``, ``import app as a``: a.x.fn
         module, alias = match.group(1), match.group(2) or match.group(1)
         wanted[module] = alias
-        if not index.has_module(importer, module):
+        if not index.has_module_in(scope, module):
             continue
         chains = dict.fromkeys(re.findall(rf"\b{re.escape(alias)}((?:\.\w+)+)", source))
         for chain in list(chains)[:MAX_MODULE_CHAINS]:
             wanted[module + chain] = alias + chain
     texts: dict[str, list[str]] = {"assignment": [], "function": [], "loader": []}
-    scope = index.scope(importer)
     for qualified, spelled in wanted.items():
         kind, text = index.relevant_in(scope, qualified)
         if kind == "loader" and not followed_by(spelled, source, "("):
@@ -589,6 +617,26 @@ def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedT
     found.assignments = "\n".join(texts["assignment"])
     found.functions = "\n".join(texts["function"])
     found.loaders = "\n".join(texts["loader"])
+    return found
+
+
+def import_statements(source: str) -> tuple[list[re.Match], list[re.Match]]:
+    """``line_matches`` of IMPORT_FROM and of IMPORT_MODULE, in one pass over the lines that hold ``import``."""
+    found: tuple[list[re.Match], list[re.Match]] = ([], [])
+    ends = [0, 0]
+    index = source.find("import")
+    while index != -1:
+        start = source.rfind("\n", 0, index) + 1
+        for kind, pattern in enumerate((IMPORT_FROM, IMPORT_MODULE)):
+            if start >= ends[kind]:
+                match = pattern.match(source, start)
+                if match is not None:
+                    found[kind].append(match)
+                    ends[kind] = max(match.end(), start + 1)
+        line_end = source.find("\n", index)
+        if line_end == -1:
+            break
+        index = source.find("import", line_end)
     return found
 
 
