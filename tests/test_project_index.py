@@ -568,3 +568,76 @@ def test_a_generating_function_handed_on_as_a_value_is_passed_not_an_import_or_a
     assert not named_as_value("generate_one", "class Mine(Base, generate_one):\n    pass\n")
     assert not named_as_value("generate_one", "if fn == generate_one:\n    pass\n")
     assert not named_as_value("generate_one", "x = generate_one(prompt)\n")
+
+
+def star_project(tmp_path):
+    """A package that star-imports its subpackages, which star-import their modules (as transformers does)."""
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    files = {"models/__init__.py": "from .bert import *\nfrom .llama import *\n",
+             "models/bert/__init__.py": "from .modeling_bert import *\n",
+             "models/bert/modeling_bert.py": "class BertModel:\n    pass\n",
+             "models/llama/__init__.py": "from .configuration_llama import *\nfrom .modeling_llama import *\n",
+             "models/llama/configuration_llama.py": "LLAMA_DTYPE = 'bfloat16'\n",
+             "models/llama/modeling_llama.py": GENERATION, "run.py": "", "tools/use.py": ""}
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def test_a_name_star_imported_through_nested_packages_is_found_in_the_module_that_defines_it(tmp_path):
+    star_project(tmp_path)
+    index = ProjectIndex(tmp_path)
+    run = tmp_path / "run.py"
+    modeling = tmp_path / "models" / "llama" / "modeling_llama.py"
+    assert index.locate(run, "models.generate_one") == (modeling, "generate_one")
+    assert index.locate(run, "models.BertModel") == (tmp_path / "models" / "bert" / "modeling_bert.py", "BertModel")
+    assert index.locate(run, "models.missing") == (tmp_path / "models" / "__init__.py", "missing")
+    assert index.relevant_definition(run, "models.generate_one")[0] == "function"
+    assert index.relevant_definition(run, "models.BertModel") == ("", "")
+
+
+def test_a_definition_added_to_a_star_imported_module_is_found_once_saved(tmp_path, monkeypatch):
+    from ecolint.analysis import project_index
+
+    monkeypatch.setattr(project_index, "RECHECK_SECONDS", 0.0)  # a long-running process (a language server)
+    star_project(tmp_path)
+    index = ProjectIndex(tmp_path)
+    assert index.locate(tmp_path / "run.py", "models.later") == (tmp_path / "models" / "__init__.py", "later")
+    modeling = tmp_path / "models" / "bert" / "modeling_bert.py"
+    stat = modeling.stat()
+    modeling.write_text("class BertModel:\n    pass\n\n\ndef later():\n    pass\n", encoding="utf-8")
+    os.utime(modeling, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert index.locate(tmp_path / "tools" / "use.py", "models.later") == (modeling, "later")
+
+
+def test_a_word_is_looked_for_where_removing_a_docstring_may_join_it():
+    from ecolint.analysis.project_index import DOCSTRING, GENERATION_CALL, GENERATION_WORDS, may_hold
+
+    joined = 'x.gen"""a"""erate(prompt)\n'  # not Python, but DOCSTRING's removal makes a call of it
+    assert GENERATION_CALL.search(DOCSTRING.sub("", joined)) and may_hold(joined, GENERATION_WORDS)
+    assert may_hold('def f(model):\n    return model.generate(x)\n', GENERATION_WORDS)
+    assert not may_hold('def f(model):\n    """Generate text."""\n    return model(x)\n', GENERATION_WORDS)
+
+
+def test_a_name_handed_on_as_a_value_is_found_as_the_pattern_with_a_look_behind_finds_it():
+    import re
+
+    from ecolint.analysis.project_index import value_positions
+
+    texts = ["fn = gen\n", "f(gen)\n", "gen()\n", "x.gen\n", "gen .x\n", "gen\n  (1)\n", "a.gen_two = gen", "genx = 1",
+             "{'k': gen, 'j': gen2}", "gen\u00e9 = gen\u00a0", "lce.gen = lce.gen\n", "gen_x = gen", ""]
+    for spelled in ("gen", "lce.gen"):
+        pattern = re.compile(rf"(?<![\w.]){re.escape(spelled)}\b(?!\s*[(.\w])")
+        for text in texts:
+            assert list(value_positions(spelled, text)) == [match.start() for match in pattern.finditer(text)], text
+
+
+def test_a_file_named_through_a_parent_folder_finds_what_it_imports(tmp_path):
+    project(tmp_path)
+    index = ProjectIndex(tmp_path)
+    serving = tmp_path / "app" / "serving"
+    assert index.locate(serving / "run.py", "<relative>.missing.NAME") is None  # app/serving listed
+    through_parent = serving / ".." / "main.py"  # ``ecolint check app/serving/../main.py``
+    assert index.locate(through_parent, "<relative>.configs.BNB_CONFIG") == (serving / ".." / "configs.py",
+                                                                             "BNB_CONFIG")

@@ -89,9 +89,10 @@ class ProjectIndex:
         self._modules: dict[str, _Module | None] = {}
         self._busy: set[str] = set()  # modules being analyzed: an import cycle answers "unknown"
         self._located: dict[tuple[str, tuple[str, ...], str], tuple[str, str] | None] = {}
-        self._origins: dict[tuple[str, str], tuple[str, str]] = {}  # (module file, name) -> where it is defined
-        # a module file -> (when checked, the names ``import *`` may bring from it, the modules read to tell)
-        self._star_exports: dict[str, tuple[float, frozenset[str], tuple[tuple[str, _Module | None], ...]]] = {}
+        # (module file, name) -> [when checked, where it is defined, the modules read to tell]
+        self._origins: dict[tuple[str, str], list] = {}
+        # a module file -> [when checked, the names ``import *`` may bring from it, the modules read to tell]
+        self._star_exports: dict[str, list] = {}
         self._module_files: dict[tuple[str, tuple[str, ...], str, tuple[str, ...]], str | None] = {}
         self._listings: dict[str, frozenset[str]] = {}
         self._candidates: dict[tuple[str, tuple[str, ...]], str | None] = {}  # (base folder, module path) -> its file
@@ -123,20 +124,37 @@ class ProjectIndex:
         return self._located[key]
 
     def _origin(self, path: str, name: str) -> tuple[str, str]:
-        """Where the name a module file holds is defined: the module itself, or the one it re-exports it from."""
+        """Where the name a module file holds is defined: the module itself, or the one it re-exports it from
+        (asked again when one of the modules read to tell has changed)."""
         key = (path, name)
-        found = self._origins.get(key)
-        if found is None:
-            self._origins[key] = key  # an import cycle of re-exports stops at the module that holds the name
-            found = self._origins[key] = self._reexported(path, name) or key
+        known = self._origins.get(key)
+        now = time.monotonic()
+        if known is not None and self._still(known, now):
+            return known[1]
+        self._origins[key] = [now, key, ()]  # an import cycle of re-exports stops at the module that holds the name
+        read: list[tuple[str, _Module | None]] = []
+        found = self._reexported(path, name, read) or key
+        self._origins[key] = [now, found, tuple(read)]
         return found
 
-    def _reexported(self, path: str, name: str) -> tuple[str, str] | None:
+    def _still(self, known: list, now: float) -> bool:
+        """Whether an answer ``[when checked, answer, the modules read to tell]`` still holds: checked less than
+        RECHECK_SECONDS ago, or each module read (a path, and what was read) is still the same on disk."""
+        if now - known[0] < RECHECK_SECONDS:
+            return True
+        if all(self._module(path) is module for path, module in known[2]):
+            known[0] = now
+            return True
+        return False
+
+    def _reexported(self, path: str, name: str, read: list[tuple[str, _Module | None]]) -> tuple[str, str] | None:
         """Where a name that a module only imports is defined: ``from .eval import evaluate`` or ``from .eval
-        import *`` in a package's ``__init__.py`` (a submodule of that name, or a definition, stays)."""
+        import *`` in a package's ``__init__.py`` (a submodule of that name, or a definition, stays); the
+        modules it reads are added to ``read``."""
         if path.endswith(INIT) and self._submodule(path, name) is not None:
             return None
         module = self._module(path)
+        read.append((path, module))
         if module is None or "import" not in module.text:
             return None
         named, starred = self._imports_from(module)
@@ -144,29 +162,35 @@ class ProjectIndex:
             return None
         scope = self.scope(path)
         # in the file's order is not needed: one answer each; a ``*`` is followed only where the name may come from
-        prefixes = [*named.get(name, ()), *(prefix for prefix in starred if name in self._star_names(scope, prefix))]
+        prefixes = [*named.get(name, ()),
+                    *(prefix for prefix in starred if name in self._star_names(scope, prefix, read))]
         for prefix in prefixes:
             found = self._find(scope, joined(prefix, name))
             if found is None or found[0] == path:
                 continue
+            read.append((found[0], self._module(found[0])))
             if prefix in named.get(name, ()) or self._defines(*found):
                 return found
         return None
 
-    def _star_names(self, scope: Scope, prefix: str) -> frozenset[str]:
+    def _star_names(self, scope: Scope, prefix: str, read: list[tuple[str, _Module | None]]) -> frozenset[str]:
         """The names ``from <prefix> import *`` may bring, a superset: the words that start a line, and the names
         imported by name, of the module and of those it star-imports in turn (a package's ``__init__.py`` that
-        star-imports hundreds of subpackages is asked about each of them once per name, not searched)."""
+        star-imports hundreds of subpackages is asked about each of them once per name, not searched); the modules
+        read to tell are added to ``read``."""
         found = self._locate(scope, joined(prefix, "_"))
         if found is None:
             return frozenset()
         path = found[0]
         known = self._star_exports.get(path)
         now = time.monotonic()
-        if known is not None and (now - known[0] < RECHECK_SECONDS
-                                  or all(self._module(other) is module for other, module in known[2])):
-            self._star_exports[path] = (now, known[1], known[2])
-            return known[1]
+        if known is None or not self._still(known, now):
+            known = self._star_exports[path] = self._exported_names(path, now)
+        read.extend(known[2])
+        return known[1]
+
+    def _exported_names(self, path: str, now: float) -> list:
+        """[now, the names ``import *`` may bring from the module file, the modules read to tell]."""
         names: set[str] = set()
         read: list[tuple[str, _Module | None]] = []
         waiting, seen = [path], {path}
@@ -186,8 +210,7 @@ class ProjectIndex:
                     if further is not None and further[0] not in seen:
                         seen.add(further[0])
                         waiting.append(further[0])
-        self._star_exports[path] = (now, frozenset(names), tuple(read))
-        return self._star_exports[path][1]
+        return [now, frozenset(names), tuple(read)]
 
     def _submodule(self, init: str, name: str) -> str | None:
         """The file of a package's submodule ``name`` (a module or a package), given the package's ``__init__.py``."""
