@@ -641,3 +641,17 @@ def test_a_file_named_through_a_parent_folder_finds_what_it_imports(tmp_path):
     through_parent = serving / ".." / "main.py"  # ``ecolint check app/serving/../main.py``
     assert index.locate(through_parent, "<relative>.configs.BNB_CONFIG") == (serving / ".." / "configs.py",
                                                                              "BNB_CONFIG")
+
+
+def test_a_class_of_a_module_that_neither_generates_nor_loads_brings_no_text_unread(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    shapes = tmp_path / "shapes.py"
+    shapes.write_text('class Box:\n    """Holds an answer."""\n\n\nLIMITS = {"max_new_tokens": 8}\n',
+                      encoding="utf-8")
+    index = ProjectIndex(tmp_path)
+    assert index.relevant_definition(tmp_path / "run.py", "shapes.Box") == ("", "")
+    assert index.module(shapes).definitions is None  # a class line tells enough: no block was looked for
+    assert index.relevant_definition(tmp_path / "run.py", "shapes.LIMITS")[0] == "assignment"
+    shapes.write_text("class Box:\n    def load(self):\n        return AutoModel.from_pretrained('x')\n",
+                      encoding="utf-8")
+    assert ProjectIndex(tmp_path).relevant_definition(tmp_path / "run.py", "shapes.Box")[0] == "loader"

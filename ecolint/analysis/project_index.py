@@ -58,6 +58,8 @@ class _Module:
     definitions: dict[str, str] | None = None  # top-level name -> the text of its block
     added_folders: tuple[str, ...] | None = None  # the project folders it adds to sys.path (as an importer)
     line_starts: frozenset[str] | None = None  # the words that start a line (or follow def / class there)
+    not_plain: frozenset[str] = frozenset()  # those of them not on a ``def`` / ``class`` line (an assignment, ...)
+    holds: dict[tuple[str, ...], bool] = field(default_factory=dict)  # may_hold of its text, by words
     joinable: dict[tuple[str, ...], bool] = field(default_factory=dict)  # may_join of its text, by words
     generating: frozenset[str] | None = None  # top-level functions whose text runs generation
     relevant: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (kind, text)
@@ -252,8 +254,21 @@ class ProjectIndex:
     @staticmethod
     def _line_starts(module: _Module) -> frozenset[str]:
         if module.line_starts is None:
-            module.line_starts = frozenset(LINE_START_WORD.findall("\n" + module.text))
+            found = LINE_START_WORD.findall("\n" + module.text)
+            module.line_starts = frozenset(word for _, word in found)
+            module.not_plain = frozenset(word for start, word in found if not start.startswith(PLAIN_DEFINITION))
         return module.line_starts
+
+    def _only_plain(self, module: _Module, name: str) -> bool:
+        """Whether only ``def`` / ``class`` lines may define ``name`` at the module's top level (or none)."""
+        self._line_starts(module)
+        return name not in module.not_plain
+
+    def _may_hold(self, module: _Module, words: tuple[str, ...]) -> bool:
+        """:func:`may_hold` for the module's whole text, asked once."""
+        if words not in module.holds:
+            module.holds[words] = may_hold(module.text, words, self._may_join(module, words))
+        return module.holds[words]
 
     @staticmethod
     def definitions(module: _Module) -> dict[str, str]:
@@ -401,6 +416,9 @@ class ProjectIndex:
         return relevant
 
     def _relevant(self, module: _Module, path: str, name: str) -> tuple[str, str]:
+        if (not path.endswith(INIT) and self._only_plain(module, name)
+                and not self._may_hold(module, GENERATION_WORDS) and not self._may_hold(module, LOAD_WORDS)):
+            return "", ""  # a function or class of a module that neither generates nor loads: blocks not found
         text, source = self._definition(path, name)
         if not text:
             return "", ""
@@ -431,8 +449,7 @@ class ProjectIndex:
         """The module's top-level functions and classes whose text runs generation, directly or through another
         one of them, called or named (``generate_func = generate_reply_HF``; text only: a cheap gate before any
         parsing)."""
-        if module.generating is None and not may_hold(module.text, GENERATION_WORDS,
-                                                      self._may_join(module, GENERATION_WORDS)):
+        if module.generating is None and not self._may_hold(module, GENERATION_WORDS):
             module.generating = frozenset()
         if module.generating is None:
             if module.definitions is None:
@@ -583,22 +600,19 @@ def may_join(text: str, words: tuple[str, ...]) -> bool:
     """Whether removing a triple-quoted span from ``text`` may join one of ``words``: its start right before
     triple quotes, its end right after them."""
     heads: set[str] = set()  # the word characters (or a dot) right before triple quotes
-    tails: set[str] = set()  # and right after them
+    tails: set[str] = set()  # and right after them (past a longer run of quotes)
     for quotes in ('"""', "'''"):
-        start = text.find(quotes)
-        while start >= 0:
-            if start and (_is_word(text[start - 1]) or text[start - 1] == "."):
-                heads.add(text[max(start - 16, 0):start])
-            if _is_word(text[start + 3:start + 4]):
-                tails.add(text[start + 3:start + 19])
-            start = text.find(quotes, start + 1)
+        if quotes in text:
+            pieces = text.split(quotes)
+            heads.update(piece[-16:] for piece in pieces[:-1] if piece[-1:] == "." or _is_word(piece[-1:]))
+            tails.update(rest[:16] for rest in (piece.lstrip(quotes[0]) for piece in pieces[1:]) if _is_word(rest[:1]))
     return bool(heads and tails) and any(
         any(head.endswith(word[:cut]) for head in heads) and any(tail.startswith(word[cut:]) for tail in tails)
         for word in words for cut in range(1, len(word)))
 
 
 def _is_word(character: str) -> bool:
-    return character.isalnum() or character == "_"
+    return character.isalnum() or character == "_"  # False for ""
 
 
 MAX_MODULE_CHAINS = 64  # ``lce.models.common.fn`` chains of an imported module looked up, at most
@@ -734,7 +748,8 @@ def may_matter(imported: ImportedText, source: str, could_match) -> bool:
 
 
 # the words a line starts with, or its ``def`` / ``class`` defines: all the names TOP_LEVEL_NAME can find, and more
-LINE_START_WORD = re.compile(r"\n(?:(?:async[ \t]+def|def|class)[ \t]+)?(\w+)")
+LINE_START_WORD = re.compile(r"\n((?:async[ \t]+def|def|class)[ \t]+)?(\w+)")
+PLAIN_DEFINITION = ("def ", "async ", "class ")  # how the blocks that relevant_definition reads as code start
 TOP_LEVEL_NAME = re.compile(r"(?:async[ \t]+def|def|class)[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=)")
 
 
