@@ -232,7 +232,7 @@ class ProjectIndex:
             for match in line_matches(IMPORT_FROM, module.text, "import"):
                 base = match.group(1)
                 prefix = f"<relative>{base}" if base.startswith(".") else base
-                for raw in re.split(r"[,\s]+", match.group(2) or match.group(3) or ""):
+                for raw in NAME_SEPARATORS.split(match.group(2) or match.group(3) or ""):
                     name = raw.strip()
                     if name == "*":
                         starred.append(prefix)
@@ -556,6 +556,7 @@ class ProjectIndex:
 
 
 IMPORT_FROM = re.compile(r"(?m)^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(?:\(([^)]*)\)|([^\n#;]*))")
+NAME_SEPARATORS = re.compile(r"[,\s]+")  # between the names of ``from x import a, b``
 IMPORT_MODULE = re.compile(r"(?m)^[ \t]*import[ \t]+([\w.]+)(?:[ \t]+as[ \t]+(\w+))?")
 
 
@@ -628,7 +629,7 @@ def imported_text(index: ProjectIndex, importer: Path, source: str) -> ImportedT
     for match in from_imports:
         base = match.group(1)
         prefix = f"<relative>{base}" if base.startswith(".") else base
-        for raw in re.split(r"[,\s]+", match.group(2) or match.group(3) or ""):
+        for raw in NAME_SEPARATORS.split(match.group(2) or match.group(3) or ""):
             name = raw.strip()
             if name and name != "as" and name.isidentifier():
                 wanted[joined(prefix, name)] = name
