@@ -61,6 +61,7 @@ class _Module:
     not_plain: frozenset[str] = frozenset()  # those of them not on a ``def`` / ``class`` line (an assignment, ...)
     holds: dict[tuple[str, ...], bool] = field(default_factory=dict)  # may_hold of its text, by words
     joinable: dict[tuple[str, ...], bool] = field(default_factory=dict)  # may_join of its text, by words
+    quote_edges: tuple[frozenset[str], frozenset[str]] | None = None  # what may_join reads of its text
     generating: frozenset[str] | None = None  # top-level functions whose text runs generation
     relevant: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (kind, text)
     item_calls: dict[str, tuple] | None = None  # top-level function -> its ItemCall facts (item_callers)
@@ -442,7 +443,9 @@ class ProjectIndex:
     def _may_join(module: _Module, words: tuple[str, ...]) -> bool:
         """:func:`may_join` for the module's text, asked once (a block of it may join no more)."""
         if words not in module.joinable:
-            module.joinable[words] = may_join(module.text, words)
+            if module.quote_edges is None:
+                module.quote_edges = quote_edges(module.text)
+            module.joinable[words] = may_join(module.text, words, module.quote_edges)
         return module.joinable[words]
 
     def _generating(self, module: _Module) -> frozenset[str]:
@@ -597,19 +600,37 @@ def may_hold(text: str, words: tuple[str, ...], joinable: bool | None = None) ->
     return may_join(text, words) if joinable is None else joinable
 
 
-def may_join(text: str, words: tuple[str, ...]) -> bool:
+def may_join(text: str, words: tuple[str, ...], edges: "tuple[frozenset[str], frozenset[str]] | None" = None) -> bool:
     """Whether removing a triple-quoted span from ``text`` may join one of ``words``: its start right before
-    triple quotes, its end right after them."""
-    heads: set[str] = set()  # the word characters (or a dot) right before triple quotes
-    tails: set[str] = set()  # and right after them (past a longer run of quotes)
-    for quotes in ('"""', "'''"):
-        if quotes in text:
-            pieces = text.split(quotes)
-            heads.update(piece[-16:] for piece in pieces[:-1] if piece[-1:] == "." or _is_word(piece[-1:]))
-            tails.update(rest[:16] for rest in (piece.lstrip(quotes[0]) for piece in pieces[1:]) if _is_word(rest[:1]))
+    triple quotes, its end right after them (``edges``: :func:`quote_edges` of the text, when known)."""
+    heads, tails = quote_edges(text) if edges is None else edges
     return bool(heads and tails) and any(
         any(head.endswith(word[:cut]) for head in heads) and any(tail.startswith(word[cut:]) for tail in tails)
         for word in words for cut in range(1, len(word)))
+
+
+def quote_edges(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The word characters (or a dot) right before triple quotes, and those right after them (past a longer run
+    of quotes); none after when there are none before (a string prefix, ``r\"\"\"``, is the usual one)."""
+    heads = {text[max(start - 16, 0):start] for quotes in ('"""', "'''") for start in _found(text, quotes)
+             if start and (_is_word(text[start - 1]) or text[start - 1] == ".")}
+    if not heads:
+        return frozenset(), frozenset()
+    tails = set()
+    for quotes in ('"""', "'''"):
+        for start in _found(text, quotes):
+            rest = text[start + 3:start + 32].lstrip(quotes[0])
+            if _is_word(rest[:1]):
+                tails.add(rest[:16])
+    return frozenset(heads), frozenset(tails)
+
+
+def _found(text: str, part: str) -> Iterator[int]:
+    """Where ``part`` starts in ``text``, overlapping matches included."""
+    start = text.find(part)
+    while start >= 0:
+        yield start
+        start = text.find(part, start + 1)
 
 
 def _is_word(character: str) -> bool:
