@@ -164,15 +164,15 @@ class ProjectIndex:
         if not named.get(name) and not starred or self.defines(module, name):
             return None
         scope = self.scope(path)
-        # in the file's order is not needed: one answer each; a ``*`` is followed only where the name may come from
-        prefixes = [*named.get(name, ()),
-                    *(prefix for prefix in starred if name in self._star_names(scope, prefix, read))]
-        for prefix in prefixes:
+        by_name = named.get(name, ())
+        for prefix in [*by_name, *starred]:  # in the file's order is not needed: one answer each
+            if prefix not in by_name and name not in self._star_names(scope, prefix, read):
+                continue  # a ``*`` is followed only where the name may come from
             found = self._find(scope, joined(prefix, name))
             if found is None or found[0] == path:
                 continue
             read.append((found[0], self._module(found[0])))
-            if prefix in named.get(name, ()) or self._defines(*found):
+            if prefix in by_name or self._defines(*found):
                 return found
         return None
 
