@@ -278,11 +278,9 @@ class ProjectIndex:
             module.definitions = top_level_definitions(module.text)
         return module.definitions
 
-    def has_module(self, importer: Path, dotted: str) -> bool:
-        """Whether an absolute import of ``dotted`` finds a module (or package) of the project."""
-        return self.has_module_in(self.scope(importer), dotted)
-
     def has_module_in(self, scope: Scope, dotted: str) -> bool:
+        """Whether an absolute import of ``dotted`` from an importer's scope finds a module (or package) of the
+        project."""
         key = (*scope, dotted)
         if key not in self._modules_found:
             parts = [part for part in dotted.split(".") if part]  # as ``Path.joinpath`` drops empty ones
@@ -378,14 +376,9 @@ class ProjectIndex:
             folder = parent
         return bases
 
-    def definition_text(self, importer: Path, qualified: str) -> str:
-        """The text that defines an imported name (a function's block, an assignment), or a whole
-        submodule (``from app import generation``); empty when it is not a project module's."""
-        found = self._find(self.scope(importer), qualified)
-        return self._definition(*found)[0] if found is not None else ""
-
     def _definition(self, path: str, name: str) -> tuple[str, _Module | None]:
-        """The text that defines ``name`` in the module file, and the module that text is from."""
+        """The text that defines ``name`` in the module file (a function's block, an assignment) or a whole
+        submodule (``from app import generation``), and the module that text is from; empty when none."""
         module = self._module(path)
         if module is None:
             return "", None
