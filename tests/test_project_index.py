@@ -655,3 +655,23 @@ def test_a_class_of_a_module_that_neither_generates_nor_loads_brings_no_text_unr
     shapes.write_text("class Box:\n    def load(self):\n        return AutoModel.from_pretrained('x')\n",
                       encoding="utf-8")
     assert ProjectIndex(tmp_path).relevant_definition(tmp_path / "run.py", "shapes.Box")[0] == "loader"
+
+
+def test_a_file_too_large_to_read_is_not_read_again_until_it_changes(tmp_path, monkeypatch):
+    from ecolint.analysis import project_index
+
+    monkeypatch.setattr(project_index, "RECHECK_SECONDS", 0.0)  # each question looks at the disk again
+    project(tmp_path)
+    huge = tmp_path / "app" / "serving" / "huge.py"
+    huge.write_text("from app.configs import BNB_CONFIG\n" + "x = 1\n" * 200_000, encoding="utf-8")
+    index = ProjectIndex(tmp_path)
+    reads = []
+    monkeypatch.setattr(index, "_read", lambda path, stamp: reads.append(path) or ProjectIndex._read(path, stamp))
+    for _ in range(3):
+        assert index.locate(huge, "app.configs.BNB_CONFIG") == (tmp_path / "app" / "configs.py", "BNB_CONFIG")
+    assert reads.count(str(huge)) == 1
+    stat = huge.stat()
+    huge.write_text(huge.read_text(encoding="utf-8") + "y = 2\n", encoding="utf-8")
+    os.utime(huge, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    index.locate(huge, "app.configs.SAFE")
+    assert reads.count(str(huge)) == 2

@@ -100,6 +100,7 @@ class ProjectIndex:
         self._listings: dict[str, frozenset[str]] = {}
         self._candidates: dict[tuple[str, tuple[str, ...]], str | None] = {}  # (base folder, module path) -> its file
         self._checked: dict[str, float] = {}  # when each module file was last looked at on disk
+        self._stamps: dict[str, tuple[int, int]] = {}  # (mtime_ns, size) of each file when read, readable or not
         self._absolute_bases: dict[str, list[str]] = {}
         self._modules_found: dict[tuple[str, tuple[str, ...], str], bool] = {}
 
@@ -488,19 +489,23 @@ class ProjectIndex:
         return self._module(str(path))
 
     def _module(self, path: str) -> _Module | None:
+        """:meth:`module`; a file that cannot be read (too large, not UTF-8) is not read again until it changes
+        (every linted file is asked about as an importer)."""
         known = self._modules.get(path)
         now = time.monotonic()
-        if known is not None and now - self._checked.get(path, 0.0) < RECHECK_SECONDS:
+        if path in self._modules and now - self._checked.get(path, 0.0) < RECHECK_SECONDS:
             return known
         self._checked[path] = now
         try:
             stat = os.stat(path)
         except OSError:
             self._modules[path] = None
+            self._stamps.pop(path, None)
             return None
         stamp = (stat.st_mtime_ns, stat.st_size)
-        if known is None or known.stamp != stamp:
+        if self._stamps.get(path) != stamp:
             known = self._modules[path] = self._read(path, stamp)
+            self._stamps[path] = stamp
         return known
 
     @staticmethod
