@@ -70,12 +70,13 @@ class TreeSummary:
     depth: int = 0  # how deep the tree goes
     called: set[str] = field(default_factory=set)  # the names a call goes through (see :func:`summarize`)
     loads: LoadFacts = field(default_factory=LoadFacts)  # what tells whether a call may load a model
+    tree: ast.AST | None = None  # what was summarized, for the rules that look further (:func:`generation_gate`)
 
 
 def summarize(tree: ast.AST) -> TreeSummary:
     """The tree's depth and the needed names it calls: the called name or attribute, and what an alias
     (``import ... as``, ``name = other`` or ``name = obj.attr``) stands for."""
-    summary = TreeSummary()
+    summary = TreeSummary(tree=tree)
     loads, load_calls, load_nodes = summary.loads, LoadFacts.CALLS, LoadFacts.NODES
     calls: set[str] = set()
     aliases: dict[str, set[str]] = {}
@@ -143,13 +144,21 @@ def _last_name(node: ast.AST) -> str | None:
     return None
 
 
-def possible(codes: list[str], summary: TreeSummary, imported: str = "", has_gpu: bool = True) -> list[str]:
+def possible(codes: list[str], summary: TreeSummary, imported: str = "", has_gpu: bool = True,
+             imported_generators: str = "", imported_settings: str = "") -> list[str]:
     """The codes of ``codes`` that can fire on the file summarized; ``imported`` is the text of what it
-    imports from its project (the names there count as called)."""
+    imports from its project (the names there count as called). The generation rules that remain are
+    looked at further (``ecolint.generation_gate``, with the parts of that text that generate and that
+    assign)."""
     called = summary.called | {name for name in NEEDED_NAMES if name in imported}
     loading = _loading(codes, summary, imported)
-    return [code for code in codes
-            if (has_gpu or code not in NEEDS_GPU) and (code not in NEEDS or loading.get(code, called) & NEEDS[code])]
+    found = [code for code in codes
+             if (has_gpu or code not in NEEDS_GPU) and (code not in NEEDS or loading.get(code, called) & NEEDS[code])]
+    if summary.tree is not None and found:
+        from ecolint.generation_gate import kept
+
+        found = kept(found, summary.tree, imported_generators, imported_settings)
+    return found
 
 
 def _loading(codes: list[str], summary: TreeSummary, imported: str) -> dict[str, set[str]]:

@@ -138,8 +138,9 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
             if tree is not None:
                 summary = _summarize(tree)
                 if summary is not None:
-                    checks = possible(checks, summary, imported.text() if imported.may_be_read() else "",
-                                      options.gpu is not None)
+                    project = imported.found() if imported.may_be_read() else None
+                    checks = possible(checks, summary, imported.text() if project else "", options.gpu is not None,
+                                      project.functions if project else "", project.assignments if project else "")
         wanted = bool(checks)
     if not wanted and not practices:
         if summary is not None:  # it parsed; a tree too deep to analyze is reported as when libcst was used

@@ -9,7 +9,7 @@ import pytest
 
 from cli_helpers import FIXTURES
 from ecolint.candidate_loads import load_names
-from ecolint.candidates import NEEDS, NEEDS_GPU, possible, summarize
+from ecolint.candidates import GENERATION_SHAPE, NEEDS, NEEDS_GPU, possible, summarize
 from ecolint.checks import CHECKS
 from ecolint.engine import LintOptions, lint_text
 from ecolint.rule_schema import rule_data
@@ -54,9 +54,10 @@ def test_rules_without_needs_are_always_kept():
 
 
 def test_the_imported_text_counts_as_called():
-    summary = summarize(ast.parse("from .setup import pipe\nfor x in xs:\n    pipe(x)\n"))
+    summary = summarize(ast.parse("from .helpers import answer\nfor x in xs:\n    answer(x)\n"))
+    generating = "def answer(question):\n    return model.generate(question)\n"
     assert possible(["LLM201"], summary) == []
-    assert possible(["LLM201"], summary, imported="pipe = pipeline('text-generation')") == ["LLM201"]
+    assert possible(["LLM201"], summary, imported=generating, imported_generators=generating) == ["LLM201"]
 
 
 def test_gpu_rules_are_dropped_without_a_gpu():
@@ -114,8 +115,11 @@ def test_a_generator_of_unknown_origin_keeps_the_generation_rules():
               "        outs.append(generator(sample, max_new_tokens=150)[0]['generated_text'])\n"
               "    return outs\n")
     assert possible(["LLM201"], summarize(ast.parse(source))) == ["LLM201"]
-    read_only = "def show(out):\n    return out[0]['generated_text']\n"
-    assert possible(["LLM201"], summarize(ast.parse(read_only))) == ["LLM201"]
+    read = "def run(generator, samples):\n    return [generator(s)[0]['generated_text'] for s in samples]\n"
+    assert possible(["LLM201"], summarize(ast.parse(read))) == ["LLM201"]
+    read_only = "def show(out):\n    return out[0]['generated_text']\n"  # no call that generates
+    assert GENERATION_SHAPE in called(read_only)
+    assert possible(["LLM201"], summarize(ast.parse(read_only))) == []
     plain = "def run(f, samples):\n    return [f(s, timeout=3) for s in samples]\n"
     assert possible(["LLM201"], summarize(ast.parse(plain))) == []
 
@@ -248,3 +252,124 @@ def test_the_pre_pass_counts_every_load_the_analysis_records(fixture):
     source = fixture.read_text(encoding="utf-8")
     summary = summarize(ast.parse(source))
     assert load_names(summary.loads, summary.called) or not recorded(source)
+
+
+def generation_rules(source: str, codes=("LLM201", "LLM202", "LLM206", "LLM301"), imported: str = "") -> list[str]:
+    """The generation rules the pre-pass keeps for ``source`` (``imported``: generating project definitions)."""
+    return possible(list(codes), summarize(ast.parse(source)), imported=imported, imported_generators=imported)
+
+
+def test_a_generate_in_a_method_called_from_a_loop_elsewhere_is_kept():
+    source = ("class Answerer:\n"
+              "    def answer(self, question):\n"
+              "        return self.model.generate(question, max_new_tokens=8)\n"
+              "\n"
+              "def run(answerer, questions):\n"
+              "    return [answerer.answer(q) for q in questions]\n")
+    assert generation_rules(source, ("LLM201",)) == ["LLM201"]
+
+
+def test_a_generate_reached_through_functions_of_the_file_is_kept():
+    source = ("def once(model, ids):\n    return model.generate(ids)\n"
+              "def twice(model, ids):\n    return once(model, ids)\n"
+              "def run(model, rows):\n    while rows:\n        twice(model, rows.pop())\n")
+    assert generation_rules(source, ("LLM201",)) == ["LLM201"]
+    held = "run = model.generate\nfor ids in rows:\n    run(ids)\n"  # a variable holding it
+    assert generation_rules(held, ("LLM201",)) == ["LLM201"]
+
+
+def test_a_generate_only_in_a_function_nobody_loops_over_or_hands_on_is_dropped():
+    source = ("def answer(model, question):\n"
+              "    return model.generate(question, max_new_tokens=8)\n"
+              "\n"
+              "def main(model, questions):\n"
+              "    for question in questions:\n"
+              "        print(question)\n"
+              "    return answer(model, questions)\n")
+    assert generation_rules(source, ("LLM201", "LLM206")) == []
+
+
+def test_a_function_defined_in_a_loop_is_not_run_by_it():
+    """A ``def`` in a loop's body is not run there (the collector's loops stop at a function's body)."""
+    source = ("for name in names:\n"
+              "    def answer(model, q):\n"
+              "        return model.generate(q)\n"
+              "    registry[name] = 1\n")
+    assert generation_rules(source, ("LLM201",)) == []
+
+
+def test_a_generating_function_handed_on_as_a_value_is_kept():
+    """The loop may be in the function it is handed to: here, or in another module."""
+    answer = "def answer(question):\n    return pipe(question)[0]['generated_text']\n"
+    for handed in ("evaluate(answer, questions)\n", "evaluate(data, fn=answer)\n",
+                   "settings = {'inference_fn': answer}\n", "run = answer\n", "pool.map(answer, questions)\n"):
+        assert generation_rules(answer + handed, ("LLM201",)) == ["LLM201"], handed
+    assert generation_rules(answer + "print(answer('q'))\n", ("LLM201",)) == []
+
+
+def test_pipeline_objects_and_generation_keywords_in_a_loop_are_kept():
+    for source in (("from transformers import pipeline\npipe = pipeline('text-generation')\n"
+                    "outs = [pipe(p) for p in prompts]\n"),
+                   ("class Bot:\n    def __init__(self):\n        self.pipe = TextGenerationPipeline(model=m)\n"
+                    "    def run(self, prompts):\n        for p in prompts:\n            self.pipe(p)\n"),
+                   "def run(gen, prompts):\n    return [gen(p, max_new_tokens=5) for p in prompts]\n"):
+        assert generation_rules(source, ("LLM201",)) == ["LLM201"], source
+    settings = "for p in prompts:\n    kwargs = dict(max_new_tokens=5)\n"  # a builtin builds settings
+    assert generation_rules(settings, ("LLM201",)) == []
+    shadowed = "def run(filter, prompts):\n    return [filter(p, max_new_tokens=5) for p in prompts]\n"
+    assert generation_rules(shadowed, ("LLM201",)) == ["LLM201"]
+
+
+def test_a_generating_function_imported_from_the_project_is_followed():
+    imported = "def answer(question):\n    return model.generate(question)\n\nclass Decoder:\n    pass\n"
+    for source in ("from .helpers import answer\nfor q in qs:\n    answer(q)\n",
+                   "import app.helpers as h\nfor q in qs:\n    h.answer(q)\n",
+                   "from .helpers import answer as ask\nresults = [ask(q) for q in qs]\n",
+                   "from .helpers import Decoder\nd = Decoder()\nfor q in qs:\n    d.step(q)\n",
+                   "from .helpers import answer\nevaluate(answer, qs)\n"):
+        assert generation_rules(source, ("LLM201",), imported) == ["LLM201"], source
+        assert generation_rules(source, ("LLM201",)) == [], source  # nothing generates without the project
+    once = "from .helpers import answer\nprint(answer('q'))\nclass A(Decoder):\n    pass\n"
+    assert generation_rules(once, ("LLM201",), imported) == []
+
+
+def test_llm202_is_also_kept_by_a_pipeline_outside_loops():
+    """``pipeline(..., batch_size=1)`` is reported wherever it is made."""
+    made = "from transformers import pipeline\npipe = pipeline('text-generation', batch_size=1)\n"
+    assert generation_rules(made, ("LLM202", "LLM201")) == ["LLM202"]
+    assert generation_rules("out = model.generate(ids)\n", ("LLM202",)) == []
+
+
+def test_llm301_needs_use_cache_given_to_generation_or_set_on_a_config():
+    assert generation_rules("model.config.use_cache = False\n", ("LLM301",)) == ["LLM301"]
+    assert generation_rules("model.generation_config.use_cache = off\n", ("LLM301",)) == ["LLM301"]
+    assert generation_rules("model.config.use_cache = True\n", ("LLM301",)) == []
+    assert generation_rules("encoder_config.use_cache = False\n", ("LLM301",)) == []  # not a model's config
+    assert generation_rules("out = model.generate(ids, use_cache=False)\n", ("LLM301",)) == ["LLM301"]
+    assert generation_rules("kw = dict(use_cache=False)\nout = model.generate(ids, **kw)\n", ("LLM301",)) == ["LLM301"]
+    assert generation_rules("config = GenerationConfig(use_cache=False)\n", ("LLM301",)) == ["LLM301"]
+    load = "model = AutoModelForCausalLM.from_pretrained(name, use_cache=False)\n"
+    assert generation_rules(load + "model.generate(ids)\n", ("LLM301",)) == ["LLM301"]
+    assert generation_rules(load, ("LLM301",)) == []  # a model that never generates here
+    assert generation_rules("out = model(ids, use_cache=False)\n", ("LLM301",)) == []  # a forward pass
+
+
+def test_llm301_a_function_passing_on_its_own_kwargs_cannot_set_use_cache():
+    passing = "def run(model, ids, **kwargs):\n    return model.generate(ids, **kwargs)\n"
+    assert generation_rules(passing, ("LLM301",)) == []
+    rebound = ("def run(model, ids, **kwargs):\n    kwargs = {**kwargs, 'use_cache': False}\n"
+               "    return model.generate(ids, **kwargs)\n")
+    assert generation_rules(rebound, ("LLM301",)) == ["LLM301"]
+
+
+def test_llm301_a_splat_carries_use_cache_only_where_it_is_written():
+    unknown = "def run(model, ids, settings):\n    kw = settings.copy()\n    return model.generate(ids, **kw)\n"
+    assert generation_rules(unknown, ("LLM301",)) == []
+    for written in ("kw['use_cache'] = False\n", "kw.update(use_cache=False)\n", "kw.setdefault('use_cache', 0)\n"):
+        source = f"kw = {{}}\n{written}out = model.generate(ids, **kw)\n"
+        assert generation_rules(source, ("LLM301",)) == ["LLM301"], written
+    project = "from .settings import GEN\nout = model.generate(ids, **GEN)\n"
+    settings = "GEN = dict(use_cache=False)"
+    assert possible(["LLM301"], summarize(ast.parse(project)), imported=settings, imported_settings=settings) == [
+        "LLM301"]
+    assert possible(["LLM301"], summarize(ast.parse(project)), imported=settings) == []
