@@ -66,6 +66,12 @@ class _Context:
     made: dict[str, set[str]] = field(default_factory=dict)  # ``pipe = pipeline(...)`` -> pipe: {pipeline}
     made_from: dict[str, set[str]] = field(default_factory=dict)  # the same, by the callee's first name
     imports: set[str] = field(default_factory=set)  # the names import statements bind
+    # names whose definitions the project index's text may not cover: ``from . import helpers`` (a module of
+    # the project, perhaps, when it is lower-case and used as one: ``helpers.answer(q)``) and
+    # ``from app.helpers import answer as ask``
+    modules: set[str] = field(default_factory=set)
+    renamed: set[str] = field(default_factory=set)
+    handed_heads: set[str] = field(default_factory=set)  # ``helpers`` of ``helpers.answer``, handed on
     shaped: set[int] = field(default_factory=set)  # calls whose result is read as ``[0]["generated_text"]``
     cache_off: bool = False  # an assignment to a config's use_cache that may be False
     rebound: set[str] = field(default_factory=set)  # the names assigned (or deleted) anywhere
@@ -165,9 +171,12 @@ class _Gate:
 
     def per_item(self) -> bool:
         context = self.context
-        if context.handed & (self.generating | self.imported_names):
+        if context.handed & (self.generating | self.imported_names | context.renamed) or context.handed_heads & (
+                context.modules | context.renamed):
             return True  # handed on: the loop may be where it is handed to
-        return any(call.in_loop and (self.generates(call) or self.resolve(call.name) & self.generating)
+        return any(call.in_loop and (self.generates(call) or self.resolve(call.name) & self.generating
+                                     or call.head in context.renamed
+                                     or call.head in context.modules and call.receiver is not None)
                    for call in context.calls)
 
     def makes_pipeline(self) -> bool:
@@ -303,6 +312,10 @@ def _hand(context: _Context, values: list[ast.AST | None]) -> None:
             name = _last_name(value) if value is not None else None
             if name is not None:
                 context.handed.add(name)
+            if value.__class__ is ast.Attribute:
+                head = _first_name(value)
+                if head is not None:
+                    context.handed_heads.add(head)
 
 
 def _head(func: ast.AST, function: str | None, in_loop: bool, push) -> tuple[str | None, bool]:
@@ -384,3 +397,7 @@ def _imports(context: _Context, node: ast.Import | ast.ImportFrom) -> None:
             context.aliases.setdefault(alias.asname, set()).add(alias.name.rsplit(".", 1)[-1])
         else:
             context.imports.add(alias.name.split(".", 1)[0] if node.__class__ is ast.Import else alias.name)
+        if node.__class__ is ast.ImportFrom and alias.asname:
+            context.renamed.add(alias.asname)
+        elif node.__class__ is ast.ImportFrom and node.level and alias.name[:1].islower():
+            context.modules.add(alias.name)

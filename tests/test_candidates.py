@@ -329,6 +329,11 @@ def test_a_generating_function_imported_from_the_project_is_followed():
                    "from .helpers import answer\nevaluate(answer, qs)\n"):
         assert generation_rules(source, ("LLM201",), imported) == ["LLM201"], source
         assert generation_rules(source, ("LLM201",)) == [], source  # nothing generates without the project
+    elsewhere = "def once(model, ids):\n    return model.generate(ids)\n"  # the name test passes
+    for module in ("from . import helpers\nfor q in qs:\n    helpers.answer(q)\n",  # not in the index's text
+                   "from . import helpers\nevaluate(helpers.answer, qs)\n",
+                   "from app.helpers import answer as ask\nevaluate(ask, qs)\n"):
+        assert generation_rules(elsewhere + module, ("LLM201",)) == ["LLM201"], module
     once = "from .helpers import answer\nprint(answer('q'))\nclass A(Decoder):\n    pass\n"
     assert generation_rules(once, ("LLM201",), imported) == []
 
