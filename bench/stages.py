@@ -42,6 +42,7 @@ STAGES = [
     ("ecolint.engine", "_parses", "CPython syntax check without a tree (E999 of files no rule parses)"),
     ("ecolint.engine", "_parse_python", "CPython parse (the pre-pass's tree; E999 details)"),
     ("ecolint.engine", "_summarize", "pre-pass walk of the CPython tree"),
+    ("ecolint.generation_gate", "_walk", "pre-pass: generation gate's walk (files kept for LLM201/202/206/301)"),
     ("libcst", "parse_module", "libcst parse"),
     ("ecolint.analysis.facts", "collect_facts", "facts"),
     ("ecolint.engine", "run_checks", "checks"),
