@@ -19,7 +19,8 @@ PACKAGE = ROOT / "ecolint"
 FLOORS = [
     ("base", ["ecolint=", "ecolint.codes", "ecolint.diagnostics", "ecolint.rule_schema", "ecolint.penalties",
               "ecolint.rule_calibration", "ecolint.rule_docs", "ecolint.rules", "ecolint.prefilter",
-              "ecolint.candidates", "ecolint.candidate_loads", "ecolint.pretrained_classes", "ecolint.regex_anchors",
+              "ecolint.candidates", "ecolint.candidate_loads", "ecolint.pretrained_classes",
+              "ecolint.generation_gate", "ecolint.regex_anchors",
               "ecolint.config", "ecolint.discovery", "ecolint.noqa", "ecolint.ipython_lines", "ecolint.progress",
               "ecolint.project_versions", "ecolint.hashing", "ecolint.advice", "ecolint.package_files",
               "ecolint.installed",
