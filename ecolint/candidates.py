@@ -28,6 +28,9 @@ GENERATION_ONLY_KEYWORDS = frozenset({
     "max_new_tokens", "min_new_tokens", "num_return_sequences", "return_full_text", "num_beams", "do_sample",
 })
 RESULT_KEYS = frozenset({"generated_text"})
+# Words in the receiver of ``x.generate(...)`` that name something other than a model (a Jinja template's
+# generate(), a data generator): no generation, whatever the call passes.
+NOT_MODEL_WORDS = ("template", "jinja", "faker", "uuid")
 GENERATION_SHAPE = "=generation-shape"  # the tree has such a call or reads such a result
 
 LOADS = frozenset({"from_pretrained", "pipeline", "LLM"})

@@ -29,7 +29,7 @@ import builtins
 import re
 from dataclasses import dataclass, field
 
-from ecolint.candidates import GENERATION_ONLY_KEYWORDS, PIPELINE_CLASS, RESULT_KEYS
+from ecolint.candidates import GENERATION_ONLY_KEYWORDS, NOT_MODEL_WORDS, PIPELINE_CLASS, RESULT_KEYS
 
 PER_ITEM = frozenset({"LLM201", "LLM206"})
 BATCH_SIZE = "LLM202"
@@ -52,6 +52,7 @@ class _Call:
     receiver: str | None  # the last name of what a method is called on: ``model``
     head: str | None  # the name the callee starts from: ``self``; ``super`` in ``super().generate(...)``
     plain: bool  # the callee is a name or its attributes and indexes (``gen``, ``self.gen``), not a call's
+    not_a_model: bool  # ``template.generate(...)``: a method of something named as no model
     keywords: frozenset[str]  # its keywords' names, ``**`` for a splat
     node: ast.Call
 
@@ -145,7 +146,7 @@ class _Gate:
                 id(call.node) in self.context.shaped or GENERATION_ONLY_KEYWORDS & call.keywords):
             return True
         names = self.resolve(call.name)
-        if names & GENERATION_METHODS or names & self.holders or call.receiver in self.holders:
+        if names & GENERATION_METHODS and not call.not_a_model or names & self.holders or call.receiver in self.holders:
             return True
         return bool(self.imported) and bool((names | self.resolve(call.head)) & self.imported)
 
@@ -285,7 +286,8 @@ def _call(context: _Context, node: ast.Call, function: tuple[str | None, str | N
         name, receiver = func.attr, _last_name(func.value)
     keywords = frozenset(_keyword(keyword, function[1]) for keyword in node.keywords)
     head, plain = _head(func, function, in_loop, push)
-    context.calls.append(_Call(function[0], in_loop, name, receiver, head, plain, keywords, node))
+    not_a_model = name == "generate" and receiver is not None and _names_no_model(func.value)
+    context.calls.append(_Call(function[0], in_loop, name, receiver, head, plain, not_a_model, keywords, node))
     given = [*node.args, *(keyword.value for keyword in node.keywords)]
     _hand(context, given)
     for argument in given:
@@ -336,6 +338,18 @@ def _head(func: ast.AST, function: str | None, in_loop: bool, push) -> tuple[str
         else:
             push((func, function, in_loop))
             return None, False
+
+
+def _names_no_model(owner: ast.AST) -> bool:
+    """The dotted name of ``owner`` holds a word of :data:`NOT_MODEL_WORDS` (as the analysis reads it)."""
+    words = []
+    while owner.__class__ is ast.Attribute:
+        words.append(owner.attr)
+        owner = owner.value
+    if owner.__class__ is ast.Name:
+        words.append(owner.id)
+    text = ".".join(reversed(words)).lower()
+    return any(word in text for word in NOT_MODEL_WORDS)
 
 
 def _parameters(arguments: ast.arguments) -> list[str]:

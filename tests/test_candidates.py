@@ -316,6 +316,9 @@ def test_pipeline_objects_and_generation_keywords_in_a_loop_are_kept():
         assert generation_rules(source, ("LLM201",)) == ["LLM201"], source
     settings = "for p in prompts:\n    kwargs = dict(max_new_tokens=5)\n"  # a builtin builds settings
     assert generation_rules(settings, ("LLM201",)) == []
+    template = "for row in rows:\n    html = self.jinja_env.template.generate(**row)\n"  # Jinja, no model
+    assert generation_rules(template, ("LLM201",)) == []
+    assert generation_rules(template.replace("jinja_env.template", "model"), ("LLM201",)) == ["LLM201"]
     shadowed = "def run(filter, prompts):\n    return [filter(p, max_new_tokens=5) for p in prompts]\n"
     assert generation_rules(shadowed, ("LLM201",)) == ["LLM201"]
 

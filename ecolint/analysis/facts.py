@@ -18,6 +18,7 @@ from ecolint.analysis.helpers import called_function, generator_summaries, per_i
 from ecolint.pretrained_classes import BNB_LOAD_ARGUMENTS, LOADING_LIBRARIES, loads_no_model
 from ecolint.analysis.project import ProjectLink
 from ecolint.analysis.values import Entries, Entry, Resolver, Value, ValueKind, last_name
+from ecolint.candidates import NOT_MODEL_WORDS
 
 TRAINER_CLASSES = ("Trainer", "TrainingArguments")
 TRAINING_CALLS = frozenset(
@@ -602,7 +603,6 @@ GENERATION_KEYWORDS = frozenset({
     "sampling_params", "prompt_token_ids",
 })
 MODEL_WORDS = ("model", "llm", "generator", "decoder", "engine", "pipe", "judge")
-NOT_MODEL_WORDS = ("template", "jinja", "faker", "uuid")
 INPUT_ENDINGS = ("ids", "inputs", "input", "prompt", "prompts", "tokens", "batch", "encoding", "encodings", "encoded",
                  "enc", "text", "texts")
 
