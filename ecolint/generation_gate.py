@@ -384,22 +384,32 @@ def _assignment(context: _Context, target: ast.AST, value: ast.AST) -> None:
     name = _last_name(target)
     if name is None:
         return
-    meant = _last_name(value)
-    if meant is not None:
-        context.aliases.setdefault(name, set()).add(meant)
-        context.handed.add(meant)
-    elif value.__class__ is ast.Call:
-        callees, call = context.made.setdefault(name, set()), value
-        while call.__class__ is ast.Call:  # ``pipeline(...).to(device)``: every call of the chain
-            callee = _last_name(call.func)
-            if callee is not None:
-                callees.add(callee)
-            call = call.func.value if call.func.__class__ is ast.Attribute else None
-        head = _first_name(value.func)
-        if head is not None:
-            context.made_from.setdefault(name, set()).add(head)
+    for option in _alternatives(value):
+        meant = _last_name(option)
+        if meant is not None:
+            context.aliases.setdefault(name, set()).add(meant)
+            context.handed.add(meant)
+        elif option.__class__ is ast.Call:
+            callees, call = context.made.setdefault(name, set()), option
+            while call.__class__ is ast.Call:  # ``pipeline(...).to(device)``: every call of the chain
+                callee = _last_name(call.func)
+                if callee is not None:
+                    callees.add(callee)
+                call = call.func.value if call.func.__class__ is ast.Attribute else None
+            head = _first_name(option.func)
+            if head is not None:
+                context.made_from.setdefault(name, set()).add(head)
     if name == "use_cache" and target.__class__ is ast.Attribute and _last_name(target.value) in CONFIG_ATTRIBUTES:
         context.cache_off = context.cache_off or not (value.__class__ is ast.Constant and value.value)
+
+
+def _alternatives(value: ast.AST) -> list[ast.AST]:
+    """The values an assignment may bind: the branches of ``a if c else b``, the operands of ``a or b``."""
+    if value.__class__ is ast.IfExp:
+        return _alternatives(value.body) + _alternatives(value.orelse)
+    if value.__class__ is ast.BoolOp:
+        return [option for operand in value.values for option in _alternatives(operand)]
+    return [value]
 
 
 def _imports(context: _Context, node: ast.Import | ast.ImportFrom) -> None:

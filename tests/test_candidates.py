@@ -329,6 +329,9 @@ def test_a_generating_function_imported_from_the_project_is_followed():
                    "import app.helpers as h\nfor q in qs:\n    h.answer(q)\n",
                    "from .helpers import answer as ask\nresults = [ask(q) for q in qs]\n",
                    "from .helpers import Decoder\nd = Decoder()\nfor q in qs:\n    d.step(q)\n",
+                   ("from .helpers import Decoder\nclass Notes:\n    def __init__(self, decoder=None):\n"
+                    "        self.decoder = decoder if decoder else Decoder()\n"
+                    "    def write(self, qs):\n        for q in qs:\n            self.decoder.answer(q)\n"),
                    "from .helpers import answer\nevaluate(answer, qs)\n"):
         assert generation_rules(source, ("LLM201",), imported) == ["LLM201"], source
         assert generation_rules(source, ("LLM201",)) == [], source  # nothing generates without the project
