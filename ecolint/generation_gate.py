@@ -87,6 +87,13 @@ def kept(codes: list[str], tree: ast.AST, imported_generators: str = "", importe
     assignments (``ImportedText.assignments``: a settings dict's entries reach the file's calls)."""
     if not GATED.intersection(codes):
         return codes
+    try:
+        return _kept(codes, tree, imported_generators, imported_settings)
+    except RecursionError:  # ``a if c else b if d else ...`` thousands deep: kept, as without the gate
+        return codes
+
+
+def _kept(codes: list[str], tree: ast.AST, imported_generators: str, imported_settings: str) -> list[str]:
     context = _walk(tree)
     context.use_cache_key = context.use_cache_key or "use_cache" in imported_settings
     gate = _Gate(context, frozenset(DEFINED.findall(imported_generators)))

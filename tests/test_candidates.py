@@ -384,3 +384,8 @@ def test_llm301_a_splat_carries_use_cache_only_where_it_is_written():
     assert possible(["LLM301"], summarize(ast.parse(project)), imported=settings, imported_settings=settings) == [
         "LLM301"]
     assert possible(["LLM301"], summarize(ast.parse(project)), imported=settings) == []
+
+
+def test_a_tree_too_deep_for_the_generation_gate_keeps_what_the_name_test_keeps():
+    source = "x = " + " if c else ".join(["a"] * 2000) + "\nfor p in ps:\n    print(p)\nmodel.generate(x)\n"
+    assert generation_rules(source, ("LLM201", "LLM301")) == ["LLM201", "LLM301"]
