@@ -41,7 +41,9 @@ LOAD_NAMES = frozenset({"from_pretrained", "pipeline", "LLM"})
 CONFIG_ATTRIBUTES = frozenset({"config", "generation_config"})  # LLM301's settings on a model's config
 SPLAT = "**"
 BUILTINS = frozenset(dir(builtins))  # ``dict(max_new_tokens=...)`` builds settings, it does not generate
-DEFINED = re.compile(r"^(?:async[ \t]+def|def|class)[ \t]+(\w+)", re.MULTILINE)  # a top-level definition's name
+# a top-level definition's kind and name: a project's generating function handed on may run per item in the
+# function it is handed to; a class handed on is no generator (the analysis follows its methods' calls)
+DEFINED = re.compile(r"^(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
 
 
 @dataclass(eq=False)
@@ -96,7 +98,9 @@ def kept(codes: list[str], tree: ast.AST, imported_generators: str = "", importe
 def _kept(codes: list[str], tree: ast.AST, imported_generators: str, imported_settings: str) -> list[str]:
     context = _walk(tree)
     context.use_cache_key = context.use_cache_key or "use_cache" in imported_settings
-    gate = _Gate(context, frozenset(DEFINED.findall(imported_generators)))
+    defined = DEFINED.findall(imported_generators)
+    gate = _Gate(context, frozenset(name for _, name in defined),
+                 frozenset(name for kind, name in defined if kind == "def"))
     per_item = gate.per_item()
     found = []
     for code in codes:
@@ -116,15 +120,16 @@ def _kept(codes: list[str], tree: ast.AST, imported_generators: str, imported_se
 class _Gate:
     """The answers, from what :func:`_walk` gathered."""
 
-    def __init__(self, context: _Context, imported: frozenset[str]) -> None:
+    def __init__(self, context: _Context, imported: frozenset[str], functions: frozenset[str] = frozenset()) -> None:
         self.context = context
         self.imported = imported  # the names of the generating definitions imported from the project
+        self.functions = functions  # those of them that are functions
         self._resolved: dict[str, frozenset[str]] = {}
         holders = {target for target, names in context.made.items() if any(map(_pipeline_name, self.all(names)))}
         if imported:  # ``decoder = ProjectClass(...)``: its methods may generate
             holders |= {target for target, heads in context.made_from.items() if self.all(heads) & imported}
         self.holders = holders
-        self.imported_names = imported | {alias for alias in context.aliases if self.resolve(alias) & imported}
+        self.handed_functions = functions | {alias for alias in context.aliases if self.resolve(alias) & functions}
         # a builtin's name that the file never binds (a parameter named ``filter`` is not the builtin)
         self.builtins = BUILTINS - context.rebound - context.parameters
         self.generating = self._generating_functions()
@@ -179,8 +184,8 @@ class _Gate:
 
     def per_item(self) -> bool:
         context = self.context
-        if context.handed & (self.generating | self.imported_names | context.renamed) or context.handed_heads & (
-                context.modules | context.renamed):
+        if context.handed & (self.generating | self.handed_functions | context.renamed) or context.handed_heads & (
+                self.imported | context.modules | context.renamed):
             return True  # handed on: the loop may be where it is handed to
         return any(call.in_loop and (self.generates(call) or self.resolve(call.name) & self.generating
                                      or call.head in context.renamed

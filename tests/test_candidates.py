@@ -340,7 +340,8 @@ def test_a_generating_function_imported_from_the_project_is_followed():
                    "from . import helpers\nevaluate(helpers.answer, qs)\n",
                    "from app.helpers import answer as ask\nevaluate(ask, qs)\n"):
         assert generation_rules(elsewhere + module, ("LLM201",)) == ["LLM201"], module
-    once = "from .helpers import answer\nprint(answer('q'))\nclass A(Decoder):\n    pass\n"
+    once = ("from .helpers import answer, Decoder\nprint(answer('q'))\nclass A(Decoder):\n    pass\n"
+            "checked = [isinstance(m, Decoder) for m in models]\n")  # a class handed on is no generator
     assert generation_rules(once, ("LLM201",), imported) == []
 
 
