@@ -61,6 +61,7 @@ NEEDS: dict[str, frozenset[str]] = {
     "LLM306": LOADS,
     "LLM307": LOADS,
 }
+VLLM_ENGINES = frozenset({"LLM", "EngineArgs", "AsyncEngineArgs"})  # LLM204 reads their settings, vLLM's only
 IMPORTED_LOADS = frozenset({"LLM203"})  # reports loads in the project functions and classes a file calls
 NEEDS_GPU = frozenset({"LLM103", "LLM107"})  # their checks compare a model with the configured GPU
 NEEDED_NAMES = frozenset().union(*NEEDS.values()) - {ASSIGNS_USE_CACHE, GENERATION_SHAPE}
@@ -157,11 +158,25 @@ def possible(codes: list[str], summary: TreeSummary, imported: str = "", has_gpu
     loading = _loading(codes, summary, imported)
     found = [code for code in codes
              if (has_gpu or code not in NEEDS_GPU) and (code not in NEEDS or loading.get(code, called) & NEEDS[code])]
+    if "LLM204" in found and not _may_make_vllm_engine(summary, imported):
+        found.remove("LLM204")
     if summary.tree is not None and found:
         from ecolint.generation_gate import kept
 
         found = kept(found, summary.tree, imported_generators, imported_settings)
     return found
+
+
+def _may_make_vllm_engine(summary: TreeSummary, imported: str) -> bool:
+    """LLM204 reads the settings of a call the analysis qualifies as vLLM's ``LLM``, ``EngineArgs`` or
+    ``AsyncEngineArgs``: the file calls one of those names (or an alias of one) and imports vllm, or the text it
+    imports from its project mentions vllm."""
+    if not summary.called & VLLM_ENGINES:
+        return False
+    if "vllm" in imported:
+        return True
+    summary.loads._read()
+    return "vllm" in summary.loads.packages
 
 
 def _loading(codes: list[str], summary: TreeSummary, imported: str) -> dict[str, set[str]]:

@@ -49,8 +49,26 @@ def test_an_assignment_to_use_cache_keeps_llm301():
     assert possible(["LLM301", "LLM302"], summary) == ["LLM301"]
 
 
-def test_rules_without_needs_are_always_kept():
-    assert possible(["LLM204"], summarize(ast.parse("x = 1\n"))) == ["LLM204"]
+def test_vllm_engine_settings_need_an_engine_of_vllm():
+    """LLM204 reads the settings of vLLM's engines: an engine call and an import of vllm (or vllm in what the
+    file imports from its project); a class of the same name from elsewhere, or settings alone, are not."""
+    def kept(source: str, imported: str = "") -> bool:
+        return possible(["LLM204"], summarize(ast.parse(source)), imported) == ["LLM204"]
+
+    assert kept("from vllm import LLM\nllm = LLM(model='m', enforce_eager=True)\n")
+    assert kept("import vllm\nllm = vllm.LLM('m', max_num_seqs=2)\n")
+    assert kept("from vllm import LLM as Engine\nengine = Engine('m', enforce_eager=True)\n")
+    assert kept("from vllm.engine.arg_utils import AsyncEngineArgs\n"
+                "args = AsyncEngineArgs(model='m', max_num_seqs=1)\n")
+    assert kept("from .engines import LLM\nllm = LLM('m', enforce_eager=True)\n", imported="from vllm import LLM")
+    assert not kept("from .engines import LLM\nllm = LLM('m', enforce_eager=True)\n")
+    assert not kept("config = dict(enforce_eager=True, max_num_seqs=2)\n")
+    assert not kept("import vllm\nsettings = {'enforce_eager': True}\n")
+
+
+@pytest.mark.parametrize("fixture", sorted((FIXTURES / "LLM204").glob("pos_*.py")), ids=lambda path: path.name)
+def test_every_llm204_example_keeps_llm204(fixture):
+    assert possible(["LLM204"], summarize(ast.parse(fixture.read_text(encoding="utf-8")))) == ["LLM204"]
 
 
 def test_the_imported_text_counts_as_called():

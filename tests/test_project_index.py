@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 from click.testing import CliRunner
 
 from ecolint.cli import main
@@ -675,3 +677,24 @@ def test_a_file_too_large_to_read_is_not_read_again_until_it_changes(tmp_path, m
     os.utime(huge, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     index.locate(huge, "app.configs.SAFE")
     assert reads.count(str(huge)) == 2
+
+
+@pytest.mark.parametrize("code, loads", [
+    ("model = AutoModelForCausalLM.from_pretrained(path)", True),
+    ("model = self.model_class.from_pretrained(path)", True),  # unknown class: may be a model's
+    ("model = MODELS[name].from_pretrained(path)", True),
+    ("model = cls.from_pretrained(path, load_in_8bit=True)", True),  # bitsandbytes keywords: any class loads
+    ("generator = pipeline('text-generation', model=path)", True),
+    ("load = from_pretrained(path)", True),  # an alias of some from_pretrained
+    ("config = AutoConfig.from_pretrained(path)", False),
+    ("tokenizer = tokenizer_class.from_pretrained(path)", False),
+    ("return cls.from_pretrained(path)", False),
+    ("return super().from_pretrained(path)", False),
+    ("def from_pretrained(cls, path):\n    return cls(path)", False),
+])
+def test_a_definition_loads_a_model_as_the_analysis_records_one(code, loads):
+    """A project function or class counts as a loader (LLM203 through imports) only where the analysis of its
+    module could record a model load: tokenizers, configs, cls and super() load none."""
+    from ecolint.analysis.project_index import may_load_a_model
+
+    assert may_load_a_model(code) is loads
