@@ -18,6 +18,7 @@ import ast
 from dataclasses import dataclass, field
 
 from ecolint.candidate_loads import LoadFacts, load_names
+from ecolint.pretrained_classes import may_load_a_model
 
 ASSIGNS_USE_CACHE = "=use_cache"  # the tree assigns to an attribute named use_cache (LLM301's cache settings)
 PIPELINE_CLASS = "Pipeline"  # ``TextGenerationPipeline(...)``: a pipeline object, as ``pipeline(...)`` makes
@@ -188,5 +189,6 @@ def _loading(codes: list[str], summary: TreeSummary, imported: str) -> dict[str,
     if not codes:
         return {}
     found = load_names(summary.loads, summary.called, imported)
-    through_imports = found | {name for name in LOADS if name in imported}
+    # the imported text's loads as the analysis of their modules would record them (not AutoConfig's, cls's)
+    through_imports = found | ({"from_pretrained"} if imported and may_load_a_model(imported) else set())
     return {code: through_imports if code in IMPORTED_LOADS else found for code in codes}

@@ -247,6 +247,21 @@ def test_the_loaders_a_file_imports_keep_llm203_alone():
     """LLM203 also reports calls of project functions that load a model on every call."""
     source = "from .loading import load\nfor x in xs:\n    load(x)\n"
     assert load_rules_kept(source, imported="def load(x):\n    return AutoModel.from_pretrained(x)\n") == ["LLM203"]
+    assert load_rules_kept(source, imported="def load(x):\n    return pipeline('text-generation', x)\n") == ["LLM203"]
+
+
+@pytest.mark.parametrize("body", [
+    "return AutoConfig.from_pretrained(x)",
+    "return tokenizer_class.from_pretrained(x)",
+    "return cls.from_pretrained(x)",
+    "return super().from_pretrained(x)",
+    "return describe('a pipeline, then from_pretrained')",
+])
+def test_imported_functions_that_load_no_model_keep_no_llm203(body):
+    """A project function that loads a tokenizer or config, or goes through cls or super(), records no model
+    load in the analysis of its module: importing and calling it does not keep LLM203."""
+    source = "from .loading import load\nfor x in xs:\n    load(x)\n"
+    assert load_rules_kept(source, imported=f"def load(x):\n    {body}\n") == []
 
 
 def test_a_project_constant_class_is_still_reported(tmp_path):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ecolint.hashing import content_hash
-from ecolint.pretrained_classes import BNB_LOAD_ARGUMENTS, loads_no_model
+from ecolint.pretrained_classes import LOAD_CALL, may_load_a_model
 from ecolint.regex_anchors import Anchored, line_matches
 
 
@@ -582,39 +582,10 @@ def _trigger_words() -> frozenset[str]:
 
 
 _WORDS: frozenset[str] | None = None
-LOAD_CALL = re.compile(r"\b(?:from_pretrained|pipeline|LLM)\s*\(")
 GENERATION_CALL = Anchored(r"\.generate\s*\(|\.chat\s*\(|\bpipeline\s*\(|\bpipe\s*\(")
 DOCSTRING = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
 LOAD_WORDS = ("from_pretrained", "pipeline", "LLM")  # one of them is in each match of LOAD_CALL
 GENERATION_WORDS = (".generate", ".chat", "pipe")  # and of GENERATION_CALL
-
-
-def may_load_a_model(code: str) -> bool:
-    """Whether a definition's code may load a model as the analysis records one in its module (``facts``'s
-    ``_loads_a_model``): a ``pipeline(...)`` or ``LLM(...)`` call, or a ``from_pretrained`` call on a class that
-    may be a model's. Not: ``def from_pretrained(``, a class named like a tokenizer, processor or config
-    (``AutoConfig.from_pretrained``, ``tokenizer_class.from_pretrained``), ``cls``/``self``/``super()``, which
-    the analysis cannot resolve to a transformers class; every call counts where the code passes bitsandbytes
-    loading keywords, which make any class's load one."""
-    bitsandbytes = any(word in code for word in BNB_LOAD_ARGUMENTS)
-    for match in LOAD_CALL.finditer(code):
-        if not match.group().startswith("from_pretrained") or bitsandbytes:
-            return True
-        before = code[max(0, match.start() - 200):match.start()].rstrip()
-        if before.endswith("def"):
-            continue  # the method's definition, not a call
-        if not before.endswith("."):
-            return True  # a function called from_pretrained (an alias): unknown
-        receiver = before[:-1].rstrip()
-        name = RECEIVER_NAME.search(receiver)
-        if receiver.endswith("super()") or (name and (loads_no_model(name.group(1)) or (
-                name.group(1) in ("cls", "self") and not receiver[:name.start()].endswith(".")))):
-            continue
-        return True
-    return False
-
-
-RECEIVER_NAME = re.compile(r"(\w+)$")
 
 
 def may_hold(text: str, words: tuple[str, ...], joinable: bool | None = None) -> bool:
