@@ -51,6 +51,11 @@ class LoadFacts:
         self.functions: set[str] = set()  # the names of the file's functions
         self._done = False
 
+    def imports(self, package: str) -> bool:
+        """Whether the file imports ``package`` (an absolute import of it or of one of its modules)."""
+        self._read()
+        return package in self.packages
+
     def _read(self) -> None:
         if self._done:
             return

@@ -31,7 +31,7 @@ GENERATION_ONLY_KEYWORDS = frozenset({
 RESULT_KEYS = frozenset({"generated_text"})
 # Words in the receiver of ``x.generate(...)`` that name something other than a model (a Jinja template's
 # generate(), a data generator): no generation, whatever the call passes.
-NOT_MODEL_WORDS = ("template", "jinja", "faker", "uuid")
+NOT_GENERATOR_WORDS = ("template", "jinja", "faker", "uuid")
 GENERATION_SHAPE = "=generation-shape"  # the tree has such a call or reads such a result
 
 LOADS = frozenset({"from_pretrained", "pipeline", "LLM"})
@@ -93,7 +93,7 @@ def summarize(tree: ast.AST) -> TreeSummary:
         for node in level:
             kind = node.__class__
             if kind is call:
-                name = _last_name(node.func)
+                name = last_name(node.func)
                 if name is not None:
                     calls.add(name)
                     if name in load_calls:
@@ -109,7 +109,7 @@ def summarize(tree: ast.AST) -> TreeSummary:
                     aliases.setdefault(node.asname, set()).add(node.name.rsplit(".", 1)[-1])
                 continue  # no children
             elif kind is assign:
-                value = _last_name(node.value)
+                value = last_name(node.value)
                 if value is not None:
                     for target in node.targets:
                         if isinstance(target, ast.Name):
@@ -141,7 +141,8 @@ def _add_children(node: ast.AST, found: list[ast.AST]) -> None:
             found.extend([item for item in value if isinstance(item, ast.AST)])
 
 
-def _last_name(node: ast.AST) -> str | None:
+def last_name(node: ast.AST) -> str | None:
+    """The name a node ends in: ``x`` of ``x``, ``generate`` of ``self.model.generate``; else None."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
@@ -176,8 +177,7 @@ def _may_make_vllm_engine(summary: TreeSummary, imported: str) -> bool:
         return False
     if "vllm" in imported:
         return True
-    summary.loads._read()
-    return "vllm" in summary.loads.packages
+    return summary.loads.imports("vllm")
 
 
 def _loading(codes: list[str], summary: TreeSummary, imported: str) -> dict[str, set[str]]:

@@ -139,8 +139,11 @@ def _analyze(source: str, filename: str, options: LintOptions, path: Path | None
                 summary = _summarize(tree)
                 if summary is not None:
                     project = imported.found() if imported.may_be_read() else None
-                    checks = possible(checks, summary, imported.text() if project else "", options.gpu is not None,
-                                      project.functions if project else "", project.assignments if project else "")
+                    if project is None:
+                        checks = possible(checks, summary, "", options.gpu is not None)
+                    else:
+                        checks = possible(checks, summary, imported.text(), options.gpu is not None,
+                                          project.functions, project.assignments)
         wanted = bool(checks)
     if not wanted and not practices:
         if summary is not None:  # it parsed; a tree too deep to analyze is reported as when libcst was used

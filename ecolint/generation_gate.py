@@ -29,7 +29,8 @@ import builtins
 import re
 from dataclasses import dataclass, field
 
-from ecolint.candidates import GENERATION_ONLY_KEYWORDS, NOT_MODEL_WORDS, PIPELINE_CLASS, RESULT_KEYS
+from ecolint.candidates import (GENERATION_ONLY_KEYWORDS, LOADS, NOT_GENERATOR_WORDS, PIPELINE_CLASS, RESULT_KEYS,
+                                last_name)
 
 PER_ITEM = frozenset({"LLM201", "LLM206"})
 BATCH_SIZE = "LLM202"
@@ -37,7 +38,6 @@ CACHE = "LLM301"
 GATED = PER_ITEM | {BATCH_SIZE, CACHE}
 
 GENERATION_METHODS = frozenset({"generate", "generate_mamba", "chat"})
-LOAD_NAMES = frozenset({"from_pretrained", "pipeline", "LLM"})
 CONFIG_ATTRIBUTES = frozenset({"config", "generation_config"})  # LLM301's settings on a model's config
 SPLAT = "**"
 BUILTINS = frozenset(dir(builtins))  # ``dict(max_new_tokens=...)`` builds settings, it does not generate
@@ -206,7 +206,7 @@ class _Gate:
             for keyword in call.keywords)]
         if any(self.generates(call) or "GenerationConfig" in self.resolve(call.name) for call in given):
             return True
-        loads = any(self.resolve(call.name) & LOAD_NAMES for call in given)
+        loads = any(self.resolve(call.name) & LOADS for call in given)
         return loads and any(self.resolve(call.name) & GENERATION_METHODS for call in self.context.calls)
 
 
@@ -295,7 +295,7 @@ def _call(context: _Context, node: ast.Call, function: tuple[str | None, str | N
     if func.__class__ is ast.Name:
         name = func.id
     elif func.__class__ is ast.Attribute:
-        name, receiver = func.attr, _last_name(func.value)
+        name, receiver = func.attr, last_name(func.value)
     keywords = frozenset(_keyword(keyword, function[1]) for keyword in node.keywords)
     head, plain = _head(func, function, in_loop, push)
     not_a_model = name == "generate" and receiver is not None and _names_no_model(func.value)
@@ -323,7 +323,7 @@ def _hand(context: _Context, values: list[ast.AST | None]) -> None:
         if value.__class__ in (ast.List, ast.Tuple, ast.Set):
             _hand(context, value.elts)
         else:
-            name = _last_name(value) if value is not None else None
+            name = last_name(value) if value is not None else None
             if name is not None:
                 context.handed.add(name)
             if value.__class__ is ast.Attribute:
@@ -353,7 +353,7 @@ def _head(func: ast.AST, function: str | None, in_loop: bool, push) -> tuple[str
 
 
 def _names_no_model(owner: ast.AST) -> bool:
-    """The dotted name of ``owner`` holds a word of :data:`NOT_MODEL_WORDS` (as the analysis reads it)."""
+    """The dotted name of ``owner`` holds a word of :data:`NOT_GENERATOR_WORDS` (as the analysis reads it)."""
     words = []
     while owner.__class__ is ast.Attribute:
         words.append(owner.attr)
@@ -361,7 +361,7 @@ def _names_no_model(owner: ast.AST) -> bool:
     if owner.__class__ is ast.Name:
         words.append(owner.id)
     text = ".".join(reversed(words)).lower()
-    return any(word in text for word in NOT_MODEL_WORDS)
+    return any(word in text for word in NOT_GENERATOR_WORDS)
 
 
 def _parameters(arguments: ast.arguments) -> list[str]:
@@ -375,14 +375,6 @@ def _first_name(func: ast.AST) -> str | None:
     return func.id if func.__class__ is ast.Name else None
 
 
-def _last_name(node: ast.AST) -> str | None:
-    if node.__class__ is ast.Name:
-        return node.id
-    if node.__class__ is ast.Attribute:
-        return node.attr
-    return None
-
-
 def _generated_text_read(context: _Context, node: ast.Subscript) -> None:
     """``call(...)[0]["generated_text"]``: the call is a generation pipeline's, whatever its callee."""
     inner = node.value
@@ -393,25 +385,25 @@ def _generated_text_read(context: _Context, node: ast.Subscript) -> None:
 
 
 def _assignment(context: _Context, target: ast.AST, value: ast.AST) -> None:
-    name = _last_name(target)
+    name = last_name(target)
     if name is None:
         return
     for option in _alternatives(value):
-        meant = _last_name(option)
+        meant = last_name(option)
         if meant is not None:
             context.aliases.setdefault(name, set()).add(meant)
             context.handed.add(meant)
         elif option.__class__ is ast.Call:
             callees, call = context.made.setdefault(name, set()), option
             while call.__class__ is ast.Call:  # ``pipeline(...).to(device)``: every call of the chain
-                callee = _last_name(call.func)
+                callee = last_name(call.func)
                 if callee is not None:
                     callees.add(callee)
                 call = call.func.value if call.func.__class__ is ast.Attribute else None
             head = _first_name(option.func)
             if head is not None:
                 context.made_from.setdefault(name, set()).add(head)
-    if name == "use_cache" and target.__class__ is ast.Attribute and _last_name(target.value) in CONFIG_ATTRIBUTES:
+    if name == "use_cache" and target.__class__ is ast.Attribute and last_name(target.value) in CONFIG_ATTRIBUTES:
         context.cache_off = context.cache_off or not (value.__class__ is ast.Constant and value.value)
 
 

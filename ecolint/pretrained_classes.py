@@ -24,6 +24,7 @@ def loads_no_model(class_name: str) -> bool:
 
 
 LOAD_CALL = re.compile(r"\b(?:from_pretrained|pipeline|LLM)\s*\(")
+RECEIVER_NAME = re.compile(r"(\w+)$")  # the last name of the receiver text before ``.from_pretrained``
 
 
 def may_load_a_model(code: str) -> bool:
@@ -49,6 +50,3 @@ def may_load_a_model(code: str) -> bool:
             continue
         return True
     return False
-
-
-RECEIVER_NAME = re.compile(r"(\w+)$")

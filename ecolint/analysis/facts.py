@@ -18,7 +18,7 @@ from ecolint.analysis.helpers import called_function, generator_summaries, per_i
 from ecolint.pretrained_classes import BNB_LOAD_ARGUMENTS, LOADING_LIBRARIES, loads_no_model
 from ecolint.analysis.project import ProjectLink
 from ecolint.analysis.values import Entries, Entry, Resolver, Value, ValueKind, last_name
-from ecolint.candidates import NOT_MODEL_WORDS
+from ecolint.candidates import NOT_GENERATOR_WORDS
 
 TRAINER_CLASSES = ("Trainer", "TrainingArguments")
 TRAINING_CALLS = frozenset(
@@ -614,7 +614,7 @@ def _looks_like_llm_generation(call: cst.Call) -> bool:
     model, or when its first argument is named like model inputs.
     """
     owner = (_text(call.func.value) or "").lower() if isinstance(call.func, cst.Attribute) else ""
-    if any(word in owner for word in NOT_MODEL_WORDS):
+    if any(word in owner for word in NOT_GENERATOR_WORDS):
         return False  # a Jinja template's generate(), a data generator
     for arg in call.args:
         if arg.star == "**" or (arg.keyword is not None and arg.keyword.value in GENERATION_KEYWORDS):
